@@ -1,0 +1,48 @@
+# Shared by bin/spool, bin/test, bin/quickstart and .ci/run. Source it; it defines functions only.
+
+SPOOL_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Prints the home of a JDK >= 21: $JAVA_HOME if it is one, else the newest under /usr/lib/jvm,
+# whatever the default `java` is.
+spool_find_jdk() {
+  local candidate version best="" best_version=0
+  for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/* /opt/java/openjdk; do
+    [ -n "$candidate" ] && [ -x "$candidate/bin/javac" ] || continue
+    version=$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 \
+      | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p')
+    [ -n "$version" ] && [ "$version" -ge 21 ] || continue
+    if [ "$candidate" = "${JAVA_HOME:-}" ]; then echo "$candidate"; return 0; fi
+    if [ "$version" -gt "$best_version" ]; then best=$candidate; best_version=$version; fi
+  done
+  if [ -z "$best" ]; then
+    echo "spool: no JDK 21+ found (checked \$JAVA_HOME and /usr/lib/jvm). Install one, e.g. 'apt-get install openjdk-21-jdk' or Temurin 21+, or set JAVA_HOME." >&2
+    return 1
+  fi
+  echo "$best"
+}
+
+# Starts the machine's own Redis and PostgreSQL if they are not answering on their default ports.
+# Only for local development and CI: production points SPOOL_PG_URL / SPOOL_REDIS_URL elsewhere.
+spool_services_up() {
+  if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+    command -v redis-server >/dev/null || { echo "spool: Redis is not running and redis-server is not installed (apt-get install redis-server)" >&2; return 1; }
+    echo "spool: starting the local Redis on 127.0.0.1:6379" >&2
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  fi
+  if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+    command -v pg_ctlcluster >/dev/null || { echo "spool: PostgreSQL is not running and not installed (apt-get install postgresql)" >&2; return 1; }
+    echo "spool: starting the local PostgreSQL on 127.0.0.1:5432" >&2
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start
+  fi
+  local i
+  for i in $(seq 1 60); do
+    if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "spool: Redis (127.0.0.1:6379) or PostgreSQL (127.0.0.1:5432) did not come up within 30 s" >&2
+  return 1
+}

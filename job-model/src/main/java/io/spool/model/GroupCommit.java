@@ -1,0 +1,85 @@
+package io.spool.model;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.ToIntFunction;
+
+/**
+ * Group commit (design note 6): a write goes alone when nothing is in flight, and writes that arrive
+ * meanwhile go together in the next flush, so batching never adds latency when traffic is light and
+ * round trips stay few when it is heavy. Callable from any thread; its state lives on one context.
+ *
+ * @param <I> one caller's input
+ * @param <O> that caller's output
+ */
+public final class GroupCommit<I, O> {
+  private final Context context;
+  private final Function<List<I>, Future<List<O>>> flush;
+  private final ToIntFunction<I> weight;
+  private final int maxWeight;
+  private final int maxInFlight;
+  private final ArrayDeque<Waiting<I, O>> queue = new ArrayDeque<>();
+  private int inFlight;
+
+  private record Waiting<I, O>(I input, Promise<O> promise) {}
+
+  /**
+   * @param context     where the queue lives (an event-loop context)
+   * @param flush       writes a batch; answers one output per input, in order
+   * @param weight      how much of a batch an input takes (e.g. rows)
+   * @param maxWeight   a batch's limit; an input heavier than this still goes, alone
+   * @param maxInFlight flushes allowed at once
+   */
+  public GroupCommit(Context context, Function<List<I>, Future<List<O>>> flush, ToIntFunction<I> weight,
+      int maxWeight, int maxInFlight) {
+    this.context = context;
+    this.flush = flush;
+    this.weight = weight;
+    this.maxWeight = maxWeight;
+    this.maxInFlight = maxInFlight;
+  }
+
+  public Future<O> submit(I input) {
+    Promise<O> promise = Promise.promise();
+    context.runOnContext(v -> {
+      queue.add(new Waiting<>(input, promise));
+      drain();
+    });
+    return promise.future();
+  }
+
+  private void drain() {
+    while (inFlight < maxInFlight && !queue.isEmpty()) {
+      List<Waiting<I, O>> batch = new ArrayList<>();
+      int total = 0;
+      while (!queue.isEmpty() && (batch.isEmpty() || total + weight.applyAsInt(queue.peek().input()) <= maxWeight)) {
+        Waiting<I, O> next = queue.poll();
+        total += weight.applyAsInt(next.input());
+        batch.add(next);
+      }
+      inFlight++;
+      Future<List<O>> written;
+      try {
+        written = flush.apply(batch.stream().map(Waiting::input).toList());
+      } catch (RuntimeException e) {
+        written = Future.failedFuture(e);
+      }
+      written.onComplete(ar -> {
+        inFlight--;
+        for (int i = 0; i < batch.size(); i++) {
+          if (ar.succeeded()) {
+            batch.get(i).promise().complete(ar.result().get(i));
+          } else {
+            batch.get(i).promise().fail(ar.cause());
+          }
+        }
+        drain();
+      });
+    }
+  }
+}

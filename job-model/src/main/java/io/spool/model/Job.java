@@ -1,0 +1,37 @@
+package io.spool.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * A job as stored in Postgres and shown on the API (snake_case on the wire).
+ *
+ * @param id           UUIDv7, so ids sort by submission time; set by the gateway
+ * @param type         the handler that runs it, e.g. {@code echo}
+ * @param queue        the queue it waits in; workers consume the queues in {@code SPOOL_QUEUES}
+ * @param userId       the submitting user; every API read is scoped to it
+ * @param request      the handler's input, a JSON object
+ * @param status       where it is in its lifecycle; changed only through {@link JobStatus}'s table
+ * @param result       the handler's output once completed, else null
+ * @param error        the last attempt's error, else null
+ * @param attempts     attempts started so far; also the fencing token of the running attempt
+ * @param maxAttempts  attempts allowed before the job is dead-lettered
+ * @param submittedAt  when the row was committed (Postgres clock)
+ * @param startedAt    when the latest attempt was claimed (Postgres clock), else null
+ * @param finishedAt   when it reached completed, failed or cancelled, else null
+ */
+public record Job(
+    UUID id,
+    String type,
+    String queue,
+    String userId,
+    JsonNode request,
+    JobStatus status,
+    JsonNode result,
+    String error,
+    int attempts,
+    int maxAttempts,
+    Instant submittedAt,
+    Instant startedAt,
+    Instant finishedAt) {}

@@ -1,0 +1,82 @@
+package io.spool.model;
+
+import io.vertx.sqlclient.Row;
+import java.time.OffsetDateTime;
+
+/**
+ * The SQL both sides run against the {@code jobs} table. Status guards come from {@link JobStatus}'s
+ * transition table; every worker write is fenced by {@code (id, attempts)} (design note 3).
+ */
+public final class JobSql {
+  /** The columns of a {@link Job}, JSON columns as text for Jackson. */
+  public static final String COLUMNS = "id, type, queue, user_id, request::text AS request, status, "
+      + "result::text AS result, error, attempts, max_attempts, submitted_at, started_at, finished_at";
+
+  /** Many new jobs in one statement (one commit): parallel arrays, one element per job. */
+  public static final String INSERT_MANY = """
+      INSERT INTO jobs (id, type, queue, user_id, request, status, max_attempts)
+      SELECT u.id, u.type, u.queue, u.user_id, u.request::jsonb, 'pending', u.max_attempts
+      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
+        AS u(id, type, queue, user_id, request, max_attempts)
+      RETURNING id, submitted_at""";
+
+  public static final String SELECT_OWN = "SELECT " + COLUMNS + " FROM jobs WHERE id = $1 AND user_id = $2";
+
+  /**
+   * Takes ownership of the given jobs that are still claimable: the one place ownership is decided.
+   * $1 ids, $2 the claiming worker's id. Returns the claimed jobs with their new attempt number.
+   */
+  public static final String CLAIM = """
+      UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $2,
+                      started_at = clock_timestamp(), error = NULL
+      WHERE id = ANY($1::uuid[]) AND %s AND run_at <= now()
+      RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), COLUMNS);
+
+  /**
+   * Ends many attempts in one statement. Each row names its job, the attempt it ends (the fence), the
+   * new status, and the result JSON or the error. Returns the ids whose fence matched.
+   */
+  public static final String FINISH_MANY = """
+      UPDATE jobs j SET status = v.status, result = v.result::jsonb, error = v.error,
+                        finished_at = clock_timestamp(), lease_owner = NULL
+      FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) AS v(id, attempt, status, result, error)
+      WHERE j.id = v.id AND j.attempts = v.attempt AND %s
+      RETURNING j.id""".formatted(JobStatus.COMPLETED.sqlGuard("j.status"));
+
+  public static final String REGISTER_TYPES = """
+      INSERT INTO job_types (type) SELECT unnest($1::text[])
+      ON CONFLICT (type) DO UPDATE SET seen_at = now()""";
+
+  public static final String SELECT_TYPES = "SELECT type FROM job_types";
+
+  static {
+    // FINISH_MANY guards completed and failed alike; keep it honest if the table changes.
+    if (!JobStatus.COMPLETED.allowedFrom().equals(JobStatus.FAILED.allowedFrom())) {
+      throw new IllegalStateException("completed and failed must be reachable from the same states");
+    }
+  }
+
+  private JobSql() {}
+
+  /** Maps a row selected with {@link #COLUMNS}. */
+  public static Job toJob(Row row) {
+    return new Job(
+        row.getUUID("id"),
+        row.getString("type"),
+        row.getString("queue"),
+        row.getString("user_id"),
+        JobJson.tree(row.getString("request")),
+        JobStatus.parse(row.getString("status")),
+        JobJson.tree(row.getString("result")),
+        row.getString("error"),
+        row.getInteger("attempts"),
+        row.getInteger("max_attempts"),
+        instant(row.getOffsetDateTime("submitted_at")),
+        instant(row.getOffsetDateTime("started_at")),
+        instant(row.getOffsetDateTime("finished_at")));
+  }
+
+  private static java.time.Instant instant(OffsetDateTime time) {
+    return time == null ? null : time.toInstant();
+  }
+}

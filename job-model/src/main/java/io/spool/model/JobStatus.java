@@ -1,0 +1,67 @@
+package io.spool.model;
+
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * The five states of a job and the one table of allowed changes between them. Every status write in
+ * Spool names its target state, and the SQL guarding that write is built from {@link #allowedFrom()},
+ * so the table below is the only place the lifecycle is decided.
+ */
+public enum JobStatus {
+  PENDING,
+  RUNNING,
+  COMPLETED,
+  FAILED,
+  CANCELLED;
+
+  private static final Map<JobStatus, Set<JobStatus>> NEXT = Map.of(
+      PENDING, EnumSet.of(RUNNING, CANCELLED),
+      // running → pending: a retry after backoff, a lease that expired, or a worker handing back on shutdown.
+      RUNNING, EnumSet.of(PENDING, COMPLETED, FAILED, CANCELLED),
+      COMPLETED, EnumSet.noneOf(JobStatus.class),
+      // failed → pending: a dead-lettered job requeued by a person.
+      FAILED, EnumSet.of(PENDING),
+      CANCELLED, EnumSet.noneOf(JobStatus.class));
+
+  /** The name on the wire and in the database: lower case. */
+  @JsonValue
+  public String wire() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  /** Whether the job has ended, for now: completed, failed (dead-lettered) or cancelled. */
+  public boolean isFinished() {
+    return this == COMPLETED || this == FAILED || this == CANCELLED;
+  }
+
+  public boolean canChangeTo(JobStatus next) {
+    return NEXT.get(this).contains(next);
+  }
+
+  /** The states from which a job may move to this one. */
+  public Set<JobStatus> allowedFrom() {
+    return Arrays.stream(values()).filter(s -> s.canChangeTo(this))
+        .collect(Collectors.toCollection(() -> EnumSet.noneOf(JobStatus.class)));
+  }
+
+  /** A SQL condition on the status column that holds exactly when a change to this state is allowed. */
+  public String sqlGuard(String column) {
+    return column + " IN (" + allowedFrom().stream().map(s -> "'" + s.wire() + "'")
+        .collect(Collectors.joining(", ")) + ")";
+  }
+
+  public static Optional<JobStatus> fromWire(String value) {
+    return Arrays.stream(values()).filter(s -> s.wire().equals(value)).findFirst();
+  }
+
+  public static JobStatus parse(String value) {
+    return fromWire(value).orElseThrow(() -> new IllegalArgumentException("unknown job status: " + value));
+  }
+}

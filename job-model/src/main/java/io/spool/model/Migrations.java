@@ -1,0 +1,31 @@
+package io.spool.model;
+
+import io.vertx.pgclient.PgConnectOptions;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.output.MigrateResult;
+
+/**
+ * Applies the versioned SQL migrations under {@code db/spool} on the class path to the configured schema. Safe to run
+ * from every gateway and worker at start-up at once: Flyway serialises them with an advisory lock.
+ */
+public final class Migrations {
+  public static final String LOCATION = "classpath:db/spool";
+
+  private Migrations() {}
+
+  /** Brings the schema up to date, creating it if needed; blocking, for start-up only. */
+  public static MigrateResult apply(SpoolConfig config) {
+    PgConnectOptions pg = PgClients.connectOptions(config);
+    String jdbcUrl = "jdbc:postgresql://" + pg.getHost() + ":" + pg.getPort() + "/" + pg.getDatabase();
+    return Flyway.configure()
+        .dataSource(jdbcUrl, pg.getUser(), pg.getPassword())
+        .schemas(config.pgSchema())
+        .defaultSchema(config.pgSchema())
+        .createSchemas(true)
+        .locations(LOCATION)
+        .table("spool_schema_history")
+        .connectRetries(5)
+        .load()
+        .migrate();
+  }
+}

@@ -1,0 +1,43 @@
+package io.spool.model;
+
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.SqlClient;
+import java.util.Map;
+
+/** Builds Postgres clients from the settings, all pointed at Spool's schema. */
+public final class PgClients {
+  /** Statements one connection keeps in flight before waiting: the pipelining that makes batching pay. */
+  private static final int PIPELINING_LIMIT = 256;
+
+  private PgClients() {}
+
+  public static PgConnectOptions connectOptions(SpoolConfig config) {
+    return PgConnectOptions.fromUri(config.pgUrl())
+        .setPipeliningLimit(PIPELINING_LIMIT)
+        .setCachePreparedStatements(true)
+        .setReconnectAttempts(0)
+        .setProperties(Map.of("search_path", config.pgSchema(), "application_name", "spool"));
+  }
+
+  /** The pipelined client for hot paths (one statement at a time, no transactions). */
+  public static SqlClient client(Vertx vertx, SpoolConfig config) {
+    return PgBuilder.client()
+        .with(new PoolOptions().setMaxSize(config.pgPoolSize()))
+        .connectingTo(connectOptions(config))
+        .using(vertx)
+        .build();
+  }
+
+  /** A pool, for the few places that need a transaction or a connection of their own. */
+  public static Pool pool(Vertx vertx, SpoolConfig config, int size) {
+    return PgBuilder.pool()
+        .with(new PoolOptions().setMaxSize(size))
+        .connectingTo(connectOptions(config))
+        .using(vertx)
+        .build();
+  }
+}

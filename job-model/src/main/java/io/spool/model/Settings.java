@@ -1,0 +1,97 @@
+package io.spool.model;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+
+/** Reads {@code SPOOL_*} variables, collecting every problem so start-up reports them all at once. */
+final class Settings {
+  private final Map<String, String> env;
+  private final List<String> problems = new ArrayList<>();
+
+  Settings(Map<String, String> env) {
+    this.env = env;
+  }
+
+  private String raw(String name) {
+    String value = env.get(name);
+    return value == null || value.isBlank() ? null : value.trim();
+  }
+
+  String string(String name, String fallback, Pattern shape, String shapeHint) {
+    String value = raw(name);
+    if (value == null) {
+      return fallback;
+    }
+    if (!shape.matcher(value).matches()) {
+      problems.add(name + "=" + value + " is not valid: " + shapeHint);
+      return fallback;
+    }
+    return value;
+  }
+
+  int integer(String name, int fallback, int min, int max) {
+    String value = raw(name);
+    if (value == null) {
+      return fallback;
+    }
+    try {
+      int parsed = Integer.parseInt(value);
+      if (parsed < min || parsed > max) {
+        problems.add(name + "=" + value + " is out of range: expected " + min + ".." + max);
+        return fallback;
+      }
+      return parsed;
+    } catch (NumberFormatException e) {
+      problems.add(name + "=" + value + " is not a whole number");
+      return fallback;
+    }
+  }
+
+  /** A URL whose scheme is one of {@code schemes}; reported without its password. */
+  String url(String name, String fallback, String... schemes) {
+    String value = raw(name);
+    if (value == null) {
+      return fallback;
+    }
+    try {
+      URI uri = URI.create(value);
+      if (uri.getScheme() == null || Arrays.stream(schemes).noneMatch(uri.getScheme()::equals) || uri.getHost() == null) {
+        problems.add(name + " must be a URL like " + fallback + " (scheme " + String.join(" or ", schemes) + ")");
+        return fallback;
+      }
+      return value;
+    } catch (IllegalArgumentException e) {
+      problems.add(name + " is not a valid URL (expected the form " + fallback + ")");
+      return fallback;
+    }
+  }
+
+  List<String> list(String name, List<String> fallback, Predicate<String> valid, String itemHint) {
+    String value = raw(name);
+    if (value == null) {
+      return fallback;
+    }
+    List<String> items = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).distinct().toList();
+    if (items.isEmpty()) {
+      problems.add(name + " lists nothing");
+      return fallback;
+    }
+    for (String item : items) {
+      if (!valid.test(item)) {
+        problems.add(name + " has an invalid entry '" + item + "': " + itemHint);
+      }
+    }
+    return items;
+  }
+
+  void check() {
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+package io.spool.model;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every setting of a Spool process, read from {@code SPOOL_*} environment variables and validated at
+ * start-up. Gateway and worker read the same record and use what concerns them.
+ *
+ * @param pgUrl             Postgres, {@code postgresql://user:password@host:port/db}. {@code SPOOL_PG_URL},
+ *                          default {@code postgresql://postgres@127.0.0.1:5432/postgres}.
+ * @param pgSchema          the schema holding Spool's tables, created by migrations. {@code SPOOL_PG_SCHEMA},
+ *                          default {@code spool}.
+ * @param pgPoolSize        Postgres connections per process (pipelined). {@code SPOOL_PG_POOL_SIZE}, default 4.
+ * @param redisUrl          Redis, {@code redis://[:password@]host:port[/db]}. {@code SPOOL_REDIS_URL},
+ *                          default {@code redis://127.0.0.1:6379}.
+ * @param keyPrefix         prefix (and hash tag) of every Redis key, so several Spools can share a Redis.
+ *                          {@code SPOOL_KEY_PREFIX}, default {@code spool}.
+ * @param httpPort          the gateway's HTTP port. {@code SPOOL_HTTP_PORT}, default 8080.
+ * @param httpInstances     gateway event-loop verticles. {@code SPOOL_HTTP_INSTANCES}, default: cores.
+ * @param queues            the queues a worker consumes. {@code SPOOL_QUEUES} (comma-separated), default
+ *                          {@code default}.
+ * @param workerConcurrency job slots (jobs running at once) per worker process.
+ *                          {@code SPOOL_WORKER_CONCURRENCY}, default 10.
+ * @param maxAttempts       attempts a job gets unless its submission says otherwise.
+ *                          {@code SPOOL_MAX_ATTEMPTS}, default 3.
+ */
+public record SpoolConfig(
+    String pgUrl,
+    String pgSchema,
+    int pgPoolSize,
+    String redisUrl,
+    String keyPrefix,
+    int httpPort,
+    int httpInstances,
+    List<String> queues,
+    int workerConcurrency,
+    int maxAttempts) {
+
+  public static final String DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
+  public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+  /** Highest accepted per-job max_attempts. */
+  public static final int MAX_ATTEMPTS_LIMIT = 100;
+
+  public static SpoolConfig fromEnv() {
+    return fromEnv(System.getenv());
+  }
+
+  /** Reads and validates the settings; throws {@link ConfigException} listing every bad one. */
+  public static SpoolConfig fromEnv(Map<String, String> env) {
+    var s = new Settings(env);
+    var config = new SpoolConfig(
+        s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres"),
+        s.string("SPOOL_PG_SCHEMA", "spool", Names.PG_SCHEMA, "a lower-case identifier such as spool"),
+        s.integer("SPOOL_PG_POOL_SIZE", 4, 1, 100),
+        s.url("SPOOL_REDIS_URL", DEFAULT_REDIS_URL, "redis", "rediss"),
+        s.string("SPOOL_KEY_PREFIX", "spool", Names.KEY_PREFIX, "letters, digits, '.', '_', ':', '-' (1-64)"),
+        s.integer("SPOOL_HTTP_PORT", 8080, 0, 65535),
+        s.integer("SPOOL_HTTP_INSTANCES", Runtime.getRuntime().availableProcessors(), 1, 64),
+        s.list("SPOOL_QUEUES", List.of(Names.DEFAULT_QUEUE), q -> Names.QUEUE.matcher(q).matches(),
+            "letters, digits, '.', '_', '-' (1-64), starting with a letter or digit"),
+        s.integer("SPOOL_WORKER_CONCURRENCY", 10, 1, 100_000),
+        s.integer("SPOOL_MAX_ATTEMPTS", 3, 1, MAX_ATTEMPTS_LIMIT));
+    s.check();
+    return config;
+  }
+
+  /** The same settings with some variables replaced; for tests and the {@code dev} command. */
+  public static SpoolConfig fromEnv(Map<String, String> env, Map<String, String> overrides) {
+    var merged = new HashMap<>(env);
+    merged.putAll(overrides);
+    return fromEnv(merged);
+  }
+
+  public Keys keys() {
+    return new Keys(keyPrefix);
+  }
+}

@@ -1,0 +1,59 @@
+package io.spool.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.spool.testing.TestServices;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class MigrationsTest {
+  private static SpoolConfig config;
+  private static Vertx vertx;
+
+  @BeforeAll
+  static void setUp() {
+    config = TestServices.isolatedConfig(MigrationsTest.class);
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void tearDown() {
+    vertx.close().await();
+    TestServices.cleanUp(config);
+  }
+
+  @Test
+  void migratesAnEmptySchemaThenFindsNothingLeftToDo() {
+    var first = Migrations.apply(config);
+    assertTrue(first.migrationsExecuted >= 1, "migrations ran on an empty schema");
+    assertEquals(0, Migrations.apply(config).migrationsExecuted, "a second run has nothing to do");
+
+    var pg = PgClients.client(vertx, config);
+    var tables = StreamSupport.stream(pg.preparedQuery(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1")
+        .execute(Tuple.of(config.pgSchema())).await().spliterator(), false)
+        .map(row -> row.getString(0)).collect(Collectors.toSet());
+    assertTrue(tables.containsAll(Set.of("jobs", "job_types", "spool_schema_history")), tables.toString());
+
+    // The schema accepts exactly the five statuses.
+    var id = JobIds.next();
+    pg.preparedQuery(JobSql.INSERT_MANY).execute(Tuple.of(new java.util.UUID[] {id}, new String[] {"echo"},
+        new String[] {"default"}, new String[] {"u"}, new String[] {"{\"a\":1}"}, new Integer[] {3})).await();
+    List<Row> rows = StreamSupport.stream(pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(id, "u")).await()
+        .spliterator(), false).toList();
+    Job job = JobSql.toJob(rows.get(0));
+    assertEquals(JobStatus.PENDING, job.status());
+    assertEquals(1, job.request().get("a").asInt());
+    assertThrows(Exception.class, () -> pg.query("UPDATE jobs SET status = 'exploded'").execute().await());
+  }
+}
