@@ -43,6 +43,25 @@ public final class JobSql {
       WHERE j.id = v.id AND j.attempts = v.attempt AND %s
       RETURNING j.id""".formatted(JobStatus.COMPLETED.sqlGuard("j.status"));
 
+  /**
+   * A user's jobs, newest first, optionally filtered. Parameters: $1 user, then the status, type and
+   * cursor (the last id of the previous page) that are asked for, in that order, then the row limit.
+   */
+  public static String listOwn(boolean byStatus, boolean byType, boolean afterCursor) {
+    var sql = new StringBuilder("SELECT ").append(COLUMNS).append(" FROM jobs WHERE user_id = $1");
+    int n = 1;
+    if (byStatus) {
+      sql.append(" AND status = $").append(++n);
+    }
+    if (byType) {
+      sql.append(" AND type = $").append(++n);
+    }
+    if (afterCursor) {
+      sql.append(" AND id < $").append(++n);
+    }
+    return sql.append(" ORDER BY id DESC LIMIT $").append(++n).toString();
+  }
+
   public static final String REGISTER_TYPES = """
       INSERT INTO job_types (type) SELECT unnest($1::text[])
       ON CONFLICT (type) DO UPDATE SET seen_at = now()""";

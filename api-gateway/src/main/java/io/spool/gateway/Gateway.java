@@ -1,0 +1,78 @@
+package io.spool.gateway;
+
+import io.spool.model.Migrations;
+import io.spool.model.PgClients;
+import io.spool.model.RedisClients;
+import io.spool.model.SpoolConfig;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.redis.client.Redis;
+import io.vertx.sqlclient.SqlClient;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A running gateway: its Vert.x, clients and HTTP verticles. The composition root of the gateway. */
+public final class Gateway implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+
+  private final Vertx vertx;
+  private final SqlClient pg;
+  private final Redis redis;
+  private final SpoolConfig config;
+
+  private Gateway(Vertx vertx, SqlClient pg, Redis redis, SpoolConfig config) {
+    this.vertx = vertx;
+    this.pg = pg;
+    this.redis = redis;
+    this.config = config;
+  }
+
+  /** Migrates the schema, then serves HTTP on {@code SPOOL_HTTP_PORT}; blocks until listening. */
+  public static Gateway start(SpoolConfig config) {
+    Migrations.apply(config);
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    try {
+      SqlClient pg = PgClients.client(vertx, config);
+      Redis redis = RedisClients.client(vertx, config, 8);
+      var types = new JobTypes(pg);
+      types.refresh().await(10, TimeUnit.SECONDS);
+      vertx.setPeriodic(5000, id -> types.refresh());
+      vertx.deployVerticle(() -> new GatewayVerticle(config, pg, redis, types),
+          new DeploymentOptions().setInstances(config.httpInstances())).await(30, TimeUnit.SECONDS);
+      log.info("gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",
+          config.httpPort(), config.httpInstances(), config.pgSchema(), config.keyPrefix());
+      return new Gateway(vertx, pg, redis, config);
+    } catch (Exception e) {
+      vertx.close();
+      throw new IllegalStateException("gateway failed to start: " + e.getMessage(), e);
+    }
+  }
+
+  public int port() {
+    return config.httpPort();
+  }
+
+  /** Stops serving and closes every connection. */
+  @Override
+  public void close() {
+    try {
+      vertx.close().await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("gateway did not close cleanly: {}", e.toString());
+    }
+  }
+
+  Vertx vertx() {
+    return vertx;
+  }
+
+  SqlClient pg() {
+    return pg;
+  }
+
+  Redis redis() {
+    return redis;
+  }
+}

@@ -1,0 +1,34 @@
+package io.spool.gateway;
+
+import io.spool.model.SpoolConfig;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.redis.client.Redis;
+import io.vertx.sqlclient.SqlClient;
+
+/** One HTTP server instance on one event loop; {@link Gateway} deploys one per core. */
+final class GatewayVerticle extends VerticleBase {
+  private final SpoolConfig config;
+  private final SqlClient pg;
+  private final Redis redis;
+  private final JobTypes types;
+
+  GatewayVerticle(SpoolConfig config, SqlClient pg, Redis redis, JobTypes types) {
+    this.config = config;
+    this.pg = pg;
+    this.redis = redis;
+    this.types = types;
+  }
+
+  @Override
+  public Future<?> start() {
+    // Each instance batches its own inserts on its own event loop: no state crosses threads.
+    var submitter = new JobSubmitter(context, pg, redis, config.keys());
+    var jobs = new JobsHandler(pg, submitter, types, new SubmissionParser(config));
+    var router = ApiRoutes.router(vertx, jobs, new Health(pg, redis));
+    return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))
+        .requestHandler(router)
+        .listen();
+  }
+}

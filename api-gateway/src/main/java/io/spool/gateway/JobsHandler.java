@@ -1,0 +1,211 @@
+package io.spool.gateway;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.gateway.Problem.FieldError;
+import io.spool.model.Job;
+import io.spool.model.JobIds;
+import io.spool.model.JobJson;
+import io.spool.model.JobSql;
+import io.spool.model.JobStatus;
+import io.spool.model.Names;
+import io.vertx.core.Future;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+/** Submit, batch submit, get and list jobs. Every read is scoped to the calling user. */
+final class JobsHandler {
+  static final int DEFAULT_PAGE = 50;
+  static final int MAX_PAGE = 500;
+
+  private final SqlClient pg;
+  private final JobSubmitter submitter;
+  private final JobTypes types;
+  private final SubmissionParser parser;
+
+  JobsHandler(SqlClient pg, JobSubmitter submitter, JobTypes types, SubmissionParser parser) {
+    this.pg = pg;
+    this.submitter = submitter;
+    this.types = types;
+    this.parser = parser;
+  }
+
+  void submit(RoutingContext ctx) {
+    var errors = new ArrayList<FieldError>();
+    NewJob job = parser.parse(jsonBody(ctx), "", ApiRoutes.user(ctx), errors);
+    accept(errors.isEmpty() ? List.of(job) : List.of(), errors, false)
+        .onSuccess(stored -> {
+          Job created = stored.get(0);
+          ctx.response().setStatusCode(202)
+              .putHeader("Location", "/v1/jobs/" + created.id())
+              .putHeader("Content-Type", "application/json")
+              .end(JobJson.encode(created));
+        })
+        .onFailure(ctx::fail);
+  }
+
+  void submitBatch(RoutingContext ctx) {
+    var errors = new ArrayList<FieldError>();
+    List<NewJob> jobs = parser.parseBatch(jsonBody(ctx), ApiRoutes.user(ctx), errors);
+    accept(jobs, errors, true)
+        .onSuccess(stored -> {
+          var body = JobJson.MAPPER.createObjectNode();
+          var list = body.putArray("jobs");
+          stored.forEach(job -> list.add(JobJson.MAPPER.valueToTree(job)));
+          ctx.response().setStatusCode(202)
+              .putHeader("Content-Type", "application/json")
+              .end(JobJson.encode(body));
+        })
+        .onFailure(ctx::fail);
+  }
+
+  /** Rejects the lot if anything is invalid or of an unknown type; else commits them all at once. */
+  private Future<List<Job>> accept(List<NewJob> jobs, List<FieldError> errors, boolean batch) {
+    if (!errors.isEmpty()) {
+      return Future.failedFuture(Problem.invalid(errors).exception());
+    }
+    Set<String> requested = jobs.stream().map(NewJob::type).collect(Collectors.toSet());
+    return types.unknownAmong(requested).compose(unknown -> {
+      if (!unknown.isEmpty()) {
+        var typeErrors = new ArrayList<FieldError>();
+        for (int i = 0; i < jobs.size(); i++) {
+          if (unknown.contains(jobs.get(i).type())) {
+            String field = batch ? "jobs[" + i + "].type" : "type";
+            typeErrors.add(new FieldError(field, "unknown job type '" + jobs.get(i).type()
+                + "'; known types: " + String.join(", ", types.known())));
+          }
+        }
+        return Future.failedFuture(Problem.invalid(typeErrors).exception());
+      }
+      return submitter.submit(jobs);
+    });
+  }
+
+  void get(RoutingContext ctx) {
+    UUID id = pathId(ctx);
+    pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(id, ApiRoutes.user(ctx)))
+        .onSuccess(rows -> {
+          if (rows.size() == 0) {
+            Problem.notFound("no job " + id).send(ctx);
+            return;
+          }
+          ctx.response().putHeader("Content-Type", "application/json")
+              .end(JobJson.encode(JobSql.toJob(rows.iterator().next())));
+        })
+        .onFailure(ctx::fail);
+  }
+
+  void list(RoutingContext ctx) {
+    String status = query(ctx, "status");
+    if (status != null && JobStatus.fromWire(status).isEmpty()) {
+      throw Problem.badRequest("status must be one of pending, running, completed, failed, cancelled").exception();
+    }
+    String type = query(ctx, "type");
+    if (type != null && !Names.JOB_TYPE.matcher(type).matches()) {
+      throw Problem.badRequest("type must be 1-64 letters, digits, '.', '_' or '-'").exception();
+    }
+    int limit = DEFAULT_PAGE;
+    String limitText = query(ctx, "limit");
+    if (limitText != null) {
+      try {
+        limit = Integer.parseInt(limitText);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > MAX_PAGE) {
+        throw Problem.badRequest("limit must be a whole number from 1 to " + MAX_PAGE).exception();
+      }
+    }
+    String cursorText = query(ctx, "cursor");
+    UUID after = cursorText == null ? null : decodeCursor(cursorText);
+
+    var args = Tuple.tuple().addValue(ApiRoutes.user(ctx));
+    if (status != null) {
+      args.addValue(status);
+    }
+    if (type != null) {
+      args.addValue(type);
+    }
+    if (after != null) {
+      args.addValue(after);
+    }
+    int pageSize = limit;
+    args.addValue(pageSize + 1);
+    pg.preparedQuery(JobSql.listOwn(status != null, type != null, after != null)).execute(args)
+        .onSuccess(rows -> {
+          var jobs = new ArrayList<Job>(pageSize);
+          for (Row row : rows) {
+            if (jobs.size() < pageSize) {
+              jobs.add(JobSql.toJob(row));
+            }
+          }
+          var body = JobJson.MAPPER.createObjectNode();
+          var list = body.putArray("jobs");
+          jobs.forEach(job -> list.add(JobJson.MAPPER.valueToTree(job)));
+          body.put("next_cursor", rows.size() > pageSize ? encodeCursor(jobs.get(jobs.size() - 1).id()) : null);
+          ctx.response().putHeader("Content-Type", "application/json").end(JobJson.encode(body));
+        })
+        .onFailure(ctx::fail);
+  }
+
+  /** The request's JSON body; 400 if it is missing or not JSON. */
+  static JsonNode jsonBody(RoutingContext ctx) {
+    var body = ctx.body().buffer();
+    if (body == null || body.length() == 0) {
+      throw Problem.badRequest("the request has no body; send a JSON object").exception();
+    }
+    try {
+      return JobJson.MAPPER.readTree(body.getBytes());
+    } catch (JacksonException e) {
+      throw Problem.badRequest("the body is not valid JSON: " + e.getOriginalMessage()).exception();
+    } catch (java.io.IOException e) {
+      throw Problem.badRequest("the body could not be read as JSON").exception();
+    }
+  }
+
+  static UUID pathId(RoutingContext ctx) {
+    String text = ctx.pathParam("id");
+    return JobIds.parse(text).orElseThrow(() ->
+        Problem.badRequest("'" + abbreviate(text) + "' is not a job id (a UUID like 01890a5d-ac96-774b-bcce-b302099a8057)").exception());
+  }
+
+  private static String query(RoutingContext ctx, String name) {
+    List<String> values = ctx.queryParam(name);
+    if (values.size() > 1) {
+      throw Problem.badRequest("query parameter '" + name + "' is given more than once").exception();
+    }
+    return values.isEmpty() || values.get(0).isEmpty() ? null : values.get(0);
+  }
+
+  static String encodeCursor(UUID id) {
+    var bytes = ByteBuffer.allocate(16).putLong(id.getMostSignificantBits()).putLong(id.getLeastSignificantBits());
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes.array());
+  }
+
+  static UUID decodeCursor(String cursor) {
+    try {
+      byte[] bytes = Base64.getUrlDecoder().decode(cursor);
+      if (bytes.length == 16) {
+        var buffer = ByteBuffer.wrap(bytes);
+        return new UUID(buffer.getLong(), buffer.getLong());
+      }
+    } catch (IllegalArgumentException e) {
+      // reported below
+    }
+    throw Problem.badRequest("cursor is malformed; pass next_cursor from the previous page unchanged").exception();
+  }
+
+  static String abbreviate(String text) {
+    String printable = text.replaceAll("[^\\x20-\\x7e]", "?");
+    return printable.length() > 64 ? printable.substring(0, 64) + "..." : printable;
+  }
+}
