@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.model.JobJson;
+import io.spool.model.JobSql;
 import io.spool.model.Keys;
+import io.spool.model.Migrations;
+import io.spool.model.PgClients;
+import io.vertx.core.Vertx;
 import io.spool.model.SpoolConfig;
 import io.spool.testing.TestServices;
 import io.vertx.redis.client.Command;
@@ -29,10 +33,13 @@ class GatewayApiTest {
     var env = TestServices.isolatedEnv(GatewayApiTest.class);
     env.put("SPOOL_HTTP_PORT", String.valueOf(freePort()));
     config = SpoolConfig.fromEnv(env);
-    gateway = Gateway.start(config);
-    // As a worker would on start-up: register the types it runs.
-    gateway.pg().preparedQuery(io.spool.model.JobSql.REGISTER_TYPES)
+    // As a worker would have on its start-up: register the types it runs.
+    Migrations.apply(config);
+    var vertx = Vertx.vertx();
+    PgClients.client(vertx, config).preparedQuery(JobSql.REGISTER_TYPES)
         .execute(Tuple.of((Object) new String[] {"echo", "sleep"})).await();
+    vertx.close().await();
+    gateway = Gateway.start(config);
     http = new HttpJson("http://127.0.0.1:" + config.httpPort());
   }
 

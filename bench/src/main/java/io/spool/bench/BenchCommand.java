@@ -1,0 +1,55 @@
+package io.spool.bench;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code spool bench}: measures a running Spool end to end over its HTTP API. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Submit jobs to a running gateway, confirm each completion through the API, and report "
+        + "throughput and latency. The last line printed is one JSON object.")
+public final class BenchCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--url", defaultValue = "http://127.0.0.1:8080", description = "gateway base URL (default ${DEFAULT-VALUE})")
+  String url;
+
+  @Option(names = "--api-key", description = "API key, sent as Authorization: Bearer")
+  String apiKey;
+
+  @Option(names = "--jobs", defaultValue = "10000", description = "jobs to submit (default ${DEFAULT-VALUE})")
+  int jobs;
+
+  @Option(names = "--concurrency", defaultValue = "64", description = "requests in flight (default ${DEFAULT-VALUE})")
+  int concurrency;
+
+  @Option(names = "--rate", defaultValue = "0", description = "submissions per second; 0 = unlimited (default)")
+  double rate;
+
+  @Option(names = "--type", defaultValue = "echo", description = "job type (default ${DEFAULT-VALUE})")
+  String type;
+
+  @Option(names = "--request", defaultValue = "{}", description = "job request JSON (default ${DEFAULT-VALUE})")
+  String request;
+
+  @Option(names = "--queue", description = "queue (default: the gateway's default queue)")
+  String queue;
+
+  @Option(names = "--timeout-secs", defaultValue = "900", description = "give up after (default ${DEFAULT-VALUE})")
+  int timeoutSecs;
+
+  @Override
+  public Integer call() throws Exception {
+    if (jobs < 1 || concurrency < 1 || rate < 0 || timeoutSecs < 1) {
+      throw new ParameterException(spec.commandLine(), "--jobs, --concurrency and --timeout-secs must be positive, --rate not negative");
+    }
+    var result = new BenchRun(new BenchOptions(url, apiKey, jobs, concurrency, rate, type, request, queue, timeoutSecs)).run();
+    System.out.println(result.summary());
+    System.out.println(result.json());
+    return result.clean() ? 0 : 1;
+  }
+}

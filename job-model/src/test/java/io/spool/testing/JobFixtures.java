@@ -1,0 +1,80 @@
+package io.spool.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.model.Job;
+import io.spool.model.JobIds;
+import io.spool.model.JobJson;
+import io.spool.model.JobSql;
+import io.spool.model.Keys;
+import io.spool.model.Names;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.util.Optional;
+import java.util.UUID;
+
+/** Builders for test jobs that read like English: {@code aJob("echo").withRequest("{...}").submit(...)}. */
+public final class JobFixtures {
+  private String type;
+  private String queue = Names.DEFAULT_QUEUE;
+  private String user = "anonymous";
+  private JsonNode request = JobJson.MAPPER.createObjectNode();
+  private int maxAttempts = 3;
+
+  private JobFixtures(String type) {
+    this.type = type;
+  }
+
+  public static JobFixtures aJob(String type) {
+    return new JobFixtures(type);
+  }
+
+  public JobFixtures withRequest(String json) {
+    this.request = JobJson.tree(json);
+    return this;
+  }
+
+  public JobFixtures inQueue(String queue) {
+    this.queue = queue;
+    return this;
+  }
+
+  public JobFixtures ofUser(String user) {
+    this.user = user;
+    return this;
+  }
+
+  public JobFixtures withMaxAttempts(int maxAttempts) {
+    this.maxAttempts = maxAttempts;
+    return this;
+  }
+
+  /** Inserts the job as pending, without signalling it. */
+  public UUID insert(SqlClient pg) {
+    UUID id = JobIds.next();
+    pg.preparedQuery(JobSql.INSERT_MANY).execute(Tuple.of(new UUID[] {id}, new String[] {type},
+        new String[] {queue}, new String[] {user}, new String[] {JobJson.encode(request)},
+        new Integer[] {maxAttempts})).await();
+    return id;
+  }
+
+  /** Inserts the job and signals it on its queue's stream, as the gateway does. */
+  public UUID submit(SqlClient pg, Redis redis, Keys keys) {
+    UUID id = insert(pg);
+    signal(redis, keys, queue, id);
+    return id;
+  }
+
+  public static void signal(Redis redis, Keys keys, String queue, UUID id) {
+    redis.send(Request.cmd(Command.XADD).arg(keys.queueStream(queue)).arg("*")
+        .arg(Keys.FIELD_JOB_ID).arg(id.toString())).await();
+  }
+
+  /** The job as stored now. */
+  public static Optional<Job> load(SqlClient pg, UUID id) {
+    var rows = pg.preparedQuery("SELECT " + JobSql.COLUMNS + " FROM jobs WHERE id = $1").execute(Tuple.of(id)).await();
+    return rows.size() == 0 ? Optional.empty() : Optional.of(JobSql.toJob(rows.iterator().next()));
+  }
+}

@@ -1,0 +1,75 @@
+package io.spool.worker;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayDeque;
+
+/**
+ * Hands claimed jobs to idle job slots. Slots ask for their next job; the fetcher asks how many slots
+ * are idle, so it never claims more than it can start at once. Safe from any thread.
+ */
+final class JobDispatcher {
+  private final ArrayDeque<ClaimedJob> ready = new ArrayDeque<>();
+  private final ArrayDeque<Promise<ClaimedJob>> idleSlots = new ArrayDeque<>();
+  private Promise<Void> slotFreed;
+
+  /** Called by a slot: its next job, when there is one. */
+  Future<ClaimedJob> next() {
+    Promise<ClaimedJob> slot = Promise.promise();
+    ClaimedJob job;
+    Promise<Void> wake = null;
+    synchronized (this) {
+      job = ready.poll();
+      if (job == null) {
+        idleSlots.add(slot);
+        if (slotFreed != null) {
+          wake = slotFreed;
+          slotFreed = null;
+        }
+      }
+    }
+    if (job != null) {
+      slot.complete(job);
+    }
+    if (wake != null) {
+      wake.complete();
+    }
+    return slot.future();
+  }
+
+  /** Called by the fetcher with a job it has claimed. */
+  void dispatch(ClaimedJob job) {
+    Promise<ClaimedJob> slot;
+    synchronized (this) {
+      slot = idleSlots.poll();
+      if (slot == null) {
+        ready.add(job);
+        return;
+      }
+    }
+    slot.complete(job);
+  }
+
+  /** Slots that would start a job at once if one were dispatched now. */
+  synchronized int idle() {
+    return Math.max(0, idleSlots.size() - ready.size());
+  }
+
+  /** Completes when at least one slot is idle. */
+  synchronized Future<Void> whenIdle() {
+    if (idle() > 0) {
+      return Future.succeededFuture();
+    }
+    if (slotFreed == null) {
+      slotFreed = Promise.promise();
+    }
+    return slotFreed.future();
+  }
+
+  /** Jobs claimed but not yet taken by a slot; handed back when the worker stops. */
+  synchronized java.util.List<ClaimedJob> drainReady() {
+    var jobs = java.util.List.copyOf(ready);
+    ready.clear();
+    return jobs;
+  }
+}

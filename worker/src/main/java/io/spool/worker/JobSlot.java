@@ -1,0 +1,47 @@
+package io.spool.worker;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+
+/**
+ * One job slot: a virtual-thread verticle that runs one job at a time, straight-line. A worker
+ * deploys {@code SPOOL_WORKER_CONCURRENCY} of them.
+ */
+final class JobSlot extends VerticleBase {
+  private final JobDispatcher dispatcher;
+  private final JobRunner runner;
+  private volatile boolean stopping;
+
+  JobSlot(JobDispatcher dispatcher, JobRunner runner) {
+    this.dispatcher = dispatcher;
+    this.runner = runner;
+  }
+
+  @Override
+  public Future<?> start() {
+    context.runOnContext(v -> runUntilStopped());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    return Future.succeededFuture();
+  }
+
+  private void runUntilStopped() {
+    while (!stopping) {
+      ClaimedJob job;
+      try {
+        job = dispatcher.next().await();
+      } catch (Exception e) {
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        throw e;
+      }
+      runner.run(job);
+    }
+  }
+}

@@ -1,0 +1,157 @@
+package io.spool.worker;
+
+import io.spool.model.Job;
+import io.spool.model.JobSql;
+import io.spool.model.Keys;
+import io.spool.worker.StreamEntries.Entry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.util.AbstractMap.SimpleEntry;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads job signals from the queue streams through the consumer group, claims the jobs in Postgres (one
+ * statement per read) and hands them to idle slots. Runs on a virtual thread and reads top to bottom;
+ * the blocking XREADGROUP has a Redis connection of its own, the only one it holds whatever the
+ * concurrency.
+ */
+final class StreamFetcher extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(StreamFetcher.class);
+  /** Most entries one read takes. */
+  private static final int MAX_BATCH = 256;
+  /** How long one XREADGROUP waits for a signal before it is sent again. */
+  private static final int BLOCK_MILLIS = 2000;
+  private static final long RETRY_MILLIS = 1000;
+
+  private final Redis redis;
+  private final SqlClient pg;
+  private final Keys keys;
+  private final List<String> queues;
+  private final String workerId;
+  private final JobDispatcher dispatcher;
+  private final StreamAcks acks;
+  private volatile boolean stopping;
+  private RedisConnection connection;
+
+  StreamFetcher(Redis redis, SqlClient pg, Keys keys, List<String> queues, String workerId,
+      JobDispatcher dispatcher, StreamAcks acks) {
+    this.redis = redis;
+    this.pg = pg;
+    this.keys = keys;
+    this.queues = queues;
+    this.workerId = workerId;
+    this.dispatcher = dispatcher;
+    this.acks = acks;
+  }
+
+  @Override
+  public Future<?> start() {
+    context.runOnContext(v -> fetchUntilStopped());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    return connection == null ? Future.succeededFuture() : connection.close();
+  }
+
+  private void fetchUntilStopped() {
+    while (!stopping) {
+      try {
+        fetchOnce();
+      } catch (Exception e) {
+        if (stopping || e instanceof InterruptedException) {
+          return;
+        }
+        log.warn("fetching from Redis failed, retrying in {} ms: {}", RETRY_MILLIS, e.toString());
+        dropConnection();
+        vertx.timer(RETRY_MILLIS).await();
+      }
+    }
+  }
+
+  private void fetchOnce() {
+    dispatcher.whenIdle().await();
+    int wanted = Math.min(dispatcher.idle(), MAX_BATCH);
+    if (wanted == 0) {
+      return;
+    }
+    if (connection == null) {
+      connection = redis.connect().await();
+      createGroups(redis, keys, queues).await();
+    }
+    var read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.GROUP).arg(workerId)
+        .arg("COUNT").arg(wanted).arg("BLOCK").arg(BLOCK_MILLIS).arg("STREAMS");
+    queues.forEach(q -> read.arg(keys.queueStream(q)));
+    queues.forEach(q -> read.arg(">"));
+    List<Entry> entries = StreamEntries.parse(connection.send(read).await());
+    if (!entries.isEmpty()) {
+      claim(entries);
+    }
+  }
+
+  /**
+   * Claims the signalled jobs still claimable and dispatches them. Entries naming a job that is not
+   * (any more) pending are settled already: a duplicate signal, or a job finished or cancelled.
+   */
+  private void claim(List<Entry> entries) {
+    Set<UUID> ids = new LinkedHashSet<>();
+    entries.forEach(e -> {
+      if (e.jobId() != null) {
+        ids.add(e.jobId());
+      }
+    });
+    Map<UUID, Job> claimed = new HashMap<>();
+    for (Row row : pg.preparedQuery(JobSql.CLAIM).execute(Tuple.of(ids.toArray(UUID[]::new), workerId)).await()) {
+      Job job = JobSql.toJob(row);
+      claimed.put(job.id(), job);
+    }
+    var settled = new ArrayList<Map.Entry<String, String>>();
+    for (Entry entry : entries) {
+      Job job = entry.jobId() == null ? null : claimed.remove(entry.jobId());
+      if (job != null) {
+        dispatcher.dispatch(new ClaimedJob(job, entry.stream(), entry.entryId()));
+      } else {
+        settled.add(new SimpleEntry<>(entry.stream(), entry.entryId()));
+      }
+    }
+    if (!settled.isEmpty()) {
+      acks.ackAndDelete(settled).onFailure(e -> log.warn("could not acknowledge settled entries: {}", e.toString()));
+    }
+  }
+
+  private void dropConnection() {
+    if (connection != null) {
+      connection.close();
+      connection = null;
+    }
+  }
+
+  /** Creates the consumer group on each queue stream (and the stream), reading from the start. */
+  static Future<Void> createGroups(Redis redis, Keys keys, List<String> queues) {
+    var creates = new ArrayList<Future<?>>();
+    for (String queue : queues) {
+      creates.add(redis.send(Request.cmd(Command.XGROUP).arg("CREATE").arg(keys.queueStream(queue))
+              .arg(Keys.GROUP).arg("0").arg("MKSTREAM"))
+          .recover(e -> e.getMessage() != null && e.getMessage().startsWith("BUSYGROUP")
+              ? Future.succeededFuture() : Future.failedFuture(e)));
+    }
+    return Future.all(creates).mapEmpty();
+  }
+}
