@@ -11,6 +11,7 @@ import io.spool.model.Migrations;
 import io.spool.model.PgClients;
 import io.vertx.core.Vertx;
 import io.spool.model.SpoolConfig;
+import io.spool.testing.HttpJson;
 import io.spool.testing.TestServices;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;

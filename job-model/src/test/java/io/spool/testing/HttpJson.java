@@ -1,4 +1,4 @@
-package io.spool.gateway;
+package io.spool.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.JobJson;
@@ -11,34 +11,34 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 
 /** A blocking HTTP client for tests: every answer with its status, headers and parsed JSON. */
-final class HttpJson {
+public final class HttpJson {
   private final String base;
   private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-  HttpJson(String base) {
+  public HttpJson(String base) {
     this.base = base;
   }
 
-  record Response(int status, HttpResponse<String> raw) {
-    JsonNode json() {
+  public record Response(int status, HttpResponse<String> raw) {
+    public JsonNode json() {
       return JobJson.tree(raw.body());
     }
 
-    String header(String name) {
+    public String header(String name) {
       return raw.headers().firstValue(name).orElse(null);
     }
   }
 
-  Response get(String path) {
+  public Response get(String path) {
     return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
   }
 
-  Response post(String path, String json) {
+  public Response post(String path, String json) {
     return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(json)));
   }
 
-  Response send(HttpRequest.Builder request) {
+  public Response send(HttpRequest.Builder request) {
     try {
       var response = client.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
       return new Response(response.statusCode(), response);

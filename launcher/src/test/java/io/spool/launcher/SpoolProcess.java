@@ -1,0 +1,103 @@
+package io.spool.launcher;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A gateway or worker running as a real child JVM, on the test's class path, with its output in a
+ * file. Stop it gently (SIGTERM) or kill it (SIGKILL).
+ */
+final class SpoolProcess implements AutoCloseable {
+  private final String command;
+  private final Process process;
+  private final Path log;
+
+  private SpoolProcess(String command, Process process, Path log) {
+    this.command = command;
+    this.process = process;
+    this.log = log;
+  }
+
+  static SpoolProcess start(String command, Map<String, String> env, Path logDir) {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> argv = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        "-cp", System.getProperty("java.class.path"), SpoolCli.class.getName(), command));
+    try {
+      Files.createDirectories(logDir);
+      Path log = Files.createTempFile(logDir, command + "-", ".log");
+      var builder = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
+      builder.environment().putAll(env);
+      return new SpoolProcess(command, builder.start(), log);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  String output() {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Waits until the process has printed {@code marker}; fails with its output if it exits or times out. */
+  void awaitOutput(String marker, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!output().contains(marker)) {
+      if (!process.isAlive()) {
+        throw new AssertionError(command + " exited with " + process.exitValue() + " before printing '" + marker
+            + "':\n" + output());
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(command + " did not print '" + marker + "' within " + timeout + ":\n" + output());
+      }
+      sleep(50);
+    }
+  }
+
+  void kill() {
+    process.destroyForcibly();
+    waitFor();
+  }
+
+  @Override
+  public void close() {
+    process.destroy();
+    waitFor();
+  }
+
+  private void waitFor() {
+    try {
+      if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  File logFile() {
+    return log.toFile();
+  }
+}
