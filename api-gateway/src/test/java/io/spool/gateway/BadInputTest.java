@@ -1,0 +1,126 @@
+package io.spool.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.spool.model.JobSql;
+import io.spool.model.Migrations;
+import io.spool.model.PgClients;
+import io.spool.model.SpoolConfig;
+import io.spool.testing.HttpJson;
+import io.spool.testing.TestServices;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Tuple;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every kind of bad request gets a 4xx problem body, stores nothing, and the gateway keeps serving. */
+class BadInputTest {
+  static SpoolConfig config;
+  static Gateway gateway;
+  static HttpJson http;
+  static String base;
+
+  @BeforeAll
+  static void start() throws Exception {
+    var env = TestServices.isolatedEnv(BadInputTest.class);
+    try (var socket = new ServerSocket(0)) {
+      env.put("SPOOL_HTTP_PORT", String.valueOf(socket.getLocalPort()));
+    }
+    config = SpoolConfig.fromEnv(env);
+    Migrations.apply(config);
+    var vertx = Vertx.vertx();
+    PgClients.client(vertx, config).preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) new String[] {"echo"})).await();
+    vertx.close().await();
+    gateway = Gateway.start(config);
+    base = "http://127.0.0.1:" + config.httpPort();
+    http = new HttpJson(base);
+  }
+
+  @AfterAll
+  static void stop() {
+    gateway.close();
+    TestServices.cleanUp(config);
+  }
+
+  static HttpRequest.Builder post(String path, String contentType, String body) {
+    var request = HttpRequest.newBuilder(URI.create(base + path)).POST(BodyPublishers.ofString(body));
+    return contentType == null ? request : request.header("Content-Type", contentType);
+  }
+
+  static HttpRequest.Builder json(String body) {
+    return post("/v1/jobs", "application/json", body);
+  }
+
+  static Stream<Arguments> badRequests() {
+    String deep = "{\"type\":\"echo\",\"request\":" + "{\"a\":".repeat(70) + "1" + "}".repeat(70) + "}";
+    return Stream.of(
+        Arguments.of("not JSON", json("{type: echo"), 400),
+        Arguments.of("empty body", json(""), 400),
+        Arguments.of("trailing garbage", json("{\"type\":\"echo\"} x"), 400),
+        Arguments.of("JSON array instead of object", json("[1,2]"), 422),
+        Arguments.of("JSON string", json("\"echo\""), 422),
+        Arguments.of("missing type", json("{\"request\":{}}"), 422),
+        Arguments.of("type not a string", json("{\"type\":7}"), 422),
+        Arguments.of("type with bad characters", json("{\"type\":\"ec ho\"}"), 422),
+        Arguments.of("unknown type", json("{\"type\":\"nope\"}"), 422),
+        Arguments.of("unknown field (typo)", json("{\"type\":\"echo\",\"reqeust\":{}}"), 422),
+        Arguments.of("request not an object", json("{\"type\":\"echo\",\"request\":[1]}"), 422),
+        Arguments.of("queue with a brace", json("{\"type\":\"echo\",\"queue\":\"a{b}\"}"), 422),
+        Arguments.of("queue too long", json("{\"type\":\"echo\",\"queue\":\"" + "q".repeat(65) + "\"}"), 422),
+        Arguments.of("max_attempts zero", json("{\"type\":\"echo\",\"max_attempts\":0}"), 422),
+        Arguments.of("max_attempts fraction", json("{\"type\":\"echo\",\"max_attempts\":2.5}"), 422),
+        Arguments.of("max_attempts huge", json("{\"type\":\"echo\",\"max_attempts\":99999999999}"), 422),
+        Arguments.of("nesting too deep", json(deep), 400),
+        Arguments.of("invalid UTF-8", HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).header("Content-Type", "application/json")
+            .POST(BodyPublishers.ofByteArray(new byte[] {'{', '"', 't', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'})), 400),
+        Arguments.of("no content type", post("/v1/jobs", null, "{\"type\":\"echo\"}"), 415),
+        Arguments.of("text/plain", post("/v1/jobs", "text/plain", "{\"type\":\"echo\"}"), 415),
+        Arguments.of("body over 1 MiB", json("{\"type\":\"echo\",\"request\":{\"x\":\"" + "x".repeat(1024 * 1024) + "\"}}"), 413),
+        Arguments.of("batch without jobs", post("/v1/jobs/batch", "application/json", "{}"), 422),
+        Arguments.of("batch of nothing", post("/v1/jobs/batch", "application/json", "{\"jobs\":[]}"), 422),
+        Arguments.of("batch entry not an object", post("/v1/jobs/batch", "application/json", "{\"jobs\":[1]}"), 422),
+        Arguments.of("malformed job id", HttpRequest.newBuilder(URI.create(base + "/v1/jobs/not-a-uuid")).GET(), 400),
+        Arguments.of("job id with junk", HttpRequest.newBuilder(URI.create(base + "/v1/jobs/%00%ff")).GET(), 400),
+        Arguments.of("bad status filter", HttpRequest.newBuilder(URI.create(base + "/v1/jobs?status=done")).GET(), 400),
+        Arguments.of("bad limit", HttpRequest.newBuilder(URI.create(base + "/v1/jobs?limit=abc")).GET(), 400),
+        Arguments.of("limit too high", HttpRequest.newBuilder(URI.create(base + "/v1/jobs?limit=100000")).GET(), 400),
+        Arguments.of("malformed cursor", HttpRequest.newBuilder(URI.create(base + "/v1/jobs?cursor=%21%21%21")).GET(), 400),
+        Arguments.of("cursor of wrong length", HttpRequest.newBuilder(URI.create(base + "/v1/jobs?cursor=abcd")).GET(), 400),
+        Arguments.of("repeated query parameter", HttpRequest.newBuilder(URI.create(base + "/v1/jobs?limit=1&limit=2")).GET(), 400),
+        Arguments.of("unknown route", HttpRequest.newBuilder(URI.create(base + "/v1/nothing-here")).GET(), 404),
+        Arguments.of("wrong method", HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).PUT(BodyPublishers.ofString("{}")), 405),
+        Arguments.of("delete on a job", HttpRequest.newBuilder(URI.create(base + "/v1/jobs/" + java.util.UUID.randomUUID())).DELETE(), 405));
+  }
+
+  @ParameterizedTest(name = "{0} -> {2}")
+  @MethodSource("badRequests")
+  void badRequestGetsAProblemAndStoresNothing(String what, HttpRequest.Builder request, int expectedStatus) {
+    long before = jobCount();
+    var response = http.send(request);
+    assertEquals(expectedStatus, response.status(), what + ": " + response.raw().body());
+    assertEquals(Problem.CONTENT_TYPE, response.header("Content-Type"), what);
+    var problem = response.json();
+    assertEquals(expectedStatus, problem.get("status").asInt());
+    assertTrue(problem.get("type").asText().startsWith("urn:spool:problem:"));
+    assertFalse(problem.get("detail").asText().isBlank());
+    assertFalse(response.raw().body().contains("at io."), "no stack trace in the body");
+    assertEquals(before, jobCount(), what + ": nothing stored");
+    // And the gateway still serves a good request.
+    assertEquals(202, http.post("/v1/jobs", "{\"type\":\"echo\"}").status());
+  }
+
+  private static long jobCount() {
+    var page = http.get("/v1/jobs?limit=500").json();
+    return page.get("jobs").size();
+  }
+}
