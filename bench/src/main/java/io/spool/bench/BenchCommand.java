@@ -39,13 +39,22 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--queue", description = "queue (default: the gateway's default queue)")
   String queue;
 
+  @Option(names = "--warmup", defaultValue = "1000",
+      description = "jobs run first, unmeasured, to warm the JVMs up (default ${DEFAULT-VALUE})")
+  int warmup;
+
   @Option(names = "--timeout-secs", defaultValue = "900", description = "give up after (default ${DEFAULT-VALUE})")
   int timeoutSecs;
 
   @Override
   public Integer call() throws Exception {
-    if (jobs < 1 || concurrency < 1 || rate < 0 || timeoutSecs < 1) {
-      throw new ParameterException(spec.commandLine(), "--jobs, --concurrency and --timeout-secs must be positive, --rate not negative");
+    if (jobs < 1 || concurrency < 1 || rate < 0 || timeoutSecs < 1 || warmup < 0) {
+      throw new ParameterException(spec.commandLine(),
+          "--jobs, --concurrency and --timeout-secs must be positive, --rate and --warmup not negative");
+    }
+    if (warmup > 0) {
+      System.out.printf("warming up with %d jobs...%n", warmup);
+      new BenchRun(new BenchOptions(url, apiKey, warmup, concurrency, 0, type, request, queue, timeoutSecs)).run();
     }
     var result = new BenchRun(new BenchOptions(url, apiKey, jobs, concurrency, rate, type, request, queue, timeoutSecs)).run();
     System.out.println(result.summary());

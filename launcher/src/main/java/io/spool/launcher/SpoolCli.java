@@ -6,7 +6,6 @@ import io.spool.model.ConfigException;
 import io.spool.model.Migrations;
 import io.spool.model.SpoolConfig;
 import io.spool.worker.Worker;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -93,8 +92,7 @@ public final class SpoolCli implements Callable<Integer> {
     public Integer call() {
       SpoolConfig config = SpoolConfig.fromEnv();
       var result = Migrations.apply(config);
-      System.out.printf("schema '%s' at version %s (%d migrations applied now)%n", config.pgSchema(),
-          result.targetSchemaVersion == null ? Map.of().toString() : result.targetSchemaVersion, result.migrationsExecuted);
+      System.out.printf("schema '%s' is up to date (%d migrations applied now)%n", config.pgSchema(), result.migrationsExecuted);
       return 0;
     }
   }
