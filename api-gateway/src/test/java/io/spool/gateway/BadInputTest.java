@@ -4,15 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.spool.model.JobSql;
-import io.spool.model.Migrations;
-import io.spool.model.PgClients;
-import io.spool.model.SpoolConfig;
 import io.spool.testing.HttpJson;
-import io.spool.testing.TestServices;
-import io.vertx.core.Vertx;
-import io.vertx.sqlclient.Tuple;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
@@ -25,31 +17,20 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every kind of bad request gets a 4xx problem body, stores nothing, and the gateway keeps serving. */
 class BadInputTest {
-  static SpoolConfig config;
-  static Gateway gateway;
+  static TestGateway running;
   static HttpJson http;
   static String base;
 
   @BeforeAll
-  static void start() throws Exception {
-    var env = TestServices.isolatedEnv(BadInputTest.class);
-    try (var socket = new ServerSocket(0)) {
-      env.put("SPOOL_HTTP_PORT", String.valueOf(socket.getLocalPort()));
-    }
-    config = SpoolConfig.fromEnv(env);
-    Migrations.apply(config);
-    var vertx = Vertx.vertx();
-    PgClients.client(vertx, config).preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) new String[] {"echo"})).await();
-    vertx.close().await();
-    gateway = Gateway.start(config);
-    base = "http://127.0.0.1:" + config.httpPort();
-    http = new HttpJson(base);
+  static void start() {
+    running = TestGateway.start(BadInputTest.class, "echo");
+    http = running.http;
+    base = running.base;
   }
 
   @AfterAll
   static void stop() {
-    gateway.close();
-    TestServices.cleanUp(config);
+    running.close();
   }
 
   static HttpRequest.Builder post(String path, String contentType, String body) {

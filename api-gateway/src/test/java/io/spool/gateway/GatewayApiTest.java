@@ -5,18 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.model.JobJson;
-import io.spool.model.JobSql;
 import io.spool.model.Keys;
-import io.spool.model.Migrations;
-import io.spool.model.PgClients;
-import io.vertx.core.Vertx;
 import io.spool.model.SpoolConfig;
 import io.spool.testing.HttpJson;
-import io.spool.testing.TestServices;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Tuple;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.UUID;
@@ -25,35 +19,22 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class GatewayApiTest {
+  static TestGateway running;
   static SpoolConfig config;
   static Gateway gateway;
   static HttpJson http;
 
   @BeforeAll
-  static void start() throws Exception {
-    var env = TestServices.isolatedEnv(GatewayApiTest.class);
-    env.put("SPOOL_HTTP_PORT", String.valueOf(freePort()));
-    config = SpoolConfig.fromEnv(env);
-    // As a worker would have on its start-up: register the types it runs.
-    Migrations.apply(config);
-    var vertx = Vertx.vertx();
-    PgClients.client(vertx, config).preparedQuery(JobSql.REGISTER_TYPES)
-        .execute(Tuple.of((Object) new String[] {"echo", "sleep"})).await();
-    vertx.close().await();
-    gateway = Gateway.start(config);
-    http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+  static void start() {
+    running = TestGateway.start(GatewayApiTest.class, "echo", "sleep");
+    config = running.config;
+    gateway = running.gateway;
+    http = running.http;
   }
 
   @AfterAll
   static void stop() {
-    gateway.close();
-    TestServices.cleanUp(config);
-  }
-
-  static int freePort() throws Exception {
-    try (var socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
+    running.close();
   }
 
   @Test

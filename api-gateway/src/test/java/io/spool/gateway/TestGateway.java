@@ -1,0 +1,53 @@
+package io.spool.gateway;
+
+import io.spool.model.JobSql;
+import io.spool.model.Migrations;
+import io.spool.model.PgClients;
+import io.spool.model.SpoolConfig;
+import io.spool.testing.HttpJson;
+import io.spool.testing.TestServices;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Tuple;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+
+/** An in-process gateway on its own schema, key prefix and port, with some job types registered. */
+final class TestGateway implements AutoCloseable {
+  final SpoolConfig config;
+  final Gateway gateway;
+  final HttpJson http;
+  final String base;
+
+  private TestGateway(SpoolConfig config, Gateway gateway) {
+    this.config = config;
+    this.gateway = gateway;
+    this.base = "http://127.0.0.1:" + config.httpPort();
+    this.http = new HttpJson(base);
+  }
+
+  /** Registers {@code types} as a worker would have on its start-up, then starts the gateway. */
+  static TestGateway start(Class<?> testClass, String... types) {
+    var env = TestServices.isolatedEnv(testClass);
+    try (var socket = new ServerSocket(0)) {
+      env.put("SPOOL_HTTP_PORT", String.valueOf(socket.getLocalPort()));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    SpoolConfig config = SpoolConfig.fromEnv(env);
+    Migrations.apply(config);
+    var vertx = Vertx.vertx();
+    try {
+      PgClients.client(vertx, config).preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) types)).await();
+    } finally {
+      vertx.close().await();
+    }
+    return new TestGateway(config, Gateway.start(config));
+  }
+
+  @Override
+  public void close() {
+    gateway.close();
+    TestServices.cleanUp(config);
+  }
+}
