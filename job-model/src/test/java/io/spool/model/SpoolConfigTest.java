@@ -1,0 +1,50 @@
+package io.spool.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SpoolConfigTest {
+  @Test
+  void defaultsPointAtTheLocalServices() {
+    var config = SpoolConfig.fromEnv(Map.of());
+    assertEquals("postgresql://postgres@127.0.0.1:5432/postgres", config.pgUrl());
+    assertEquals("redis://127.0.0.1:6379", config.redisUrl());
+    assertEquals(8080, config.httpPort());
+    assertEquals(10, config.workerConcurrency());
+    assertEquals(3, config.maxAttempts());
+    assertEquals(List.of("default"), config.queues());
+    assertEquals("{spool}:q:default", config.keys().queueStream("default"));
+  }
+
+  @Test
+  void readsEverySetting() {
+    var config = SpoolConfig.fromEnv(Map.of("SPOOL_QUEUES", "a, b,a", "SPOOL_WORKER_CONCURRENCY", "500",
+        "SPOOL_PG_URL", "postgres://u:secret@db:6432/jobs", "SPOOL_KEY_PREFIX", "acme:prod"));
+    assertEquals(List.of("a", "b"), config.queues());
+    assertEquals(500, config.workerConcurrency());
+    assertEquals("db", PgClients.connectOptions(config).getHost());
+    assertEquals(6432, PgClients.connectOptions(config).getPort());
+    assertEquals("{acme:prod}:q:a", config.keys().queueStream("a"));
+  }
+
+  @Test
+  void reportsEveryBadSettingAtOnceWithoutEchoingSecrets() {
+    var error = assertThrows(ConfigException.class, () -> SpoolConfig.fromEnv(Map.of(
+        "SPOOL_HTTP_PORT", "eighty",
+        "SPOOL_WORKER_CONCURRENCY", "0",
+        "SPOOL_QUEUES", "ok,not ok",
+        "SPOOL_KEY_PREFIX", "{tag}",
+        "SPOOL_PG_URL", "mysql://root:hunter2@db/x")));
+    assertEquals(5, error.problems().size(), error.getMessage());
+    assertTrue(error.getMessage().contains("SPOOL_HTTP_PORT=eighty is not a whole number"));
+    assertTrue(error.getMessage().contains("SPOOL_WORKER_CONCURRENCY=0 is out of range"));
+    assertTrue(error.getMessage().contains("'not ok'"));
+    assertFalse(error.getMessage().contains("hunter2"), "the password is not echoed");
+  }
+}
