@@ -28,7 +28,7 @@ spool_services_up() {
     command -v redis-server >/dev/null || { echo "spool: Redis is not running and redis-server is not installed (apt-get install redis-server)" >&2; return 1; }
     echo "spool: starting the local Redis on 127.0.0.1:6379" >&2
     mkdir -p /var/lib/redis /var/log/redis
-    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
       --dir /var/lib/redis --logfile /var/log/redis/ci.log
   fi
   if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then

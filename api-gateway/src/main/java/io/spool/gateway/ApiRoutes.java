@@ -85,10 +85,15 @@ public final class ApiRoutes {
     }
   }
 
+  /** Connection failures, shutdown, too many connections, read-only after a fail-over. */
+  private static boolean isUnavailableState(String state) {
+    return state != null && (state.startsWith("08") || state.startsWith("57P") || state.equals("53300") || state.equals("25006"));
+  }
+
   private static boolean isStoreUnavailable(Throwable cause) {
     for (Throwable t = cause; t != null; t = t.getCause()) {
       if (t instanceof ConnectException || t instanceof ClosedConnectionException || t instanceof TimeoutException
-          || (t instanceof PgException pg && pg.getSqlState() != null && pg.getSqlState().startsWith("57P"))) {
+          || (t instanceof PgException pg && isUnavailableState(pg.getSqlState()))) {
         return true;
       }
     }

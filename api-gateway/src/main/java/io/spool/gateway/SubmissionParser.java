@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
 import io.spool.gateway.Problem.FieldError;
 import io.spool.model.JobIds;
+import io.spool.model.JobJson;
 import io.spool.model.Names;
 import io.spool.model.SpoolConfig;
 import java.util.ArrayList;
@@ -51,9 +52,12 @@ final class SubmissionParser {
     }
     JsonNode request = body.get("request");
     if (request == null || request.isNull()) {
-      request = io.spool.model.JobJson.MAPPER.createObjectNode();
+      request = JobJson.MAPPER.createObjectNode();
     } else if (!request.isObject()) {
       errors.add(new FieldError(at(path, "request"), "must be a JSON object"));
+    } else if (JobJson.containsNul(request)) {
+      // Postgres jsonb cannot store U+0000; refuse it here rather than fail the shared insert.
+      errors.add(new FieldError(at(path, "request"), "must not contain the character U+0000"));
     }
     int maxAttempts = defaultMaxAttempts;
     JsonNode attempts = body.get("max_attempts");

@@ -62,6 +62,7 @@ class BadInputTest {
         Arguments.of("max_attempts fraction", json("{\"type\":\"echo\",\"max_attempts\":2.5}"), 422),
         Arguments.of("max_attempts huge", json("{\"type\":\"echo\",\"max_attempts\":99999999999}"), 422),
         Arguments.of("nesting too deep", json(deep), 400),
+        Arguments.of("NUL character in the request", json("{\"type\":\"echo\",\"request\":{\"a\":[\"x\\u0000y\"]}}"), 422),
         Arguments.of("invalid UTF-8", HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).header("Content-Type", "application/json")
             .POST(BodyPublishers.ofByteArray(new byte[] {'{', '"', 't', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'})), 400),
         Arguments.of("no content type", post("/v1/jobs", null, "{\"type\":\"echo\"}"), 415),

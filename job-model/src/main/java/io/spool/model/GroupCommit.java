@@ -63,23 +63,45 @@ public final class GroupCommit<I, O> {
         batch.add(next);
       }
       inFlight++;
-      Future<List<O>> written;
-      try {
-        written = flush.apply(batch.stream().map(Waiting::input).toList());
-      } catch (RuntimeException e) {
-        written = Future.failedFuture(e);
-      }
-      written.onComplete(ar -> {
+      write(batch).onComplete(ar -> {
         inFlight--;
-        for (int i = 0; i < batch.size(); i++) {
-          if (ar.succeeded()) {
-            batch.get(i).promise().complete(ar.result().get(i));
-          } else {
-            batch.get(i).promise().fail(ar.cause());
-          }
-        }
         drain();
       });
+    }
+  }
+
+  /**
+   * Writes a batch; if it fails and holds more than one input, each input is written alone, so one
+   * poisonous input (say, text Postgres refuses) fails only its own caller.
+   */
+  private Future<Void> write(List<Waiting<I, O>> batch) {
+    return flushSafely(batch).transform(ar -> {
+      if (ar.succeeded() && ar.result().size() == batch.size()) {
+        for (int i = 0; i < batch.size(); i++) {
+          batch.get(i).promise().complete(ar.result().get(i));
+        }
+        return Future.succeededFuture();
+      }
+      Throwable cause = ar.succeeded()
+          ? new IllegalStateException("a flush answered " + ar.result().size() + " outputs for " + batch.size() + " inputs")
+          : ar.cause();
+      if (batch.size() == 1) {
+        batch.get(0).promise().fail(cause);
+        return Future.succeededFuture();
+      }
+      Future<Void> alone = Future.succeededFuture();
+      for (Waiting<I, O> waiting : batch) {
+        alone = alone.transform(v -> write(List.of(waiting)));
+      }
+      return alone;
+    });
+  }
+
+  private Future<List<O>> flushSafely(List<Waiting<I, O>> batch) {
+    try {
+      return flush.apply(batch.stream().map(Waiting::input).toList());
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
     }
   }
 }

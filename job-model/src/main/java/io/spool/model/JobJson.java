@@ -58,6 +58,27 @@ public final class JobJson {
     }
   }
 
+  /** Whether any string or field name in the tree holds U+0000, which Postgres jsonb cannot store. */
+  public static boolean containsNul(JsonNode node) {
+    if (node.isTextual()) {
+      return node.textValue().indexOf('\u0000') >= 0;
+    }
+    for (java.util.Iterator<java.util.Map.Entry<String, JsonNode>> fields = node.fields(); fields.hasNext(); ) {
+      var field = fields.next();
+      if (field.getKey().indexOf('\u0000') >= 0 || containsNul(field.getValue())) {
+        return true;
+      }
+    }
+    if (node.isArray()) {
+      for (JsonNode element : node) {
+        if (containsNul(element)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   public static <T> T decode(String json, Class<T> type) {
     try {
       return MAPPER.readValue(json, type);

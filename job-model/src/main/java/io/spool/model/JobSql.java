@@ -24,13 +24,17 @@ public final class JobSql {
 
   /**
    * Takes ownership of the given jobs that are still claimable: the one place ownership is decided.
+   * Rows are locked in id order, skipping any another claim holds, so concurrent claims never deadlock.
    * $1 ids, $2 the claiming worker's id. Returns the claimed jobs with their new attempt number.
    */
   public static final String CLAIM = """
-      UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $2,
-                      started_at = clock_timestamp(), error = NULL
-      WHERE id = ANY($1::uuid[]) AND %s AND run_at <= now()
-      RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), COLUMNS);
+      WITH claimable AS (
+        SELECT id FROM jobs WHERE id = ANY($1::uuid[]) AND %s AND run_at <= now()
+        ORDER BY id FOR UPDATE SKIP LOCKED)
+      UPDATE jobs j SET status = 'running', attempts = attempts + 1, lease_owner = $2,
+                        started_at = clock_timestamp(), finished_at = NULL, result = NULL, error = NULL
+      FROM claimable c WHERE j.id = c.id
+      RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), prefixed("j.", COLUMNS));
 
   /**
    * Ends many attempts in one statement. Each row names its job, the attempt it ends (the fence), the
@@ -76,6 +80,11 @@ public final class JobSql {
   }
 
   private JobSql() {}
+
+  /** The column list with each column qualified, for statements that join. */
+  private static String prefixed(String alias, String columns) {
+    return java.util.Arrays.stream(columns.split(", ")).map(c -> alias + c).collect(java.util.stream.Collectors.joining(", "));
+  }
 
   /** Maps a row selected with {@link #COLUMNS}. */
   public static Job toJob(Row row) {

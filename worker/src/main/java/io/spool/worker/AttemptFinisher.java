@@ -70,6 +70,12 @@ final class AttemptFinisher {
       attempts[i] = finish.claimed().job().attempts();
       statuses[i] = finish.outcome().status().wire();
       results[i] = finish.outcome().result() == null ? null : JobJson.encode(finish.outcome().result());
+      if (finish.outcome().result() != null && JobJson.containsNul(finish.outcome().result())) {
+        // jsonb cannot hold U+0000: record why instead of failing the write.
+        results[i] = null;
+        statuses[i] = JobStatus.FAILED.wire();
+        errors[i] = "the handler's result contains the character U+0000, which cannot be stored";
+      }
       errors[i] = finish.outcome().error();
     }
     return pg.preparedQuery(JobSql.FINISH_MANY)

@@ -21,6 +21,12 @@ final class JobRunner {
 
   void run(ClaimedJob claimed) {
     Outcome outcome = attempt(claimed);
+    if (outcome == null) {
+      // Interrupted: the worker is stopping. The attempt is neither a success nor a failure, so
+      // nothing is written; the job stays running under this worker until it is handed back.
+      log.info("job {} attempt {} interrupted by shutdown", claimed.job().id(), claimed.job().attempts());
+      return;
+    }
     try {
       if (!finisher.finish(claimed, outcome).await()) {
         log.info("job {} attempt {} was taken away from this worker; its outcome is dropped",
@@ -44,14 +50,17 @@ final class JobRunner {
       return Outcome.completed(handler.run(new RunningJob(claimed.job())));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return Outcome.failed("interrupted");
-    } catch (Exception | StackOverflowError e) {
+      return null;
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (Throwable e) {
       return Outcome.failed(describe(e));
     }
   }
 
   static String describe(Throwable e) {
     String text = e.getMessage() == null ? e.getClass().getName() : e.getClass().getSimpleName() + ": " + e.getMessage();
+    text = text.replace('\u0000', ' ');
     return text.length() > MAX_ERROR_CHARS ? text.substring(0, MAX_ERROR_CHARS) : text;
   }
 }

@@ -41,7 +41,14 @@ final class JobSlot extends VerticleBase {
         }
         throw e;
       }
-      runner.run(job);
+      try {
+        runner.run(job);
+      } catch (VirtualMachineError e) {
+        throw e;
+      } catch (Throwable e) {
+        // One job's trouble must not end the slot.
+        org.slf4j.LoggerFactory.getLogger(JobSlot.class).error("job {} escaped its runner", job.job().id(), e);
+      }
     }
   }
 }

@@ -38,6 +38,7 @@ final class StreamFetcher extends VerticleBase {
   private static final int BLOCK_MILLIS = 2000;
   private static final long RETRY_MILLIS = 1000;
 
+  private final Redis blockingRedis;
   private final Redis redis;
   private final SqlClient pg;
   private final Keys keys;
@@ -48,8 +49,9 @@ final class StreamFetcher extends VerticleBase {
   private volatile boolean stopping;
   private RedisConnection connection;
 
-  StreamFetcher(Redis redis, SqlClient pg, Keys keys, List<String> queues, String workerId,
+  StreamFetcher(Redis blockingRedis, Redis redis, SqlClient pg, Keys keys, List<String> queues, String workerId,
       JobDispatcher dispatcher, StreamAcks acks) {
+    this.blockingRedis = blockingRedis;
     this.redis = redis;
     this.pg = pg;
     this.keys = keys;
@@ -68,7 +70,7 @@ final class StreamFetcher extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopping = true;
-    return connection == null ? Future.succeededFuture() : connection.close();
+    return blockingRedis.close();
   }
 
   private void fetchUntilStopped() {
@@ -93,7 +95,12 @@ final class StreamFetcher extends VerticleBase {
       return;
     }
     if (connection == null) {
-      connection = redis.connect().await();
+      connection = blockingRedis.connect().await();
+      connection.exceptionHandler(e -> {
+        if (!stopping) {
+          log.warn("the fetch connection to Redis failed: {}", e.toString());
+        }
+      });
       createGroups(redis, keys, queues).await();
     }
     var read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.GROUP).arg(workerId)

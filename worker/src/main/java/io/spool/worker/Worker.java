@@ -50,7 +50,9 @@ public final class Worker implements AutoCloseable {
       var virtual = new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD);
       vertx.deployVerticle(() -> new JobSlot(dispatcher, runner), new DeploymentOptions(virtual)
           .setInstances(config.workerConcurrency())).await(60, TimeUnit.SECONDS);
-      vertx.deployVerticle(new StreamFetcher(redis, pg, config.keys(), config.queues(), id, dispatcher, acks), virtual)
+      // The blocking XREADGROUP gets a client of its own, never a connection of the shared pool.
+      var blockingRedis = RedisClients.client(vertx, config, 1);
+      vertx.deployVerticle(new StreamFetcher(blockingRedis, redis, pg, config.keys(), config.queues(), id, dispatcher, acks), virtual)
           .await(30, TimeUnit.SECONDS);
       log.info("worker {} running {} slots on queues {} with job types {}", id, config.workerConcurrency(),
           config.queues(), handlers.types());
