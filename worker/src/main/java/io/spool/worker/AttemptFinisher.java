@@ -29,14 +29,23 @@ final class AttemptFinisher {
   private static final int MAX_ROWS = 1000;
   private static final int MAX_IN_FLIGHT = 2;
 
-  /** How an attempt ended: the job's new status and its result or error. */
-  record Outcome(JobStatus status, JsonNode result, String error) {
+  /**
+   * How an attempt ended: the job's new status and its result (as JSON text, encoded on the slot's
+   * own thread) or error. Everything in it can be stored: Postgres refuses U+0000 in text and jsonb.
+   */
+  record Outcome(JobStatus status, String resultJson, String error) {
     static Outcome completed(JsonNode result) {
-      return new Outcome(JobStatus.COMPLETED, result, null);
+      String json = JobJson.encode(result);
+      // Jackson writes U+0000 as a six-character escape; only when that text appears is the tree walked,
+      // to tell it from an escaped backslash followed by "u0000".
+      if (json.contains("\\u0000") && JobJson.containsNul(result)) {
+        return failed("the handler's result contains the character U+0000, which cannot be stored");
+      }
+      return new Outcome(JobStatus.COMPLETED, json, null);
     }
 
     static Outcome failed(String error) {
-      return new Outcome(JobStatus.FAILED, null, error);
+      return new Outcome(JobStatus.FAILED, null, error.replace('\u0000', ' '));
     }
   }
 
@@ -69,13 +78,7 @@ final class AttemptFinisher {
       ids[i] = finish.claimed().job().id();
       attempts[i] = finish.claimed().job().attempts();
       statuses[i] = finish.outcome().status().wire();
-      results[i] = finish.outcome().result() == null ? null : JobJson.encode(finish.outcome().result());
-      if (finish.outcome().result() != null && JobJson.containsNul(finish.outcome().result())) {
-        // jsonb cannot hold U+0000: record why instead of failing the write.
-        results[i] = null;
-        statuses[i] = JobStatus.FAILED.wire();
-        errors[i] = "the handler's result contains the character U+0000, which cannot be stored";
-      }
+      results[i] = finish.outcome().resultJson();
       errors[i] = finish.outcome().error();
     }
     return pg.preparedQuery(JobSql.FINISH_MANY)

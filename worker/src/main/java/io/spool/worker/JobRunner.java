@@ -60,7 +60,6 @@ final class JobRunner {
 
   static String describe(Throwable e) {
     String text = e.getMessage() == null ? e.getClass().getName() : e.getClass().getSimpleName() + ": " + e.getMessage();
-    text = text.replace('\u0000', ' ');
     return text.length() > MAX_ERROR_CHARS ? text.substring(0, MAX_ERROR_CHARS) : text;
   }
 }

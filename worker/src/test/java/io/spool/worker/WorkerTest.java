@@ -96,6 +96,17 @@ class WorkerTest {
   }
 
   @Test
+  void unstorableResultFailsOnlyItsOwnJobWithAClearError() {
+    UUID bad = aJob("nul").withMaxAttempts(1).submit(pg, redis, keys);
+    UUID good = aJob("echo").withRequest("{\"fine\":true}").submit(pg, redis, keys);
+    Job failed = awaitFinished(bad);
+    assertEquals(JobStatus.FAILED, failed.status());
+    assertTrue(failed.error().contains("U+0000"), failed.error());
+    assertNull(failed.result());
+    assertEquals(JobStatus.COMPLETED, awaitFinished(good).status());
+  }
+
+  @Test
   void duplicateSignalsRunAJobOnce() {
     UUID id = aJob("echo").insert(pg);
     for (int i = 0; i < 3; i++) {
