@@ -34,9 +34,9 @@ public final class ApiRoutes {
 
     router.route().failureHandler(ApiRoutes::failure);
     router.errorHandler(404, ctx -> Problem.notFound("no route " + ctx.request().method() + " "
-        + JobsHandler.abbreviate(ctx.request().path())).send(ctx));
+        + Problem.printable(ctx.request().path())).send(ctx));
     router.errorHandler(405, ctx -> Problem.of(405, "method-not-allowed", "Method not allowed",
-        ctx.request().method() + " is not allowed on " + JobsHandler.abbreviate(ctx.request().path())).send(ctx));
+        ctx.request().method() + " is not allowed on " + Problem.printable(ctx.request().path())).send(ctx));
     return router;
   }
 

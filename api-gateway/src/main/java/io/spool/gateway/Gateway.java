@@ -64,10 +64,6 @@ public final class Gateway implements AutoCloseable {
     }
   }
 
-  Vertx vertx() {
-    return vertx;
-  }
-
   SqlClient pg() {
     return pg;
   }

@@ -15,7 +15,9 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.nio.ByteBuffer;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Set;
@@ -58,12 +60,9 @@ final class JobsHandler {
     List<NewJob> jobs = parser.parseBatch(jsonBody(ctx), ApiRoutes.user(ctx), errors);
     accept(jobs, errors, true)
         .onSuccess(stored -> {
-          var body = JobJson.MAPPER.createObjectNode();
-          var list = body.putArray("jobs");
-          stored.forEach(job -> list.add(JobJson.MAPPER.valueToTree(job)));
           ctx.response().setStatusCode(202)
               .putHeader("Content-Type", "application/json")
-              .end(JobJson.encode(body));
+              .end(JobJson.encode(jobsBody(stored)));
         })
         .onFailure(ctx::fail);
   }
@@ -77,11 +76,11 @@ final class JobsHandler {
     return types.unknownAmong(requested).compose(unknown -> {
       if (!unknown.isEmpty()) {
         var typeErrors = new ArrayList<FieldError>();
+        String known = String.join(", ", types.known());
         for (int i = 0; i < jobs.size(); i++) {
           if (unknown.contains(jobs.get(i).type())) {
             String field = batch ? "jobs[" + i + "].type" : "type";
-            typeErrors.add(new FieldError(field, "unknown job type '" + jobs.get(i).type()
-                + "'; known types: " + String.join(", ", types.known())));
+            typeErrors.add(new FieldError(field, "unknown job type '" + jobs.get(i).type() + "'; known types: " + known));
           }
         }
         return Future.failedFuture(Problem.invalid(typeErrors).exception());
@@ -107,11 +106,12 @@ final class JobsHandler {
   void list(RoutingContext ctx) {
     String status = query(ctx, "status");
     if (status != null && JobStatus.fromWire(status).isEmpty()) {
-      throw Problem.badRequest("status must be one of pending, running, completed, failed, cancelled").exception();
+      throw Problem.badRequest("status must be one of " + Arrays.stream(JobStatus.values()).map(JobStatus::wire)
+          .collect(Collectors.joining(", "))).exception();
     }
     String type = query(ctx, "type");
     if (type != null && !Names.JOB_TYPE.matcher(type).matches()) {
-      throw Problem.badRequest("type must be 1-64 letters, digits, '.', '_' or '-'").exception();
+      throw Problem.badRequest("type must be " + Names.NAME_RULE).exception();
     }
     int limit = DEFAULT_PAGE;
     String limitText = query(ctx, "limit");
@@ -148,13 +148,18 @@ final class JobsHandler {
               jobs.add(JobSql.toJob(row));
             }
           }
-          var body = JobJson.MAPPER.createObjectNode();
-          var list = body.putArray("jobs");
-          jobs.forEach(job -> list.add(JobJson.MAPPER.valueToTree(job)));
+          var body = jobsBody(jobs);
           body.put("next_cursor", rows.size() > pageSize ? encodeCursor(jobs.get(jobs.size() - 1).id()) : null);
           ctx.response().putHeader("Content-Type", "application/json").end(JobJson.encode(body));
         })
         .onFailure(ctx::fail);
+  }
+
+  private static ObjectNode jobsBody(List<Job> jobs) {
+    var body = JobJson.MAPPER.createObjectNode();
+    var list = body.putArray("jobs");
+    jobs.forEach(job -> list.add(JobJson.MAPPER.valueToTree(job)));
+    return body;
   }
 
   /** The request's JSON body; 400 if it is missing or not JSON. */
@@ -175,7 +180,7 @@ final class JobsHandler {
   static UUID pathId(RoutingContext ctx) {
     String text = ctx.pathParam("id");
     return JobIds.parse(text).orElseThrow(() ->
-        Problem.badRequest("'" + abbreviate(text) + "' is not a job id (a UUID like 01890a5d-ac96-774b-bcce-b302099a8057)").exception());
+        Problem.badRequest("'" + Problem.printable(text) + "' is not a job id (a UUID like 01890a5d-ac96-774b-bcce-b302099a8057)").exception());
   }
 
   private static String query(RoutingContext ctx, String name) {
@@ -202,10 +207,5 @@ final class JobsHandler {
       // reported below
     }
     throw Problem.badRequest("cursor is malformed; pass next_cursor from the previous page unchanged").exception();
-  }
-
-  static String abbreviate(String text) {
-    String printable = text.replaceAll("[^\\x20-\\x7e]", "?");
-    return printable.length() > 64 ? printable.substring(0, 64) + "..." : printable;
   }
 }

@@ -40,6 +40,12 @@ public record Problem(int status, String slug, String title, String detail, List
     return of(404, "not-found", "Not found", detail);
   }
 
+  /** User input as it may appear in a detail: printable ASCII only, at most 64 characters. */
+  public static String printable(String text) {
+    String printable = text.replaceAll("[^\\x20-\\x7e]", "?");
+    return printable.length() > 64 ? printable.substring(0, 64) + "..." : printable;
+  }
+
   public ProblemException exception() {
     return new ProblemException(this);
   }

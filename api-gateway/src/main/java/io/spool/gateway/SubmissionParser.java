@@ -42,13 +42,13 @@ final class SubmissionParser {
     }
     String type = text(body, path, "type", true, errors);
     if (type != null && !Names.JOB_TYPE.matcher(type).matches()) {
-      errors.add(new FieldError(at(path, "type"), "must be 1-64 letters, digits, '.', '_' or '-'"));
+      errors.add(new FieldError(at(path, "type"), "must be " + Names.NAME_RULE));
     }
     String queue = text(body, path, "queue", false, errors);
     if (queue == null) {
       queue = Names.DEFAULT_QUEUE;
     } else if (!Names.QUEUE.matcher(queue).matches()) {
-      errors.add(new FieldError(at(path, "queue"), "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"));
+      errors.add(new FieldError(at(path, "queue"), "must be " + Names.NAME_RULE));
     }
     JsonNode request = body.get("request");
     if (request == null || request.isNull()) {

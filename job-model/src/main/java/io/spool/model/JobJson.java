@@ -38,14 +38,6 @@ public final class JobJson {
     }
   }
 
-  public static byte[] encodeBytes(Object value) {
-    try {
-      return MAPPER.writeValueAsBytes(value);
-    } catch (JsonProcessingException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   /** Parses JSON text; null in, null out (a SQL NULL column). */
   public static JsonNode tree(String json) {
     if (json == null) {

@@ -16,9 +16,8 @@ public final class Migrations {
   /** Brings the schema up to date, creating it if needed; blocking, for start-up only. */
   public static MigrateResult apply(SpoolConfig config) {
     PgConnectOptions pg = PgClients.connectOptions(config);
-    String jdbcUrl = "jdbc:postgresql://" + pg.getHost() + ":" + pg.getPort() + "/" + pg.getDatabase();
     return Flyway.configure()
-        .dataSource(jdbcUrl, pg.getUser(), pg.getPassword())
+        .dataSource(PgClients.jdbcUrl(config), pg.getUser(), pg.getPassword())
         .schemas(config.pgSchema())
         .defaultSchema(config.pgSchema())
         .createSchemas(true)

@@ -23,6 +23,12 @@ public final class PgClients {
         .setProperties(Map.of("search_path", config.pgSchema(), "application_name", "spool"));
   }
 
+  /** The same database as a JDBC URL, for the start-up tools that need JDBC (Flyway). */
+  public static String jdbcUrl(SpoolConfig config) {
+    PgConnectOptions pg = connectOptions(config);
+    return "jdbc:postgresql://" + pg.getHost() + ":" + pg.getPort() + "/" + pg.getDatabase();
+  }
+
   /** The pipelined client for hot paths (one statement at a time, no transactions). */
   public static SqlClient client(Vertx vertx, SpoolConfig config) {
     return PgBuilder.client()

@@ -1,6 +1,5 @@
 package io.spool.model;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -66,23 +65,16 @@ public record SpoolConfig(
         s.string("SPOOL_PG_SCHEMA", "spool", Names.PG_SCHEMA, "a lower-case identifier such as spool"),
         s.integer("SPOOL_PG_POOL_SIZE", 4, 1, 100),
         s.url("SPOOL_REDIS_URL", DEFAULT_REDIS_URL, "redis", "rediss"),
-        s.string("SPOOL_KEY_PREFIX", "spool", Names.KEY_PREFIX, "letters, digits, '.', '_', ':', '-' (1-64)"),
+        s.string("SPOOL_KEY_PREFIX", "spool", Names.KEY_PREFIX, Names.KEY_PREFIX_RULE),
         s.integer("SPOOL_HTTP_PORT", 8080, 0, 65535),
         s.integer("SPOOL_HTTP_INSTANCES", Runtime.getRuntime().availableProcessors(), 1, 64),
-        s.list("SPOOL_QUEUES", List.of(Names.DEFAULT_QUEUE), q -> Names.QUEUE.matcher(q).matches(),
-            "letters, digits, '.', '_', '-' (1-64), starting with a letter or digit"),
+        s.list("SPOOL_QUEUES", List.of(Names.DEFAULT_QUEUE), q -> Names.QUEUE.matcher(q).matches(), Names.NAME_RULE),
         s.integer("SPOOL_WORKER_CONCURRENCY", 10, 1, 100_000),
         s.integer("SPOOL_MAX_ATTEMPTS", 3, 1, MAX_ATTEMPTS_LIMIT));
     s.check();
     return config;
   }
 
-  /** The same settings with some variables replaced; for tests and the {@code dev} command. */
-  public static SpoolConfig fromEnv(Map<String, String> env, Map<String, String> overrides) {
-    var merged = new HashMap<>(env);
-    merged.putAll(overrides);
-    return fromEnv(merged);
-  }
 
   public Keys keys() {
     return new Keys(keyPrefix);

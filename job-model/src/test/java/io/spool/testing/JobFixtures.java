@@ -19,7 +19,7 @@ import java.util.UUID;
 public final class JobFixtures {
   private String type;
   private String queue = Names.DEFAULT_QUEUE;
-  private String user = "anonymous";
+  private final String user = "anonymous";
   private JsonNode request = JobJson.MAPPER.createObjectNode();
   private int maxAttempts = 3;
 
@@ -41,10 +41,6 @@ public final class JobFixtures {
     return this;
   }
 
-  public JobFixtures ofUser(String user) {
-    this.user = user;
-    return this;
-  }
 
   public JobFixtures withMaxAttempts(int maxAttempts) {
     this.maxAttempts = maxAttempts;

@@ -1,5 +1,6 @@
 package io.spool.testing;
 
+import io.spool.model.PgClients;
 import io.spool.model.SpoolConfig;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -65,11 +66,8 @@ public final class TestServices {
 
   /** Drops a test's schema and Redis keys. */
   public static void cleanUp(SpoolConfig config) {
-    URI pg = URI.create(config.pgUrl());
-    String user = pg.getUserInfo() == null ? "postgres" : pg.getUserInfo().split(":")[0];
-    String password = pg.getUserInfo() != null && pg.getUserInfo().contains(":") ? pg.getUserInfo().split(":", 2)[1] : null;
-    String jdbc = "jdbc:postgresql://" + pg.getHost() + ":" + (pg.getPort() < 0 ? 5432 : pg.getPort()) + pg.getPath();
-    try (var connection = DriverManager.getConnection(jdbc, user, password);
+    var pg = PgClients.connectOptions(config);
+    try (var connection = DriverManager.getConnection(PgClients.jdbcUrl(config), pg.getUser(), pg.getPassword());
         var statement = connection.createStatement()) {
       statement.execute("DROP SCHEMA IF EXISTS " + config.pgSchema() + " CASCADE");
     } catch (SQLException e) {

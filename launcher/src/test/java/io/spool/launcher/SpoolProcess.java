@@ -1,6 +1,5 @@
 package io.spool.launcher;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -12,7 +11,7 @@ import java.util.Map;
 
 /**
  * A gateway or worker running as a real child JVM, on the test's class path, with its output in a
- * file. Stop it gently (SIGTERM) or kill it (SIGKILL).
+ * file. {@link #close()} stops it with SIGTERM.
  */
 final class SpoolProcess implements AutoCloseable {
   private final String command;
@@ -40,9 +39,6 @@ final class SpoolProcess implements AutoCloseable {
     }
   }
 
-  long pid() {
-    return process.pid();
-  }
 
   String output() {
     try {
@@ -67,10 +63,6 @@ final class SpoolProcess implements AutoCloseable {
     }
   }
 
-  void kill() {
-    process.destroyForcibly();
-    waitFor();
-  }
 
   @Override
   public void close() {
@@ -97,7 +89,4 @@ final class SpoolProcess implements AutoCloseable {
     }
   }
 
-  File logFile() {
-    return log.toFile();
-  }
 }

@@ -66,10 +66,4 @@ final class JobDispatcher {
     return slotFreed.future();
   }
 
-  /** Jobs claimed but not yet taken by a slot; handed back when the worker stops. */
-  synchronized java.util.List<ClaimedJob> drainReady() {
-    var jobs = java.util.List.copyOf(ready);
-    ready.clear();
-    return jobs;
-  }
 }
