@@ -6,11 +6,11 @@ import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
 import io.spool.model.Keys;
+import io.spool.model.QueueSignals;
+import io.spool.model.QueueSignals.Signal;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
@@ -35,14 +35,12 @@ final class JobSubmitter {
   private static final int MAX_COMMITS_IN_FLIGHT = 2;
 
   private final SqlClient pg;
-  private final Redis redis;
-  private final Keys keys;
+  private final QueueSignals signals;
   private final GroupCommit<List<NewJob>, List<Job>> commits;
 
   JobSubmitter(Context context, SqlClient pg, Redis redis, Keys keys) {
     this.pg = pg;
-    this.redis = redis;
-    this.keys = keys;
+    this.signals = new QueueSignals(redis, keys);
     this.commits = new GroupCommit<>(context, this::insert, List::size, MAX_ROWS_PER_COMMIT, MAX_COMMITS_IN_FLIGHT);
   }
 
@@ -86,12 +84,7 @@ final class JobSubmitter {
   }
 
   private void signal(List<NewJob> jobs) {
-    var adds = new ArrayList<Request>(jobs.size());
-    for (NewJob job : jobs) {
-      adds.add(Request.cmd(Command.XADD).arg(keys.queueStream(job.queue())).arg("*")
-          .arg(Keys.FIELD_JOB_ID).arg(job.id().toString()));
-    }
-    redis.batch(adds).onFailure(e ->
+    signals.signal(jobs.stream().map(job -> new Signal(job.id(), job.queue())).toList()).onFailure(e ->
         log.warn("could not signal {} committed jobs on Redis; they wait in Postgres: {}", jobs.size(), e.getMessage()));
   }
 

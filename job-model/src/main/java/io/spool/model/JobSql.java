@@ -42,7 +42,7 @@ public final class JobSql {
    */
   public static final String FINISH_MANY = """
       UPDATE jobs j SET status = v.status, result = v.result::jsonb, error = v.error,
-                        finished_at = clock_timestamp(), lease_owner = NULL
+                        finished_at = clock_timestamp()
       FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) AS v(id, attempt, status, result, error)
       WHERE j.id = v.id AND j.attempts = v.attempt AND %s
       RETURNING j.id""".formatted(JobStatus.COMPLETED.sqlGuard("j.status"));
@@ -66,6 +66,52 @@ public final class JobSql {
     return sql.append(" ORDER BY id DESC LIMIT $").append(++n).toString();
   }
 
+  /** A worker's heartbeat, which also registers it: $1 worker id, $2 its queues. */
+  public static final String HEARTBEAT = """
+      INSERT INTO workers (id, queues) VALUES ($1, $2)
+      ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()""";
+
+  /** What a lost attempt becomes: pending again, or failed (dead-lettered) if it was the last. */
+  private static final String LOSE_ATTEMPT = """
+      status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
+      finished_at = CASE WHEN j.attempts >= j.max_attempts THEN clock_timestamp() END,
+      lease_owner = NULL, run_at = now(),
+      error = 'attempt ' || j.attempts || ' lost: worker ' || coalesce(j.lease_owner, '?') || ' stopped heartbeating'""";
+
+  /**
+   * Forgets the workers silent for longer than $1 seconds and, in the same statement, returns their
+   * running jobs to pending (or dead-letters them if that was their last attempt, so a job that kills
+   * its worker cannot loop forever). Rows: kind 'job' (id, queue, status) or 'worker' (id). Safe in
+   * every worker at once: a dead worker's row is deleted by one of them, and only that one reaps.
+   */
+  public static final String REAP = """
+      WITH dead AS (DELETE FROM workers WHERE heartbeat_at < now() - make_interval(secs => $1) RETURNING id),
+      lost AS (
+        UPDATE jobs j SET %s
+        FROM dead WHERE j.lease_owner = dead.id AND j.status = 'running'
+        RETURNING j.id, j.queue, j.status)
+      SELECT 'job' AS kind, id::text AS id, queue, status FROM lost
+      UNION ALL SELECT 'worker', id, NULL, NULL FROM dead""".formatted(LOSE_ATTEMPT);
+
+  /**
+   * The slow safety net behind {@link #REAP}: running jobs whose owner has no fresh heartbeat row at
+   * all (say, a worker that died just after being declared dead). Returns id, queue, status.
+   */
+  public static final String REAP_ORPHANS = """
+      UPDATE jobs j SET %s
+      WHERE j.status = 'running'
+        AND NOT EXISTS (SELECT 1 FROM workers w
+                        WHERE w.id = j.lease_owner AND w.heartbeat_at > now() - make_interval(secs => $1))
+      RETURNING j.id, j.queue, j.status""".formatted(LOSE_ATTEMPT);
+
+  /** A stopping worker ($1) hands its running jobs back at once, not waiting for the reaper. */
+  public static final String HAND_BACK = """
+      UPDATE jobs SET status = 'pending', lease_owner = NULL, run_at = now()
+      WHERE lease_owner = $1 AND status = 'running'
+      RETURNING id, queue""";
+
+  public static final String DELETE_WORKER = "DELETE FROM workers WHERE id = $1";
+
   public static final String REGISTER_TYPES = """
       INSERT INTO job_types (type) SELECT unnest($1::text[])
       ON CONFLICT (type) DO UPDATE SET seen_at = now()""";
@@ -73,9 +119,11 @@ public final class JobSql {
   public static final String SELECT_TYPES = "SELECT type FROM job_types";
 
   static {
-    // FINISH_MANY guards completed and failed alike; keep it honest if the table changes.
-    if (!JobStatus.COMPLETED.allowedFrom().equals(JobStatus.FAILED.allowedFrom())) {
-      throw new IllegalStateException("completed and failed must be reachable from the same states");
+    // FINISH_MANY guards completed and failed alike; REAP and HAND_BACK write literal guards. Keep
+    // them honest if the table changes.
+    if (!JobStatus.COMPLETED.allowedFrom().equals(JobStatus.FAILED.allowedFrom())
+        || !JobStatus.RUNNING.canChangeTo(JobStatus.PENDING) || !JobStatus.RUNNING.canChangeTo(JobStatus.FAILED)) {
+      throw new IllegalStateException("JobSql's status guards no longer match JobStatus's table");
     }
   }
 

@@ -89,6 +89,10 @@ final class Settings {
     return items;
   }
 
+  void problem(String text) {
+    problems.add(text);
+  }
+
   void check() {
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);

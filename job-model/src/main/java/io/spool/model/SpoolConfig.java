@@ -1,5 +1,6 @@
 package io.spool.model;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -24,6 +25,13 @@ import java.util.Map;
  *                          {@code SPOOL_WORKER_CONCURRENCY}, default 10.
  * @param maxAttempts       attempts a job gets unless its submission says otherwise.
  *                          {@code SPOOL_MAX_ATTEMPTS}, default 3.
+ * @param visibilityTimeout how long a worker may go without a heartbeat before its running jobs are
+ *                          returned to pending, and how long a read signal may stay unclaimed before
+ *                          another worker takes it over. {@code SPOOL_VISIBILITY_TIMEOUT_SECS}, default 30.
+ * @param heartbeatInterval how often a worker proves it is alive; must be below the visibility timeout.
+ *                          {@code SPOOL_HEARTBEAT_SECS}, default 5.
+ * @param shutdownGrace     on SIGTERM, how long running jobs may go on before they are handed back.
+ *                          {@code SPOOL_SHUTDOWN_GRACE_SECS}, default 30.
  */
 public record SpoolConfig(
     String pgUrl,
@@ -35,7 +43,10 @@ public record SpoolConfig(
     int httpInstances,
     List<String> queues,
     int workerConcurrency,
-    int maxAttempts) {
+    int maxAttempts,
+    Duration visibilityTimeout,
+    Duration heartbeatInterval,
+    Duration shutdownGrace) {
 
   public static final String DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
   public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -70,7 +81,14 @@ public record SpoolConfig(
         s.integer("SPOOL_HTTP_INSTANCES", Runtime.getRuntime().availableProcessors(), 1, 64),
         s.list("SPOOL_QUEUES", List.of(Names.DEFAULT_QUEUE), q -> Names.QUEUE.matcher(q).matches(), Names.NAME_RULE),
         s.integer("SPOOL_WORKER_CONCURRENCY", 10, 1, 100_000),
-        s.integer("SPOOL_MAX_ATTEMPTS", 3, 1, MAX_ATTEMPTS_LIMIT));
+        s.integer("SPOOL_MAX_ATTEMPTS", 3, 1, MAX_ATTEMPTS_LIMIT),
+        Duration.ofSeconds(s.integer("SPOOL_VISIBILITY_TIMEOUT_SECS", 30, 2, 86_400)),
+        Duration.ofSeconds(s.integer("SPOOL_HEARTBEAT_SECS", 5, 1, 3_600)),
+        Duration.ofSeconds(s.integer("SPOOL_SHUTDOWN_GRACE_SECS", 30, 0, 86_400)));
+    if (config.heartbeatInterval().compareTo(config.visibilityTimeout()) >= 0) {
+      s.problem("SPOOL_HEARTBEAT_SECS (" + config.heartbeatInterval().toSeconds()
+          + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS (" + config.visibilityTimeout().toSeconds() + ")");
+    }
     s.check();
     return config;
   }

@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * A gateway or worker running as a real child JVM, on the test's class path, with its output in a
- * file. {@link #close()} stops it with SIGTERM.
+ * file. {@link #close()} stops it with SIGTERM, {@link #kill()} with SIGKILL.
  */
 final class SpoolProcess implements AutoCloseable {
   private final String command;
@@ -63,6 +63,12 @@ final class SpoolProcess implements AutoCloseable {
     }
   }
 
+
+  /** SIGKILL: no shutdown hook runs, as when a machine dies. */
+  void kill() {
+    process.destroyForcibly();
+    waitFor();
+  }
 
   @Override
   public void close() {

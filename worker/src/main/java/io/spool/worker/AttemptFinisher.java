@@ -2,6 +2,7 @@ package io.spool.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.GroupCommit;
+import io.spool.model.Job;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
@@ -10,22 +11,17 @@ import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
-import java.util.AbstractMap.SimpleEntry;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Writes the outcome of attempts, many per statement under load (group commit), each fenced by
- * {@code (id, attempt)}, then acknowledges their stream entries.
+ * {@code (id, attempt)}.
  */
 final class AttemptFinisher {
-  private static final Logger log = LoggerFactory.getLogger(AttemptFinisher.class);
   private static final int MAX_ROWS = 1000;
   private static final int MAX_IN_FLIGHT = 2;
 
@@ -49,21 +45,19 @@ final class AttemptFinisher {
     }
   }
 
-  private record Finish(ClaimedJob claimed, Outcome outcome) {}
+  private record Finish(Job job, Outcome outcome) {}
 
   private final SqlClient pg;
-  private final StreamAcks acks;
   private final GroupCommit<Finish, Boolean> commits;
 
-  AttemptFinisher(Context context, SqlClient pg, StreamAcks acks) {
+  AttemptFinisher(Context context, SqlClient pg) {
     this.pg = pg;
-    this.acks = acks;
     this.commits = new GroupCommit<>(context, this::write, f -> 1, MAX_ROWS, MAX_IN_FLIGHT);
   }
 
   /** Records the outcome; answers false if the attempt had been taken away (the fence matched nothing). */
-  Future<Boolean> finish(ClaimedJob claimed, Outcome outcome) {
-    return commits.submit(new Finish(claimed, outcome));
+  Future<Boolean> finish(Job job, Outcome outcome) {
+    return commits.submit(new Finish(job, outcome));
   }
 
   private Future<List<Boolean>> write(List<Finish> batch) {
@@ -75,8 +69,8 @@ final class AttemptFinisher {
     var errors = new String[n];
     for (int i = 0; i < n; i++) {
       Finish finish = batch.get(i);
-      ids[i] = finish.claimed().job().id();
-      attempts[i] = finish.claimed().job().attempts();
+      ids[i] = finish.job().id();
+      attempts[i] = finish.job().attempts();
       statuses[i] = finish.outcome().status().wire();
       results[i] = finish.outcome().resultJson();
       errors[i] = finish.outcome().error();
@@ -88,13 +82,10 @@ final class AttemptFinisher {
           for (Row row : rows) {
             matched.add(row.getUUID(0));
           }
-          var entries = new ArrayList<Map.Entry<String, String>>(n);
           var answers = new ArrayList<Boolean>(n);
           for (Finish finish : batch) {
-            entries.add(new SimpleEntry<>(finish.claimed().stream(), finish.claimed().entryId()));
-            answers.add(matched.contains(finish.claimed().job().id()));
+            answers.add(matched.contains(finish.job().id()));
           }
-          acks.ackAndDelete(entries).onFailure(e -> log.warn("could not acknowledge {} stream entries: {}", n, e.toString()));
           return answers;
         });
   }

@@ -1,5 +1,6 @@
 package io.spool.worker;
 
+import io.spool.model.Job;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
@@ -9,14 +10,14 @@ import java.util.ArrayDeque;
  * are idle, so it never claims more than it can start at once. Safe from any thread.
  */
 final class JobDispatcher {
-  private final ArrayDeque<ClaimedJob> ready = new ArrayDeque<>();
-  private final ArrayDeque<Promise<ClaimedJob>> idleSlots = new ArrayDeque<>();
+  private final ArrayDeque<Job> ready = new ArrayDeque<>();
+  private final ArrayDeque<Promise<Job>> idleSlots = new ArrayDeque<>();
   private Promise<Void> slotFreed;
 
   /** Called by a slot: its next job, when there is one. */
-  Future<ClaimedJob> next() {
-    Promise<ClaimedJob> slot = Promise.promise();
-    ClaimedJob job;
+  Future<Job> next() {
+    Promise<Job> slot = Promise.promise();
+    Job job;
     Promise<Void> wake = null;
     synchronized (this) {
       job = ready.poll();
@@ -38,8 +39,8 @@ final class JobDispatcher {
   }
 
   /** Called by the fetcher with a job it has claimed. */
-  void dispatch(ClaimedJob job) {
-    Promise<ClaimedJob> slot;
+  void dispatch(Job job) {
+    Promise<Job> slot;
     synchronized (this) {
       slot = idleSlots.poll();
       if (slot == null) {

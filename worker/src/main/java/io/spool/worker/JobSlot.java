@@ -1,5 +1,6 @@
 package io.spool.worker;
 
+import io.spool.model.Job;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 
@@ -31,7 +32,7 @@ final class JobSlot extends VerticleBase {
 
   private void runUntilStopped() {
     while (!stopping) {
-      ClaimedJob job;
+      Job job;
       try {
         job = dispatcher.next().await();
       } catch (Exception e) {
@@ -47,7 +48,7 @@ final class JobSlot extends VerticleBase {
         throw e;
       } catch (Throwable e) {
         // One job's trouble must not end the slot.
-        org.slf4j.LoggerFactory.getLogger(JobSlot.class).error("job {} escaped its runner", job.job().id(), e);
+        org.slf4j.LoggerFactory.getLogger(JobSlot.class).error("job {} escaped its runner", job.id(), e);
       }
     }
   }

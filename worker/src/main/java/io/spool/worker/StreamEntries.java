@@ -31,11 +31,23 @@ final class StreamEntries {
     return entries;
   }
 
+  /** The entries an XAUTOCLAIM reply moved to us: {@code [next-cursor, entries, deleted-ids]}. */
+  static List<Entry> parseAutoclaim(String stream, Response reply) {
+    var entries = new ArrayList<Entry>();
+    if (reply != null && reply.size() > 1) {
+      addAll(stream, reply.get(1), entries);
+    }
+    return entries;
+  }
+
   private static void addAll(String stream, Response list, List<Entry> out) {
     if (list == null) {
       return;
     }
     for (Response entry : list) {
+      if (entry == null || entry.size() < 2) {
+        continue; // an entry deleted from the stream while pending
+      }
       out.add(new Entry(stream, entry.get(0).toString(), jobId(entry.get(1))));
     }
   }

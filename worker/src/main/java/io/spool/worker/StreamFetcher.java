@@ -13,9 +13,9 @@ import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
 import java.util.AbstractMap.SimpleEntry;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads job signals from the queue streams through the consumer group, claims the jobs in Postgres (one
- * statement per read) and hands them to idle slots. Runs on a virtual thread and reads top to bottom;
+ * statement per read), acknowledges the signals and hands the jobs to idle slots. Signals another
+ * worker read but never claimed (it died in between) are taken over with XAUTOCLAIM once they have
+ * been idle for the visibility timeout. Runs on a virtual thread and reads top to bottom;
  * the blocking XREADGROUP has a Redis connection of its own, the only one it holds whatever the
  * concurrency.
  */
@@ -46,11 +48,13 @@ final class StreamFetcher extends VerticleBase {
   private final String workerId;
   private final JobDispatcher dispatcher;
   private final StreamAcks acks;
+  private final long visibilityMillis;
   private volatile boolean stopping;
   private RedisConnection connection;
+  private long nextTakeoverNanos;
 
   StreamFetcher(Redis blockingRedis, Redis redis, SqlClient pg, Keys keys, List<String> queues, String workerId,
-      JobDispatcher dispatcher, StreamAcks acks) {
+      JobDispatcher dispatcher, StreamAcks acks, Duration visibilityTimeout) {
     this.blockingRedis = blockingRedis;
     this.redis = redis;
     this.pg = pg;
@@ -59,6 +63,7 @@ final class StreamFetcher extends VerticleBase {
     this.workerId = workerId;
     this.dispatcher = dispatcher;
     this.acks = acks;
+    this.visibilityMillis = visibilityTimeout.toMillis();
   }
 
   @Override
@@ -103,6 +108,12 @@ final class StreamFetcher extends VerticleBase {
       });
       createGroups(redis, keys, queues).await();
     }
+    if (System.nanoTime() - nextTakeoverNanos >= 0) {
+      nextTakeoverNanos = System.nanoTime() + visibilityMillis * 500_000L;
+      if (takeOverAbandonedSignals(wanted)) {
+        return;
+      }
+    }
     var read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.GROUP).arg(workerId)
         .arg("COUNT").arg(wanted).arg("BLOCK").arg(BLOCK_MILLIS).arg("STREAMS");
     queues.forEach(q -> read.arg(keys.queueStream(q)));
@@ -113,9 +124,26 @@ final class StreamFetcher extends VerticleBase {
     }
   }
 
+  /** XAUTOCLAIMs signals idle for the visibility timeout in any consumer's hands; true if it found some. */
+  private boolean takeOverAbandonedSignals(int wanted) {
+    var found = new ArrayList<Entry>();
+    for (String queue : queues) {
+      String stream = keys.queueStream(queue);
+      found.addAll(StreamEntries.parseAutoclaim(stream, redis.send(Request.cmd(Command.XAUTOCLAIM).arg(stream)
+          .arg(Keys.GROUP).arg(workerId).arg(visibilityMillis).arg("0-0").arg("COUNT").arg(wanted)).await()));
+    }
+    if (found.isEmpty()) {
+      return false;
+    }
+    log.info("took over {} signals that another worker read but never claimed", found.size());
+    claim(found);
+    return true;
+  }
+
   /**
-   * Claims the signalled jobs still claimable and dispatches them. Entries naming a job that is not
-   * (any more) pending are settled already: a duplicate signal, or a job finished or cancelled.
+   * Claims the signalled jobs still claimable, acknowledges every signal read (the claim settled
+   * them: from here on Postgres and the lease recover the job), and dispatches what it claimed. A
+   * signal naming a job not pending any more was a duplicate or is stale.
    */
   private void claim(List<Entry> entries) {
     Set<UUID> ids = new LinkedHashSet<>();
@@ -124,23 +152,17 @@ final class StreamFetcher extends VerticleBase {
         ids.add(e.jobId());
       }
     });
-    Map<UUID, Job> claimed = new HashMap<>();
+    var claimed = new ArrayList<Job>(ids.size());
     for (Row row : pg.preparedQuery(JobSql.CLAIM).execute(Tuple.of(ids.toArray(UUID[]::new), workerId)).await()) {
       Job job = JobSql.toJob(row);
-      claimed.put(job.id(), job);
+      claimed.add(job);
     }
-    var settled = new ArrayList<Map.Entry<String, String>>();
+    var settled = new ArrayList<Map.Entry<String, String>>(entries.size());
     for (Entry entry : entries) {
-      Job job = entry.jobId() == null ? null : claimed.remove(entry.jobId());
-      if (job != null) {
-        dispatcher.dispatch(new ClaimedJob(job, entry.stream(), entry.entryId()));
-      } else {
-        settled.add(new SimpleEntry<>(entry.stream(), entry.entryId()));
-      }
+      settled.add(new SimpleEntry<>(entry.stream(), entry.entryId()));
     }
-    if (!settled.isEmpty()) {
-      acks.ackAndDelete(settled).onFailure(e -> log.warn("could not acknowledge settled entries: {}", e.toString()));
-    }
+    acks.ackAndDelete(settled).onFailure(e -> log.warn("could not acknowledge {} signals: {}", settled.size(), e.toString()));
+    claimed.forEach(dispatcher::dispatch);
   }
 
   private void dropConnection() {

@@ -2,6 +2,8 @@ package io.spool.worker;
 
 import io.spool.model.JobSql;
 import io.spool.model.Migrations;
+import io.spool.model.QueueSignals;
+import io.spool.model.QueueSignals.Signal;
 import io.spool.model.PgClients;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
@@ -9,9 +11,12 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
+import java.util.ArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -25,13 +30,27 @@ public final class Worker implements AutoCloseable {
 
   private final Vertx vertx;
   private final String id;
+  private final SpoolConfig config;
+  private final SqlClient pg;
+  private final QueueSignals signals;
+  private final JobRunner runner;
+  private final String fetcherDeployment;
 
-  private Worker(Vertx vertx, String id) {
+  private Worker(Vertx vertx, String id, SpoolConfig config, SqlClient pg, QueueSignals signals, JobRunner runner,
+      String fetcherDeployment) {
     this.vertx = vertx;
     this.id = id;
+    this.config = config;
+    this.pg = pg;
+    this.signals = signals;
+    this.runner = runner;
+    this.fetcherDeployment = fetcherDeployment;
   }
 
-  /** Migrates, registers its job types, and starts the slots and the fetcher; blocks until running. */
+  /**
+   * Migrates, registers its job types, heartbeats, and starts the slots, the lease reaper and the
+   * fetcher; blocks until running.
+   */
   public static Worker start(SpoolConfig config) {
     Migrations.apply(config);
     HandlerRegistry handlers = HandlerRegistry.load();
@@ -42,21 +61,23 @@ public final class Worker implements AutoCloseable {
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       pg.preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
           .await(30, TimeUnit.SECONDS);
+      // Registered and alive before it claims anything.
+      vertx.deployVerticle(new Heartbeat(pg, id, config.queues(), config.heartbeatInterval())).await(30, TimeUnit.SECONDS);
+      vertx.deployVerticle(new LeaseReaper(pg, redis, config.keys(), config.queues(), config.visibilityTimeout()))
+          .await(30, TimeUnit.SECONDS);
       var dispatcher = new JobDispatcher();
-      var acks = new StreamAcks(redis);
       // The finisher's batches live on one event-loop context of their own.
-      var finisher = new AttemptFinisher(vertx.getOrCreateContext(), pg, acks);
-      var runner = new JobRunner(handlers, finisher);
+      var runner = new JobRunner(handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg));
       var virtual = new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD);
       vertx.deployVerticle(() -> new JobSlot(dispatcher, runner), new DeploymentOptions(virtual)
           .setInstances(config.workerConcurrency())).await(60, TimeUnit.SECONDS);
       // The blocking XREADGROUP gets a client of its own, never a connection of the shared pool.
       var blockingRedis = RedisClients.client(vertx, config, 1);
-      vertx.deployVerticle(new StreamFetcher(blockingRedis, redis, pg, config.keys(), config.queues(), id, dispatcher, acks), virtual)
-          .await(30, TimeUnit.SECONDS);
+      String fetcher = vertx.deployVerticle(new StreamFetcher(blockingRedis, redis, pg, config.keys(), config.queues(), id,
+          dispatcher, new StreamAcks(redis), config.visibilityTimeout()), virtual).await(30, TimeUnit.SECONDS);
       log.info("worker {} running {} slots on queues {} with job types {}", id, config.workerConcurrency(),
           config.queues(), handlers.types());
-      return new Worker(vertx, id);
+      return new Worker(vertx, id, config, pg, new QueueSignals(redis, config.keys()), runner, fetcher);
     } catch (Exception e) {
       vertx.close();
       throw new IllegalStateException("worker failed to start: " + e.getMessage(), e);
@@ -67,8 +88,36 @@ public final class Worker implements AutoCloseable {
     return id;
   }
 
+  /**
+   * Stops gracefully: claims nothing more, lets running jobs finish for up to the shutdown grace, then
+   * hands the rest back to pending at once (so another worker takes them without waiting for the
+   * visibility timeout), leaves the worker registry, and closes. Blocking; not for a Vert.x thread.
+   */
   @Override
   public void close() {
+    try {
+      vertx.undeploy(fetcherDeployment).await(10, TimeUnit.SECONDS);
+      long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+      while (runner.inFlight() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      var handedBack = new ArrayList<Signal>();
+      for (Row row : pg.preparedQuery(JobSql.HAND_BACK).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS)) {
+        handedBack.add(new Signal(row.getUUID("id"), row.getString("queue")));
+      }
+      if (!handedBack.isEmpty()) {
+        log.info("worker {} handed {} running jobs back", id, handedBack.size());
+        signals.signal(handedBack).await(10, TimeUnit.SECONDS);
+      }
+      pg.preparedQuery(JobSql.DELETE_WORKER).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      // What could not be handed back, the lease reaper of another worker returns after the timeout.
+      log.warn("worker {} could not hand its jobs back cleanly: {}", id, e.toString());
+    }
+    // Handed back (or left to the reaper): stop the handlers; the fence would refuse their outcomes.
+    runner.interruptHandlers();
     try {
       vertx.close().await(30, TimeUnit.SECONDS);
     } catch (Exception e) {

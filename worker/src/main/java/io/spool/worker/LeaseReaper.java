@@ -1,0 +1,122 @@
+package io.spool.worker;
+
+import io.spool.model.JobSql;
+import io.spool.model.Keys;
+import io.spool.model.QueueSignals;
+import io.spool.model.QueueSignals.Signal;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Returns the running jobs of workers silent for longer than the visibility timeout to pending and
+ * signals them again; jobs on their last attempt are dead-lettered instead. Runs in every worker at
+ * once, safely. Once per visibility timeout it also sweeps for running jobs whose owner has no
+ * heartbeat row at all, and it drops dead workers' consumers from the streams once they hold nothing.
+ */
+final class LeaseReaper extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(LeaseReaper.class);
+  /** How often it looks; recovery takes at most the visibility timeout plus this. */
+  static final long PERIOD_MILLIS = 1000;
+
+  private final SqlClient pg;
+  private final Redis redis;
+  private final QueueSignals signals;
+  private final Keys keys;
+  private final List<String> queues;
+  private final double visibilitySecs;
+  private long timer = -1;
+  private boolean reaping;
+  private long nextOrphanSweepNanos = System.nanoTime();
+
+  LeaseReaper(SqlClient pg, Redis redis, Keys keys, List<String> queues, Duration visibilityTimeout) {
+    this.pg = pg;
+    this.redis = redis;
+    this.signals = new QueueSignals(redis, keys);
+    this.keys = keys;
+    this.queues = queues;
+    this.visibilitySecs = visibilityTimeout.toMillis() / 1000.0;
+  }
+
+  @Override
+  public Future<?> start() {
+    timer = vertx.setPeriodic(PERIOD_MILLIS, id -> {
+      if (!reaping) {
+        reaping = true;
+        reap().onComplete(done -> {
+          reaping = false;
+          if (done.failed()) {
+            log.warn("reaping lost leases failed: {}", done.cause().toString());
+          }
+        });
+      }
+    });
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(timer);
+    return Future.succeededFuture();
+  }
+
+  Future<Void> reap() {
+    return pg.preparedQuery(JobSql.REAP).execute(Tuple.of(visibilitySecs)).compose(rows -> {
+      var lost = new ArrayList<Row>();
+      var drops = new ArrayList<Future<?>>();
+      for (Row row : rows) {
+        if (row.getString("kind").equals("worker")) {
+          log.info("worker {} is gone: no heartbeat for {} s", row.getString("id"), visibilitySecs);
+          queues.forEach(queue -> drops.add(dropConsumerIfIdle(keys.queueStream(queue), row.getString("id"))));
+        } else {
+          lost.add(row);
+        }
+      }
+      return Future.all(drops).compose(v -> signalAgain(lost));
+    }).compose(v -> {
+      if (System.nanoTime() - nextOrphanSweepNanos < 0) {
+        return Future.succeededFuture();
+      }
+      nextOrphanSweepNanos = System.nanoTime() + (long) (visibilitySecs * 1e9);
+      return pg.preparedQuery(JobSql.REAP_ORPHANS).execute(Tuple.of(visibilitySecs))
+          .compose(rows -> signalAgain(toList(rows)));
+    });
+  }
+
+  private Future<Void> signalAgain(List<Row> lost) {
+    var again = new ArrayList<Signal>();
+    for (Row row : lost) {
+      String status = row.getString("status");
+      log.warn("job {} lost its worker; it is {} now", row.getValue("id"), status);
+      if (status.equals("pending")) {
+        again.add(new Signal(UUID.fromString(row.getValue("id").toString()), row.getString("queue")));
+      }
+    }
+    return signals.signal(again);
+  }
+
+  private static List<Row> toList(Iterable<Row> rows) {
+    var list = new ArrayList<Row>();
+    rows.forEach(list::add);
+    return list;
+  }
+
+  /** Deletes a dead worker's consumer unless it still holds signals (XAUTOCLAIM will move those). */
+  private Future<Void> dropConsumerIfIdle(String stream, String consumer) {
+    return redis.send(Request.cmd(Command.XPENDING).arg(stream).arg(Keys.GROUP).arg("-").arg("+").arg(1).arg(consumer))
+        .compose(pending -> pending == null || pending.size() == 0
+            ? redis.send(Request.cmd(Command.XGROUP).arg("DELCONSUMER").arg(stream).arg(Keys.GROUP).arg(consumer)).mapEmpty()
+            : Future.<Void>succeededFuture());
+  }
+}

@@ -1,0 +1,161 @@
+package io.spool.worker;
+
+import static io.spool.testing.JobFixtures.aJob;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.spool.model.Job;
+import io.spool.model.JobJson;
+import io.spool.model.JobSql;
+import io.spool.model.JobStatus;
+import io.spool.model.Keys;
+import io.spool.model.Migrations;
+import io.spool.model.PgClients;
+import io.spool.model.RedisClients;
+import io.spool.model.SpoolConfig;
+import io.spool.testing.Eventually;
+import io.spool.testing.JobFixtures;
+import io.spool.testing.TestServices;
+import io.spool.worker.AttemptFinisher.Outcome;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Leases: silent workers lose their jobs, stale attempts cannot write, stopping workers hand back. */
+class LeaseTest {
+  static Map<String, String> env;
+  static SpoolConfig config;
+  static Worker worker;
+  static Vertx vertx;
+  static SqlClient pg;
+  static Redis redis;
+  static Keys keys;
+  static UUID readButNeverClaimed;
+
+  @BeforeAll
+  static void start() {
+    env = TestServices.isolatedEnv(LeaseTest.class);
+    env.put("SPOOL_VISIBILITY_TIMEOUT_SECS", "2");
+    env.put("SPOOL_HEARTBEAT_SECS", "1");
+    config = SpoolConfig.fromEnv(env);
+    Migrations.apply(config);
+    vertx = Vertx.vertx();
+    pg = PgClients.client(vertx, config);
+    redis = RedisClients.client(vertx, config, 2);
+    keys = config.keys();
+
+    // Before any live worker exists, a worker that is about to die reads a signal and never claims it.
+    String stream = keys.queueStream("default");
+    redis.send(Request.cmd(Command.XGROUP).arg("CREATE").arg(stream).arg(Keys.GROUP).arg("0").arg("MKSTREAM")).await();
+    readButNeverClaimed = aJob("echo").withRequest("{\"taken\":\"over\"}").submit(pg, redis, keys);
+    var read = redis.send(Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.GROUP).arg("doomed-reader")
+        .arg("COUNT").arg(10).arg("STREAMS").arg(stream).arg(">")).await();
+    assertEquals(1, StreamEntries.parse(read).size());
+
+    worker = Worker.start(config);
+  }
+
+  @AfterAll
+  static void stop() {
+    worker.close();
+    vertx.close().await();
+    TestServices.cleanUp(config);
+  }
+
+  /** Claims the job as a worker that last heartbeated an hour ago, as if it had crashed mid-run. */
+  private static Job claimedByADeadWorker(UUID id, String deadWorker) {
+    pg.preparedQuery("INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - interval '1 hour')")
+        .execute(Tuple.of(deadWorker)).await();
+    var rows = pg.preparedQuery(JobSql.CLAIM).execute(Tuple.of(new UUID[] {id}, deadWorker)).await();
+    return JobSql.toJob(rows.iterator().next());
+  }
+
+  private static Job awaitStatus(UUID id, JobStatus status) {
+    Eventually.await("job " + id + " is " + status, Duration.ofSeconds(20),
+        () -> JobFixtures.load(pg, id).orElseThrow().status() == status);
+    return JobFixtures.load(pg, id).orElseThrow();
+  }
+
+  @Test
+  void signalReadButNeverClaimedIsTakenOverAfterTheVisibilityTimeout() {
+    Job job = awaitStatus(readButNeverClaimed, JobStatus.COMPLETED);
+    assertEquals("over", job.result().get("taken").asText());
+    assertEquals(1, job.attempts());
+  }
+
+  @Test
+  void runningJobOfASilentWorkerIsReturnedAndRunByALiveOne() {
+    UUID id = aJob("echo").withRequest("{\"n\":1}").insert(pg);
+    claimedByADeadWorker(id, "crashed-1");
+    Job job = awaitStatus(id, JobStatus.COMPLETED);
+    assertEquals(2, job.attempts(), "the lost attempt counts");
+    assertEquals(1, job.result().get("n").asInt());
+    long rows = pg.preparedQuery("SELECT count(*) FROM workers WHERE id = 'crashed-1'").execute().await()
+        .iterator().next().getLong(0);
+    assertEquals(0, rows, "the dead worker left the registry");
+  }
+
+  @Test
+  void staleWorkerCannotOverwriteTheResultOfTheAttemptThatReplacedIt() {
+    UUID id = aJob("echo").withRequest("{\"from\":\"attempt 2\"}").insert(pg);
+    Job staleAttempt = claimedByADeadWorker(id, "crashed-2");
+    Job replaced = awaitStatus(id, JobStatus.COMPLETED);
+    assertEquals(2, replaced.attempts());
+
+    // The "dead" worker wakes up and reports its attempt 1: the fence matches nothing.
+    var finisher = new AttemptFinisher(vertx.getOrCreateContext(), pg);
+    boolean written = finisher.finish(staleAttempt, Outcome.completed(JobJson.tree("{\"from\":\"attempt 1\"}"))).await();
+    assertFalse(written);
+    boolean failedWritten = finisher.finish(staleAttempt, Outcome.failed("stale failure")).await();
+    assertFalse(failedWritten);
+    Job after = JobFixtures.load(pg, id).orElseThrow();
+    assertEquals(JobStatus.COMPLETED, after.status());
+    assertEquals("attempt 2", after.result().get("from").asText());
+    assertNull(after.error());
+  }
+
+  @Test
+  void lastAttemptLostWithItsWorkerIsDeadLettered() {
+    UUID id = aJob("echo").withMaxAttempts(1).insert(pg);
+    claimedByADeadWorker(id, "crashed-3");
+    Job job = awaitStatus(id, JobStatus.FAILED);
+    assertTrue(job.error().contains("lost: worker crashed-3 stopped heartbeating"), job.error());
+    assertEquals(1, job.attempts());
+  }
+
+  @Test
+  void stoppingWorkerLetsShortJobsFinishAndHandsLongOnesBackAtOnce() {
+    var stoppingEnv = new HashMap<>(env);
+    stoppingEnv.put("SPOOL_QUEUES", "handback");
+    stoppingEnv.put("SPOOL_SHUTDOWN_GRACE_SECS", "1");
+    Worker stopping = Worker.start(SpoolConfig.fromEnv(stoppingEnv));
+    UUID quick = aJob("sleep").inQueue("handback").withRequest("{\"ms\":300}").submit(pg, redis, keys);
+    UUID slow = aJob("sleep").inQueue("handback").withRequest("{\"ms\":60000}").submit(pg, redis, keys);
+    awaitStatus(slow, JobStatus.RUNNING);
+    awaitStatus(quick, JobStatus.RUNNING);
+
+    stopping.close();
+
+    assertEquals(JobStatus.COMPLETED, JobFixtures.load(pg, quick).orElseThrow().status(), "finished within the grace");
+    Job handedBack = JobFixtures.load(pg, slow).orElseThrow();
+    assertEquals(JobStatus.PENDING, handedBack.status(), "handed back, not left running for the reaper");
+    assertNull(handedBack.finishedAt());
+    long signals = redis.send(Request.cmd(Command.XLEN).arg(keys.queueStream("handback"))).await().toLong();
+    assertEquals(1L, signals, "signalled again for the next worker");
+    long registered = pg.preparedQuery("SELECT count(*) FROM workers WHERE id = $1").execute(Tuple.of(stopping.id()))
+        .await().iterator().next().getLong(0);
+    assertEquals(0, registered);
+  }
+}
