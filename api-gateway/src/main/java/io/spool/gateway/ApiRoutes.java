@@ -31,6 +31,10 @@ public final class ApiRoutes {
     router.post("/v1/jobs/batch").handler(body()).handler(ApiRoutes::requireJson).handler(jobs::submitBatch);
     router.get("/v1/jobs").handler(jobs::list);
     router.get("/v1/jobs/:id").handler(jobs::get);
+    router.post("/v1/jobs/:id/cancel").handler(jobs::cancel);
+    router.get("/v1/dlq").handler(jobs::listDeadLetters);
+    router.post("/v1/dlq/:id/requeue").handler(jobs::requeue);
+    router.delete("/v1/dlq/:id").handler(jobs::discard);
 
     router.route().failureHandler(ApiRoutes::failure);
     router.errorHandler(404, ctx -> Problem.notFound("no route " + ctx.request().method() + " "

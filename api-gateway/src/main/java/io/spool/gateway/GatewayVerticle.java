@@ -25,7 +25,7 @@ final class GatewayVerticle extends VerticleBase {
   public Future<?> start() {
     // Each instance batches its own inserts on its own event loop: no state crosses threads.
     var submitter = new JobSubmitter(context, pg, redis, config.keys());
-    var jobs = new JobsHandler(pg, submitter, types, new SubmissionParser(config));
+    var jobs = new JobsHandler(pg, redis, config.keys(), submitter, types, new SubmissionParser(config));
     var router = ApiRoutes.router(vertx, jobs, new Health(pg, redis));
     return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))
         .requestHandler(router)

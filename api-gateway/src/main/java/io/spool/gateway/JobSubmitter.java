@@ -2,10 +2,10 @@ package io.spool.gateway;
 
 import io.spool.model.GroupCommit;
 import io.spool.model.Job;
-import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
 import io.spool.model.Keys;
+import io.spool.model.NewJob;
 import io.spool.model.QueueSignals;
 import io.spool.model.QueueSignals.Signal;
 import io.vertx.core.Context;
@@ -14,7 +14,6 @@ import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -51,45 +50,28 @@ final class JobSubmitter {
 
   private Future<List<List<Job>>> insert(List<List<NewJob>> requests) {
     List<NewJob> all = requests.stream().flatMap(List::stream).toList();
-    int n = all.size();
-    var ids = new UUID[n];
-    var types = new String[n];
-    var queues = new String[n];
-    var users = new String[n];
-    var bodies = new String[n];
-    var attempts = new Integer[n];
-    for (int i = 0; i < n; i++) {
-      NewJob job = all.get(i);
-      ids[i] = job.id();
-      types[i] = job.type();
-      queues[i] = job.queue();
-      users[i] = job.userId();
-      bodies[i] = JobJson.encode(job.request());
-      attempts[i] = job.maxAttempts();
-    }
-    return pg.preparedQuery(JobSql.INSERT_MANY)
-        .execute(Tuple.of(ids, types, queues, users, bodies, attempts))
-        .map(rows -> {
-          Map<UUID, Instant> submittedAt = new HashMap<>(n * 2);
-          for (Row row : rows) {
-            submittedAt.put(row.getUUID(0), row.getOffsetDateTime(1).toInstant());
-          }
-          signal(all);
-          var answers = new ArrayList<List<Job>>(requests.size());
-          for (List<NewJob> request : requests) {
-            answers.add(request.stream().map(job -> stored(job, submittedAt.get(job.id()))).toList());
-          }
-          return answers;
-        });
+    return pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(all)).map(rows -> {
+      Map<UUID, Row> inserted = new HashMap<>(all.size() * 2);
+      for (Row row : rows) {
+        inserted.put(row.getUUID("id"), row);
+      }
+      var answers = new ArrayList<List<Job>>(requests.size());
+      for (List<NewJob> request : requests) {
+        answers.add(request.stream().map(job -> stored(job, inserted.get(job.id()))).toList());
+      }
+      signal(answers.stream().flatMap(List::stream).toList());
+      return answers;
+    });
   }
 
-  private void signal(List<NewJob> jobs) {
-    signals.signal(jobs.stream().map(job -> new Signal(job.id(), job.queue())).toList()).onFailure(e ->
+  private void signal(List<Job> jobs) {
+    signals.signal(jobs.stream().map(Signal::of).toList()).onFailure(e ->
         log.warn("could not signal {} committed jobs on Redis; they wait in Postgres: {}", jobs.size(), e.getMessage()));
   }
 
-  private static Job stored(NewJob job, Instant submittedAt) {
+  private static Job stored(NewJob job, Row inserted) {
     return new Job(job.id(), job.type(), job.queue(), job.userId(), job.request(), JobStatus.PENDING, null, null,
-        0, job.maxAttempts(), submittedAt, null, null);
+        0, job.maxAttempts(), inserted.getOffsetDateTime("submitted_at").toInstant(), null, null, job.priority(),
+        inserted.getOffsetDateTime("run_at").toInstant(), job.timeoutSecs(), false);
   }
 }

@@ -8,9 +8,16 @@ import io.spool.model.JobIds;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
+import io.spool.model.Keys;
 import io.spool.model.Names;
+import io.spool.model.QueueSignals;
+import io.spool.model.QueueSignals.Signal;
+import io.spool.model.NewJob;
 import io.vertx.core.Future;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
@@ -30,12 +37,18 @@ final class JobsHandler {
   static final int MAX_PAGE = 500;
 
   private final SqlClient pg;
+  private final Redis redis;
+  private final Keys keys;
+  private final QueueSignals signals;
   private final JobSubmitter submitter;
   private final JobTypes types;
   private final SubmissionParser parser;
 
-  JobsHandler(SqlClient pg, JobSubmitter submitter, JobTypes types, SubmissionParser parser) {
+  JobsHandler(SqlClient pg, Redis redis, Keys keys, JobSubmitter submitter, JobTypes types, SubmissionParser parser) {
     this.pg = pg;
+    this.redis = redis;
+    this.keys = keys;
+    this.signals = new QueueSignals(redis, keys);
     this.submitter = submitter;
     this.types = types;
     this.parser = parser;
@@ -104,7 +117,83 @@ final class JobsHandler {
   }
 
   void list(RoutingContext ctx) {
+    page(ctx, false);
+  }
+
+  void listDeadLetters(RoutingContext ctx) {
+    page(ctx, true);
+  }
+
+  /**
+   * Cancels a job: a pending one at once (200), a running one by flagging it and telling its worker,
+   * which ends it within moments (202, still running in the answer). Anything else is 409.
+   */
+  void cancel(RoutingContext ctx) {
+    UUID id = pathId(ctx);
+    String user = ApiRoutes.user(ctx);
+    pg.preparedQuery(JobSql.CANCEL).execute(Tuple.of(id, user))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return explainMiss(id, user, "only pending or running jobs can be cancelled");
+          }
+          Job job = JobSql.toJob(rows.iterator().next());
+          if (job.status() != JobStatus.RUNNING) {
+            return Future.succeededFuture(job);
+          }
+          // The durable flag is set; the message only makes it fast. Losing it costs a heartbeat.
+          return redis.send(Request.cmd(Command.PUBLISH).arg(keys.cancelChannel()).arg(id.toString()))
+              .map(job).otherwise(job);
+        })
+        .onSuccess(job -> ctx.response().setStatusCode(job.status() == JobStatus.RUNNING ? 202 : 200)
+            .putHeader("Content-Type", "application/json").end(JobJson.encode(job)))
+        .onFailure(ctx::fail);
+  }
+
+  /** Puts a dead-lettered job back to pending with a fresh run of attempts. */
+  void requeue(RoutingContext ctx) {
+    UUID id = pathId(ctx);
+    String user = ApiRoutes.user(ctx);
+    pg.preparedQuery(JobSql.REQUEUE).execute(Tuple.of(id, user))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return explainMiss(id, user, "only jobs in the dead-letter queue can be requeued");
+          }
+          Job job = JobSql.toJob(rows.iterator().next());
+          return signals.signal(List.of(Signal.of(job))).map(job).otherwise(job);
+        })
+        .onSuccess(job -> ctx.response().putHeader("Content-Type", "application/json").end(JobJson.encode(job)))
+        .onFailure(ctx::fail);
+  }
+
+  /** Takes a job out of the dead-letter queue; it stays failed. */
+  void discard(RoutingContext ctx) {
+    UUID id = pathId(ctx);
+    String user = ApiRoutes.user(ctx);
+    pg.preparedQuery(JobSql.DISCARD).execute(Tuple.of(id, user))
+        .compose(rows -> rows.size() == 0
+            ? explainMiss(id, user, "the job is not in the dead-letter queue").mapEmpty()
+            : Future.succeededFuture())
+        .onSuccess(v -> ctx.response().setStatusCode(204).end())
+        .onFailure(ctx::fail);
+  }
+
+  /** Why a conditional write matched nothing: 404 if the job is not the caller's, else 409. */
+  private Future<Job> explainMiss(UUID id, String user, String rule) {
+    return pg.preparedQuery(JobSql.SELECT_OWN_STATUS).execute(Tuple.of(id, user)).compose(rows -> {
+      if (rows.size() == 0) {
+        return Future.failedFuture(Problem.notFound("no job " + id).exception());
+      }
+      Row row = rows.iterator().next();
+      String state = row.getBoolean("discarded") ? "discarded from the dead-letter queue" : row.getString("status");
+      return Future.failedFuture(Problem.conflict("job " + id + " is " + state + "; " + rule).exception());
+    });
+  }
+
+  private void page(RoutingContext ctx, boolean deadLetters) {
     String status = query(ctx, "status");
+    if (deadLetters && status != null) {
+      throw Problem.badRequest("the dead-letter queue holds failed jobs only; status is not a filter here").exception();
+    }
     if (status != null && JobStatus.fromWire(status).isEmpty()) {
       throw Problem.badRequest("status must be one of " + Arrays.stream(JobStatus.values()).map(JobStatus::wire)
           .collect(Collectors.joining(", "))).exception();
@@ -140,7 +229,7 @@ final class JobsHandler {
     }
     int pageSize = limit;
     args.addValue(pageSize + 1);
-    pg.preparedQuery(JobSql.listOwn(status != null, type != null, after != null)).execute(args)
+    pg.preparedQuery(JobSql.listOwn(status != null, type != null, after != null, deadLetters)).execute(args)
         .onSuccess(rows -> {
           var jobs = new ArrayList<Job>(pageSize);
           for (Row row : rows) {

@@ -36,6 +36,10 @@ public record Problem(int status, String slug, String title, String detail, List
     return new Problem(422, "validation", "Invalid job submission", detail, List.copyOf(errors));
   }
 
+  public static Problem conflict(String detail) {
+    return of(409, "conflict", "Conflict", detail);
+  }
+
   public static Problem notFound(String detail) {
     return of(404, "not-found", "Not found", detail);
   }

@@ -6,7 +6,11 @@ import io.spool.gateway.Problem.FieldError;
 import io.spool.model.JobIds;
 import io.spool.model.JobJson;
 import io.spool.model.Names;
+import io.spool.model.NewJob;
 import io.spool.model.SpoolConfig;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -17,14 +21,19 @@ import java.util.Set;
  * with it. Unknown fields are errors, so a typo never passes silently.
  */
 final class SubmissionParser {
-  static final Set<String> FIELDS = Set.of("type", "request", "queue", "max_attempts");
+  static final Set<String> FIELDS = Set.of("type", "request", "queue", "max_attempts", "priority", "run_at",
+      "delay_secs", "timeout_secs");
+  static final int MAX_PRIORITY = 1000;
+  static final int MAX_DELAY_SECS = 365 * 24 * 3600;
   /** Most jobs one batch request may carry. */
   static final int MAX_BATCH = 1000;
 
   private final int defaultMaxAttempts;
+  private final int defaultTimeoutSecs;
 
   SubmissionParser(SpoolConfig config) {
     this.defaultMaxAttempts = config.maxAttempts();
+    this.defaultTimeoutSecs = (int) config.jobTimeout().toSeconds();
   }
 
   /** Parses one job object; problems go to {@code errors} with {@code path} before each field name. */
@@ -59,20 +68,30 @@ final class SubmissionParser {
       // Postgres jsonb cannot store U+0000; refuse it here rather than fail the shared insert.
       errors.add(new FieldError(at(path, "request"), "must not contain the character U+0000"));
     }
-    int maxAttempts = defaultMaxAttempts;
-    JsonNode attempts = body.get("max_attempts");
-    if (attempts != null && !attempts.isNull()) {
-      if (!attempts.isIntegralNumber() || !attempts.canConvertToInt()
-          || attempts.asInt() < 1 || attempts.asInt() > SpoolConfig.MAX_ATTEMPTS_LIMIT) {
-        errors.add(new FieldError(at(path, "max_attempts"), "must be a whole number from 1 to " + SpoolConfig.MAX_ATTEMPTS_LIMIT));
+    int maxAttempts = whole(body, path, "max_attempts", 1, SpoolConfig.MAX_ATTEMPTS_LIMIT, defaultMaxAttempts, errors);
+    int priority = whole(body, path, "priority", -MAX_PRIORITY, MAX_PRIORITY, 0, errors);
+    int timeoutSecs = whole(body, path, "timeout_secs", 1, SpoolConfig.MAX_TIMEOUT_SECS, defaultTimeoutSecs, errors);
+    Instant runAt = null;
+    String runAtText = text(body, path, "run_at", false, errors);
+    if (runAtText != null) {
+      try {
+        runAt = OffsetDateTime.parse(runAtText).toInstant();
+      } catch (DateTimeParseException e) {
+        errors.add(new FieldError(at(path, "run_at"), "must be an RFC 3339 time like 2026-01-31T09:30:00Z"));
+      }
+    }
+    if (body.hasNonNull("delay_secs")) {
+      int delay = whole(body, path, "delay_secs", 0, MAX_DELAY_SECS, 0, errors);
+      if (runAtText != null) {
+        errors.add(new FieldError(at(path, "delay_secs"), "give run_at or delay_secs, not both"));
       } else {
-        maxAttempts = attempts.asInt();
+        runAt = Instant.now().plusSeconds(delay);
       }
     }
     if (errors.size() > before) {
       return null;
     }
-    return new NewJob(JobIds.next(), type, queue, userId, request, maxAttempts);
+    return new NewJob(JobIds.next(), type, queue, userId, request, maxAttempts, priority, runAt, timeoutSecs);
   }
 
   /** Parses {@code {"jobs": [ ... ]}} with 1 to {@link #MAX_BATCH} jobs. */
@@ -97,6 +116,19 @@ final class SubmissionParser {
       parsed.add(parse(jobs.get(i), "jobs[" + i + "]", userId, errors));
     }
     return parsed;
+  }
+
+  private static int whole(JsonNode body, String path, String field, int min, int max, int fallback,
+      List<FieldError> errors) {
+    JsonNode value = body.get(field);
+    if (value == null || value.isNull()) {
+      return fallback;
+    }
+    if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < min || value.asInt() > max) {
+      errors.add(new FieldError(at(path, field), "must be a whole number from " + min + " to " + max));
+      return fallback;
+    }
+    return value.asInt();
   }
 
   private static String text(JsonNode body, String path, String field, boolean required, List<FieldError> errors) {

@@ -62,6 +62,11 @@ class BadInputTest {
         Arguments.of("max_attempts fraction", json("{\"type\":\"echo\",\"max_attempts\":2.5}"), 422),
         Arguments.of("max_attempts huge", json("{\"type\":\"echo\",\"max_attempts\":99999999999}"), 422),
         Arguments.of("nesting too deep", json(deep), 400),
+        Arguments.of("run_at not a time", json("{\"type\":\"echo\",\"run_at\":\"tomorrow\"}"), 422),
+        Arguments.of("run_at and delay_secs both", json("{\"type\":\"echo\",\"run_at\":\"2030-01-01T00:00:00Z\",\"delay_secs\":5}"), 422),
+        Arguments.of("negative delay", json("{\"type\":\"echo\",\"delay_secs\":-1}"), 422),
+        Arguments.of("priority out of range", json("{\"type\":\"echo\",\"priority\":5000}"), 422),
+        Arguments.of("timeout of zero", json("{\"type\":\"echo\",\"timeout_secs\":0}"), 422),
         Arguments.of("NUL character in the request", json("{\"type\":\"echo\",\"request\":{\"a\":[\"x\\u0000y\"]}}"), 422),
         Arguments.of("invalid UTF-8", HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).header("Content-Type", "application/json")
             .POST(BodyPublishers.ofByteArray(new byte[] {'{', '"', 't', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'})), 400),
@@ -79,6 +84,9 @@ class BadInputTest {
         Arguments.of("malformed cursor", HttpRequest.newBuilder(URI.create(base + "/v1/jobs?cursor=%21%21%21")).GET(), 400),
         Arguments.of("cursor of wrong length", HttpRequest.newBuilder(URI.create(base + "/v1/jobs?cursor=abcd")).GET(), 400),
         Arguments.of("repeated query parameter", HttpRequest.newBuilder(URI.create(base + "/v1/jobs?limit=1&limit=2")).GET(), 400),
+        Arguments.of("cancel of a malformed id", HttpRequest.newBuilder(URI.create(base + "/v1/jobs/xyz/cancel")).POST(BodyPublishers.noBody()), 400),
+        Arguments.of("requeue of a malformed id", HttpRequest.newBuilder(URI.create(base + "/v1/dlq/xyz/requeue")).POST(BodyPublishers.noBody()), 400),
+        Arguments.of("status filter on the DLQ", HttpRequest.newBuilder(URI.create(base + "/v1/dlq?status=failed")).GET(), 400),
         Arguments.of("unknown route", HttpRequest.newBuilder(URI.create(base + "/v1/nothing-here")).GET(), 404),
         Arguments.of("wrong method", HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).PUT(BodyPublishers.ofString("{}")), 405),
         Arguments.of("delete on a job", HttpRequest.newBuilder(URI.create(base + "/v1/jobs/" + java.util.UUID.randomUUID())).DELETE(), 405));

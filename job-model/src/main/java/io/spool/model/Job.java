@@ -20,6 +20,10 @@ import java.util.UUID;
  * @param submittedAt  when the row was committed (Postgres clock)
  * @param startedAt    when the latest attempt was claimed (Postgres clock), else null
  * @param finishedAt   when it reached completed, failed or cancelled, else null
+ * @param priority     higher runs first within its queue
+ * @param runAt        not claimed before this (a delayed job, or a retry waiting out its backoff)
+ * @param timeoutSecs  how long one attempt may run before it is interrupted and fails
+ * @param cancelRequested a cancellation was asked for while it ran; it ends as cancelled shortly
  */
 public record Job(
     UUID id,
@@ -34,4 +38,8 @@ public record Job(
     int maxAttempts,
     Instant submittedAt,
     Instant startedAt,
-    Instant finishedAt) {}
+    Instant finishedAt,
+    int priority,
+    Instant runAt,
+    int timeoutSecs,
+    boolean cancelRequested) {}

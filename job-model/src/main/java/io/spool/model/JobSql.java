@@ -1,7 +1,11 @@
 package io.spool.model;
 
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.UUID;
 
 /**
  * The SQL both sides run against the {@code jobs} table. Status guards come from {@link JobStatus}'s
@@ -10,15 +14,45 @@ import java.time.OffsetDateTime;
 public final class JobSql {
   /** The columns of a {@link Job}, JSON columns as text for Jackson. */
   public static final String COLUMNS = "id, type, queue, user_id, request::text AS request, status, "
-      + "result::text AS result, error, attempts, max_attempts, submitted_at, started_at, finished_at";
+      + "result::text AS result, error, attempts, max_attempts, submitted_at, started_at, finished_at, "
+      + "priority, run_at, timeout_secs, cancel_requested";
 
   /** Many new jobs in one statement (one commit): parallel arrays, one element per job. */
   public static final String INSERT_MANY = """
-      INSERT INTO jobs (id, type, queue, user_id, request, status, max_attempts)
-      SELECT u.id, u.type, u.queue, u.user_id, u.request::jsonb, 'pending', u.max_attempts
-      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
-        AS u(id, type, queue, user_id, request, max_attempts)
-      RETURNING id, submitted_at""";
+      INSERT INTO jobs (id, type, queue, user_id, request, status, max_attempts, priority, run_at, timeout_secs)
+      SELECT u.id, u.type, u.queue, u.user_id, u.request::jsonb, 'pending', u.max_attempts, u.priority,
+             coalesce(u.run_at, now()), u.timeout_secs
+      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
+                  $8::timestamptz[], $9::int[])
+        AS u(id, type, queue, user_id, request, max_attempts, priority, run_at, timeout_secs)
+      RETURNING id, submitted_at, run_at""";
+
+  /** The parameters of {@link #INSERT_MANY} for these jobs. */
+  public static Tuple insertArgs(List<NewJob> jobs) {
+    int n = jobs.size();
+    var ids = new UUID[n];
+    var types = new String[n];
+    var queues = new String[n];
+    var users = new String[n];
+    var requests = new String[n];
+    var attempts = new Integer[n];
+    var priorities = new Integer[n];
+    var runAts = new OffsetDateTime[n];
+    var timeouts = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      NewJob job = jobs.get(i);
+      ids[i] = job.id();
+      types[i] = job.type();
+      queues[i] = job.queue();
+      users[i] = job.userId();
+      requests[i] = JobJson.encode(job.request());
+      attempts[i] = job.maxAttempts();
+      priorities[i] = job.priority();
+      runAts[i] = job.runAt() == null ? null : job.runAt().atOffset(ZoneOffset.UTC);
+      timeouts[i] = job.timeoutSecs();
+    }
+    return Tuple.of(ids, types, queues, users, requests, attempts, priorities, runAts, timeouts);
+  }
 
   public static final String SELECT_OWN = "SELECT " + COLUMNS + " FROM jobs WHERE id = $1 AND user_id = $2";
 
@@ -36,23 +70,38 @@ public final class JobSql {
       FROM claimable c WHERE j.id = c.id
       RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), prefixed("j.", COLUMNS));
 
-  /**
-   * Ends many attempts in one statement. Each row names its job, the attempt it ends (the fence), the
-   * new status, and the result JSON or the error. Returns the ids whose fence matched.
-   */
-  public static final String FINISH_MANY = """
-      UPDATE jobs j SET status = v.status, result = v.result::jsonb, error = v.error,
-                        finished_at = clock_timestamp()
-      FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) AS v(id, attempt, status, result, error)
-      WHERE j.id = v.id AND j.attempts = v.attempt AND %s
-      RETURNING j.id""".formatted(JobStatus.COMPLETED.sqlGuard("j.status"));
+  /** A failed attempt is retried if the job was not asked to cancel and has attempts left in this run. */
+  private static final String RETRY = "(v.status = 'failed' AND NOT j.cancel_requested AND j.attempts - j.attempts_base < j.max_attempts)";
 
   /**
-   * A user's jobs, newest first, optionally filtered. Parameters: $1 user, then the status, type and
+   * Ends many attempts in one statement. Each row names its job, the attempt it ends (the fence), the
+   * outcome (completed, failed or cancelled), the result JSON or the error, and the backoff before a
+   * retry. A failure with attempts left goes back to pending, due after its backoff; one without, or
+   * of a job asked to cancel, ends. Returns, for the rows whose fence matched: id, status, queue,
+   * priority, run_at.
+   */
+  public static final String FINISH_MANY = """
+      UPDATE jobs j
+      SET status = CASE WHEN %1$s THEN 'pending'
+                        WHEN v.status = 'failed' AND j.cancel_requested THEN 'cancelled'
+                        ELSE v.status END,
+          run_at = CASE WHEN %1$s THEN now() + make_interval(secs => v.backoff_ms / 1000.0) ELSE j.run_at END,
+          finished_at = CASE WHEN %1$s THEN NULL ELSE clock_timestamp() END,
+          result = v.result::jsonb, error = v.error
+      FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[])
+        AS v(id, attempt, status, result, error, backoff_ms)
+      WHERE j.id = v.id AND j.attempts = v.attempt AND %2$s
+      RETURNING j.id, j.status, j.queue, j.priority, j.run_at""".formatted(RETRY, JobStatus.COMPLETED.sqlGuard("j.status"));
+
+  /**
+   * A user's jobs (or only their dead letters: failed and not discarded), newest first, optionally filtered. Parameters: $1 user, then the status, type and
    * cursor (the last id of the previous page) that are asked for, in that order, then the row limit.
    */
-  public static String listOwn(boolean byStatus, boolean byType, boolean afterCursor) {
+  public static String listOwn(boolean byStatus, boolean byType, boolean afterCursor, boolean deadLettersOnly) {
     var sql = new StringBuilder("SELECT ").append(COLUMNS).append(" FROM jobs WHERE user_id = $1");
+    if (deadLettersOnly) {
+      sql.append(" AND status = 'failed' AND discarded_at IS NULL");
+    }
     int n = 1;
     if (byStatus) {
       sql.append(" AND status = $").append(++n);
@@ -66,22 +115,64 @@ public final class JobSql {
     return sql.append(" ORDER BY id DESC LIMIT $").append(++n).toString();
   }
 
+  /**
+   * Cancels job $1 of user $2: a pending job at once; a running one is flagged, and its worker ends
+   * it. Returns the job, or nothing if it is unknown or no longer cancellable.
+   */
+  public static final String CANCEL = """
+      UPDATE jobs SET status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END,
+                      finished_at = CASE WHEN status = 'pending' THEN clock_timestamp() ELSE finished_at END,
+                      error = CASE WHEN status = 'pending' THEN 'cancelled' ELSE error END,
+                      cancel_requested = (status = 'running')
+      WHERE id = $1 AND user_id = $2 AND %s
+      RETURNING %s""".formatted(JobStatus.CANCELLED.sqlGuard("status"), COLUMNS);
+
+  /**
+   * Puts dead-lettered job $1 of user $2 back to pending with a fresh run of max_attempts (attempts
+   * itself never goes down: it is the fencing token). Returns the job, or nothing.
+   */
+  public static final String REQUEUE = """
+      UPDATE jobs SET status = 'pending', attempts_base = attempts, run_at = now(), finished_at = NULL,
+                      result = NULL, cancel_requested = false
+      WHERE id = $1 AND user_id = $2 AND status = 'failed' AND discarded_at IS NULL
+      RETURNING %s""".formatted(COLUMNS);
+
+  /** Takes dead-lettered job $1 of user $2 out of the DLQ (it stays failed). Returns its id, or nothing. */
+  public static final String DISCARD = """
+      UPDATE jobs SET discarded_at = now()
+      WHERE id = $1 AND user_id = $2 AND status = 'failed' AND discarded_at IS NULL
+      RETURNING id""";
+
+  /** The status of job $1 if it belongs to user $2, and whether it was discarded from the DLQ. */
+  public static final String SELECT_OWN_STATUS =
+      "SELECT status, discarded_at IS NOT NULL AS discarded FROM jobs WHERE id = $1 AND user_id = $2";
+
+  /** Of the given pending jobs, those not due yet: id, queue, priority, run_at. */
+  public static final String SELECT_NOT_DUE =
+      "SELECT id, queue, priority, run_at FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'pending' AND run_at > now()";
+
   /** A worker's heartbeat, which also registers it: $1 worker id, $2 its queues. */
   public static final String HEARTBEAT = """
       INSERT INTO workers (id, queues) VALUES ($1, $2)
       ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()""";
 
-  /** What a lost attempt becomes: pending again, or failed (dead-lettered) if it was the last. */
+  /**
+   * What a lost attempt becomes: pending again; failed (dead-lettered) if it was the last; cancelled
+   * if a cancellation was asked for.
+   */
   private static final String LOSE_ATTEMPT = """
-      status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
-      finished_at = CASE WHEN j.attempts >= j.max_attempts THEN clock_timestamp() END,
+      status = CASE WHEN j.cancel_requested THEN 'cancelled'
+                    WHEN j.attempts - j.attempts_base >= j.max_attempts THEN 'failed'
+                    ELSE 'pending' END,
+      finished_at = CASE WHEN j.cancel_requested OR j.attempts - j.attempts_base >= j.max_attempts
+                         THEN clock_timestamp() END,
       lease_owner = NULL, run_at = now(),
       error = 'attempt ' || j.attempts || ' lost: worker ' || coalesce(j.lease_owner, '?') || ' stopped heartbeating'""";
 
   /**
    * Forgets the workers silent for longer than $1 seconds and, in the same statement, returns their
    * running jobs to pending (or dead-letters them if that was their last attempt, so a job that kills
-   * its worker cannot loop forever). Rows: kind 'job' (id, queue, status) or 'worker' (id). Safe in
+   * its worker cannot loop forever). Rows: kind 'job' (id, queue, status, priority) or 'worker' (id). Safe in
    * every worker at once: a dead worker's row is deleted by one of them, and only that one reaps.
    */
   public static final String REAP = """
@@ -89,26 +180,33 @@ public final class JobSql {
       lost AS (
         UPDATE jobs j SET %s
         FROM dead WHERE j.lease_owner = dead.id AND j.status = 'running'
-        RETURNING j.id, j.queue, j.status)
-      SELECT 'job' AS kind, id::text AS id, queue, status FROM lost
-      UNION ALL SELECT 'worker', id, NULL, NULL FROM dead""".formatted(LOSE_ATTEMPT);
+        RETURNING j.id, j.queue, j.status, j.priority)
+      SELECT 'job' AS kind, id::text AS id, queue, status, priority FROM lost
+      UNION ALL SELECT 'worker', id, NULL, NULL, NULL FROM dead""".formatted(LOSE_ATTEMPT);
 
   /**
    * The slow safety net behind {@link #REAP}: running jobs whose owner has no fresh heartbeat row at
-   * all (say, a worker that died just after being declared dead). Returns id, queue, status.
+   * all (say, a worker that died just after being declared dead). Returns id, queue, status,
+   * priority.
    */
   public static final String REAP_ORPHANS = """
       UPDATE jobs j SET %s
       WHERE j.status = 'running'
         AND NOT EXISTS (SELECT 1 FROM workers w
                         WHERE w.id = j.lease_owner AND w.heartbeat_at > now() - make_interval(secs => $1))
-      RETURNING j.id, j.queue, j.status""".formatted(LOSE_ATTEMPT);
+      RETURNING j.id, j.queue, j.status, j.priority""".formatted(LOSE_ATTEMPT);
 
   /** A stopping worker ($1) hands its running jobs back at once, not waiting for the reaper. */
   public static final String HAND_BACK = """
-      UPDATE jobs SET status = 'pending', lease_owner = NULL, run_at = now()
+      UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END,
+                      finished_at = CASE WHEN cancel_requested THEN clock_timestamp() END,
+                      lease_owner = NULL, run_at = now()
       WHERE lease_owner = $1 AND status = 'running'
-      RETURNING id, queue""";
+      RETURNING id, queue, priority, status""";
+
+  /** The running jobs of worker $1 that someone asked to cancel. */
+  public static final String CANCEL_REQUESTED =
+      "SELECT id FROM jobs WHERE lease_owner = $1 AND status = 'running' AND cancel_requested";
 
   public static final String DELETE_WORKER = "DELETE FROM workers WHERE id = $1";
 
@@ -119,10 +217,13 @@ public final class JobSql {
   public static final String SELECT_TYPES = "SELECT type FROM job_types";
 
   static {
-    // FINISH_MANY guards completed and failed alike; REAP and HAND_BACK write literal guards. Keep
+    // FINISH_MANY guards completed, failed, cancelled and retries alike as 'running'; REAP and
+    // HAND_BACK and REQUEUE write literal guards. Keep
     // them honest if the table changes.
     if (!JobStatus.COMPLETED.allowedFrom().equals(JobStatus.FAILED.allowedFrom())
-        || !JobStatus.RUNNING.canChangeTo(JobStatus.PENDING) || !JobStatus.RUNNING.canChangeTo(JobStatus.FAILED)) {
+        || !JobStatus.COMPLETED.allowedFrom().equals(java.util.EnumSet.of(JobStatus.RUNNING))
+        || !JobStatus.RUNNING.canChangeTo(JobStatus.PENDING) || !JobStatus.RUNNING.canChangeTo(JobStatus.CANCELLED)
+        || !JobStatus.FAILED.canChangeTo(JobStatus.PENDING)) {
       throw new IllegalStateException("JobSql's status guards no longer match JobStatus's table");
     }
   }
@@ -149,7 +250,11 @@ public final class JobSql {
         row.getInteger("max_attempts"),
         instant(row.getOffsetDateTime("submitted_at")),
         instant(row.getOffsetDateTime("started_at")),
-        instant(row.getOffsetDateTime("finished_at")));
+        instant(row.getOffsetDateTime("finished_at")),
+        row.getInteger("priority"),
+        instant(row.getOffsetDateTime("run_at")),
+        row.getInteger("timeout_secs"),
+        row.getBoolean("cancel_requested"));
   }
 
   private static java.time.Instant instant(OffsetDateTime time) {

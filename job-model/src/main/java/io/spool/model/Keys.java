@@ -1,5 +1,7 @@
 package io.spool.model;
 
+import java.util.List;
+
 /**
  * Every Redis key Spool uses, in one place. All keys share the hash tag {@code {prefix}} so that one
  * XREADGROUP may read several queues' streams on a Redis Cluster (they must live in one slot).
@@ -16,9 +18,32 @@ public record Keys(String prefix) {
     }
   }
 
-  /** The stream that signals a queue's pending jobs to workers. */
+  /** The stream that signals a queue's pending jobs of priority 0 to workers. */
   public String queueStream(String queue) {
     return tag() + ":q:" + queue;
+  }
+
+  /**
+   * The stream for a job of this priority. Streams are first in, first out, so priorities act as
+   * three bands on Redis (above zero, zero, below zero), read in that order; Postgres orders exactly.
+   */
+  public String queueStream(String queue, int priority) {
+    return priority > 0 ? queueStream(queue) + ":high" : priority < 0 ? queueStream(queue) + ":low" : queueStream(queue);
+  }
+
+  /** A queue's streams, highest band first. */
+  public List<String> queueStreams(String queue) {
+    return List.of(queueStream(queue, 1), queueStream(queue, 0), queueStream(queue, -1));
+  }
+
+  /** The pub/sub channel on which the gateway announces cancellations of running jobs (payload: job id). */
+  public String cancelChannel() {
+    return tag() + ":cancel";
+  }
+
+  /** Signals of jobs not due yet: a sorted set scored by due time (epoch ms), member "stream|job id". */
+  public String delayed() {
+    return tag() + ":delayed";
   }
 
   private String tag() {

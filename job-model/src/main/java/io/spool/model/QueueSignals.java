@@ -4,17 +4,48 @@ import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.UUID;
 
 /**
- * Signals pending jobs to workers: one XADD per job on its queue's stream, all in one pipeline. A
- * signal is only a wake-up; losing or repeating one delays a job at worst (design note 2).
+ * Signals pending jobs to workers. A job due now gets an XADD on its queue's stream (of its priority
+ * band); a job due later goes to the delayed set, from which workers promote it to the stream when
+ * it falls due. All in one pipeline. A signal is only a wake-up: losing or repeating one delays a job
+ * at worst (design note 2).
  */
 public final class QueueSignals {
-  /** A job to signal and the queue it waits in. */
-  public record Signal(UUID jobId, String queue) {}
+  /** Signals due within this are sent to the stream at once. */
+  private static final long DUE_SLACK_MILLIS = 5;
+
+  /**
+   * Moves due members of the delayed set to their streams, atomically, by Redis's own clock.
+   * Answers {moved, millis until the next one is due or -1}. The streams are not declared keys: they
+   * share the delayed set's hash tag, so they live in its slot.
+   */
+  private static final String PROMOTE_DUE = """
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+      for _, member in ipairs(due) do
+        local bar = string.find(member, '|', 1, true)
+        redis.call('XADD', string.sub(member, 1, bar - 1), '*', ARGV[2], string.sub(member, bar + 1))
+        redis.call('ZREM', KEYS[1], member)
+      end
+      local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+      if nxt[2] then return {#due, tonumber(nxt[2]) - now} end
+      return {#due, -1}""";
+
+  /** A job to signal: where it waits, in which band, from when. {@code runAt} null means now. */
+  public record Signal(UUID jobId, String queue, int priority, Instant runAt) {
+    public static Signal of(Job job) {
+      return new Signal(job.id(), job.queue(), job.priority(), job.runAt());
+    }
+  }
+
+  /** What one promotion pass did. */
+  public record Promotion(long moved, long millisUntilNext) {}
 
   private final Redis redis;
   private final Keys keys;
@@ -28,11 +59,24 @@ public final class QueueSignals {
     if (jobs.isEmpty()) {
       return Future.succeededFuture();
     }
-    var adds = new ArrayList<Request>(jobs.size());
+    long dueBy = System.currentTimeMillis() + DUE_SLACK_MILLIS;
+    var requests = new ArrayList<Request>(jobs.size());
     for (Signal job : jobs) {
-      adds.add(Request.cmd(Command.XADD).arg(keys.queueStream(job.queue())).arg("*")
-          .arg(Keys.FIELD_JOB_ID).arg(job.jobId().toString()));
+      String stream = keys.queueStream(job.queue(), job.priority());
+      if (job.runAt() != null && job.runAt().toEpochMilli() > dueBy) {
+        requests.add(Request.cmd(Command.ZADD).arg(keys.delayed()).arg(job.runAt().toEpochMilli())
+            .arg(stream + "|" + job.jobId()));
+      } else {
+        requests.add(Request.cmd(Command.XADD).arg(stream).arg("*").arg(Keys.FIELD_JOB_ID).arg(job.jobId().toString()));
+      }
     }
-    return redis.batch(adds).mapEmpty();
+    return redis.batch(requests).mapEmpty();
+  }
+
+  /** Moves up to {@code limit} due delayed signals to their streams. */
+  public Future<Promotion> promoteDue(int limit) {
+    return redis.send(Request.cmd(Command.EVAL).arg(PROMOTE_DUE).arg(1).arg(keys.delayed()).arg(limit)
+            .arg(Keys.FIELD_JOB_ID))
+        .map(reply -> new Promotion(reply.get(0).toLong(), reply.get(1).toLong()));
   }
 }

@@ -32,6 +32,11 @@ import java.util.Map;
  *                          {@code SPOOL_HEARTBEAT_SECS}, default 5.
  * @param shutdownGrace     on SIGTERM, how long running jobs may go on before they are handed back.
  *                          {@code SPOOL_SHUTDOWN_GRACE_SECS}, default 30.
+ * @param jobTimeout        how long one attempt may run unless its submission says otherwise.
+ *                          {@code SPOOL_JOB_TIMEOUT_SECS}, default 3600.
+ * @param retryBase         backoff before the first retry (full jitter: a random wait up to this,
+ *                          doubling per attempt). {@code SPOOL_RETRY_BASE_MILLIS}, default 1000.
+ * @param retryMax          the cap of that doubling. {@code SPOOL_RETRY_MAX_MILLIS}, default 300000.
  */
 public record SpoolConfig(
     String pgUrl,
@@ -46,12 +51,17 @@ public record SpoolConfig(
     int maxAttempts,
     Duration visibilityTimeout,
     Duration heartbeatInterval,
-    Duration shutdownGrace) {
+    Duration shutdownGrace,
+    Duration jobTimeout,
+    Duration retryBase,
+    Duration retryMax) {
 
   public static final String DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
   public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
   /** Highest accepted per-job max_attempts. */
   public static final int MAX_ATTEMPTS_LIMIT = 100;
+  /** Longest accepted per-job timeout: a week. */
+  public static final int MAX_TIMEOUT_SECS = 7 * 24 * 3600;
 
   public static SpoolConfig fromEnv() {
     return fromEnv(System.getenv());
@@ -84,7 +94,10 @@ public record SpoolConfig(
         s.integer("SPOOL_MAX_ATTEMPTS", 3, 1, MAX_ATTEMPTS_LIMIT),
         Duration.ofSeconds(s.integer("SPOOL_VISIBILITY_TIMEOUT_SECS", 30, 2, 86_400)),
         Duration.ofSeconds(s.integer("SPOOL_HEARTBEAT_SECS", 5, 1, 3_600)),
-        Duration.ofSeconds(s.integer("SPOOL_SHUTDOWN_GRACE_SECS", 30, 0, 86_400)));
+        Duration.ofSeconds(s.integer("SPOOL_SHUTDOWN_GRACE_SECS", 30, 0, 86_400)),
+        Duration.ofSeconds(s.integer("SPOOL_JOB_TIMEOUT_SECS", 3600, 1, MAX_TIMEOUT_SECS)),
+        Duration.ofMillis(s.integer("SPOOL_RETRY_BASE_MILLIS", 1000, 0, 3_600_000)),
+        Duration.ofMillis(s.integer("SPOOL_RETRY_MAX_MILLIS", 300_000, 0, 86_400_000)));
     if (config.heartbeatInterval().compareTo(config.visibilityTimeout()) >= 0) {
       s.problem("SPOOL_HEARTBEAT_SECS (" + config.heartbeatInterval().toSeconds()
           + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS (" + config.visibilityTimeout().toSeconds() + ")");

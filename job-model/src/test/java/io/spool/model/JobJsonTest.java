@@ -12,11 +12,14 @@ class JobJsonTest {
   void writesJobsInSnakeCaseWithIsoInstantsAndLowerCaseStatus() {
     var id = JobIds.next();
     var job = new Job(id, "echo", "default", "alice", JobJson.tree("{\"x\":1}"), JobStatus.PENDING, null, null,
-        0, 3, Instant.parse("2026-11-22T10:00:00.123456Z"), null, null);
+        0, 3, Instant.parse("2026-11-22T10:00:00.123456Z"), null, null, 5, Instant.parse("2026-11-22T10:00:00Z"), 60, false);
     var tree = JobJson.tree(JobJson.encode(job));
     assertEquals(id.toString(), tree.get("id").asText());
     assertEquals("pending", tree.get("status").asText());
     assertEquals(3, tree.get("max_attempts").asInt());
+    assertEquals(5, tree.get("priority").asInt());
+    assertEquals(60, tree.get("timeout_secs").asInt());
+    assertEquals(false, tree.get("cancel_requested").asBoolean());
     assertEquals("alice", tree.get("user_id").asText());
     assertEquals("2026-11-22T10:00:00.123456Z", tree.get("submitted_at").asText());
     assertTrue(tree.get("result").isNull());

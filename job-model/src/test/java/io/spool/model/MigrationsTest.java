@@ -47,8 +47,8 @@ class MigrationsTest {
 
     // The schema accepts exactly the five statuses.
     var id = JobIds.next();
-    pg.preparedQuery(JobSql.INSERT_MANY).execute(Tuple.of(new java.util.UUID[] {id}, new String[] {"echo"},
-        new String[] {"default"}, new String[] {"u"}, new String[] {"{\"a\":1}"}, new Integer[] {3})).await();
+    pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(List.of(
+        new NewJob(id, "echo", "default", "u", JobJson.tree("{\"a\":1}"), 3, 0, null, 60)))).await();
     List<Row> rows = StreamSupport.stream(pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(id, "u")).await()
         .spliterator(), false).toList();
     Job job = JobSql.toJob(rows.get(0));

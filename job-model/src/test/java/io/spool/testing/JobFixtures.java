@@ -12,6 +12,9 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import io.spool.model.NewJob;
+import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -22,6 +25,9 @@ public final class JobFixtures {
   private final String user = "anonymous";
   private JsonNode request = JobJson.MAPPER.createObjectNode();
   private int maxAttempts = 3;
+  private int priority;
+  private Instant runAt;
+  private int timeoutSecs = 3600;
 
   private JobFixtures(String type) {
     this.type = type;
@@ -47,12 +53,26 @@ public final class JobFixtures {
     return this;
   }
 
+  public JobFixtures withPriority(int priority) {
+    this.priority = priority;
+    return this;
+  }
+
+  public JobFixtures runningNoEarlierThan(Instant runAt) {
+    this.runAt = runAt;
+    return this;
+  }
+
+  public JobFixtures withTimeoutSecs(int timeoutSecs) {
+    this.timeoutSecs = timeoutSecs;
+    return this;
+  }
+
   /** Inserts the job as pending, without signalling it. */
   public UUID insert(SqlClient pg) {
     UUID id = JobIds.next();
-    pg.preparedQuery(JobSql.INSERT_MANY).execute(Tuple.of(new UUID[] {id}, new String[] {type},
-        new String[] {queue}, new String[] {user}, new String[] {JobJson.encode(request)},
-        new Integer[] {maxAttempts})).await();
+    pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(List.of(
+        new NewJob(id, type, queue, user, request, maxAttempts, priority, runAt, timeoutSecs)))).await();
     return id;
   }
 

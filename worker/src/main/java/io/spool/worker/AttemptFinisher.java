@@ -6,52 +6,65 @@ import io.spool.model.Job;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
+import io.spool.model.QueueSignals;
+import io.spool.model.QueueSignals.Signal;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes the outcome of attempts, many per statement under load (group commit), each fenced by
- * {@code (id, attempt)}.
+ * {@code (id, attempt)}. Failures with attempts left go back to pending, due after their backoff,
+ * and are signalled again (to the delayed set).
  */
 final class AttemptFinisher {
+  private static final Logger log = LoggerFactory.getLogger(AttemptFinisher.class);
   private static final int MAX_ROWS = 1000;
   private static final int MAX_IN_FLIGHT = 2;
 
   /**
-   * How an attempt ended: the job's new status and its result (as JSON text, encoded on the slot's
-   * own thread) or error. Everything in it can be stored: Postgres refuses U+0000 in text and jsonb.
+   * How an attempt ended: completed with a result (as JSON text, encoded on the slot's own thread),
+   * failed with an error and the backoff a retry would wait, or cancelled. Everything in it can be
+   * stored: Postgres refuses U+0000 in text and jsonb.
    */
-  record Outcome(JobStatus status, String resultJson, String error) {
+  record Outcome(JobStatus status, String resultJson, String error, long backoffMillis) {
     static Outcome completed(JsonNode result) {
       String json = JobJson.encode(result);
       // Jackson writes U+0000 as a six-character escape; only when that text appears is the tree walked,
       // to tell it from an escaped backslash followed by "u0000".
       if (json.contains("\\u0000") && JobJson.containsNul(result)) {
-        return failed("the handler's result contains the character U+0000, which cannot be stored");
+        return failed("the handler's result contains the character U+0000, which cannot be stored", 0);
       }
-      return new Outcome(JobStatus.COMPLETED, json, null);
+      return new Outcome(JobStatus.COMPLETED, json, null, 0);
     }
 
-    static Outcome failed(String error) {
-      return new Outcome(JobStatus.FAILED, null, error.replace('\u0000', ' '));
+    static Outcome failed(String error, long backoffMillis) {
+      return new Outcome(JobStatus.FAILED, null, error.replace('\u0000', ' '), backoffMillis);
+    }
+
+    static Outcome cancelled() {
+      return new Outcome(JobStatus.CANCELLED, null, "cancelled", 0);
     }
   }
 
   private record Finish(Job job, Outcome outcome) {}
 
   private final SqlClient pg;
+  private final QueueSignals signals;
   private final GroupCommit<Finish, Boolean> commits;
 
-  AttemptFinisher(Context context, SqlClient pg) {
+  AttemptFinisher(Context context, SqlClient pg, QueueSignals signals) {
     this.pg = pg;
+    this.signals = signals;
     this.commits = new GroupCommit<>(context, this::write, f -> 1, MAX_ROWS, MAX_IN_FLIGHT);
   }
 
@@ -67,6 +80,7 @@ final class AttemptFinisher {
     var statuses = new String[n];
     var results = new String[n];
     var errors = new String[n];
+    var backoffs = new Integer[n];
     for (int i = 0; i < n; i++) {
       Finish finish = batch.get(i);
       ids[i] = finish.job().id();
@@ -74,17 +88,25 @@ final class AttemptFinisher {
       statuses[i] = finish.outcome().status().wire();
       results[i] = finish.outcome().resultJson();
       errors[i] = finish.outcome().error();
+      backoffs[i] = (int) Math.min(Integer.MAX_VALUE, finish.outcome().backoffMillis());
     }
     return pg.preparedQuery(JobSql.FINISH_MANY)
-        .execute(Tuple.of(ids, attempts, statuses, results, errors))
+        .execute(Tuple.of(ids, attempts, statuses, results, errors, backoffs))
         .map(rows -> {
-          Set<UUID> matched = new HashSet<>();
+          Map<UUID, Row> written = new HashMap<>();
+          var retries = new ArrayList<Signal>();
           for (Row row : rows) {
-            matched.add(row.getUUID(0));
+            written.put(row.getUUID("id"), row);
+            if (row.getString("status").equals(JobStatus.PENDING.wire())) {
+              retries.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),
+                  row.getOffsetDateTime("run_at").toInstant()));
+            }
           }
+          signals.signal(retries).onFailure(e ->
+              log.warn("could not signal {} retries; they wait in Postgres: {}", retries.size(), e.toString()));
           var answers = new ArrayList<Boolean>(n);
           for (Finish finish : batch) {
-            answers.add(matched.contains(finish.job().id()));
+            answers.add(written.containsKey(finish.job().id()));
           }
           return answers;
         });

@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Proves this worker alive: one row update per interval, whatever the worker holds (design note 4).
- * The first beat registers the worker, before it claims anything.
+ * The first beat registers the worker, before it claims anything. Each beat also picks up requests
+ * to cancel jobs running here, in case the pub/sub message was missed.
  */
 final class Heartbeat extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
@@ -21,10 +22,12 @@ final class Heartbeat extends VerticleBase {
   private final String workerId;
   private final String[] queues;
   private final Duration interval;
+  private final JobRunner runner;
   private long timer = -1;
 
-  Heartbeat(SqlClient pg, String workerId, List<String> queues, Duration interval) {
+  Heartbeat(SqlClient pg, String workerId, List<String> queues, Duration interval, JobRunner runner) {
     this.pg = pg;
+    this.runner = runner;
     this.workerId = workerId;
     this.queues = queues.toArray(String[]::new);
     this.interval = interval;
@@ -44,6 +47,11 @@ final class Heartbeat extends VerticleBase {
   }
 
   private Future<Void> beat() {
-    return pg.preparedQuery(JobSql.HEARTBEAT).execute(Tuple.tuple().addString(workerId).addArrayOfString(queues)).mapEmpty();
+    return pg.preparedQuery(JobSql.HEARTBEAT).execute(Tuple.tuple().addString(workerId).addArrayOfString(queues))
+        .compose(v -> pg.preparedQuery(JobSql.CANCEL_REQUESTED).execute(Tuple.of(workerId)))
+        .map(rows -> {
+          rows.forEach(row -> runner.cancel(row.getUUID(0)));
+          return null;
+        });
   }
 }

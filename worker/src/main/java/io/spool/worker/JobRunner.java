@@ -2,27 +2,60 @@ package io.spool.worker;
 
 import io.spool.handler.JobHandler;
 import io.spool.model.Job;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import io.spool.worker.AttemptFinisher.Outcome;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Runs one attempt: the handler on the calling virtual thread, then its outcome, fenced. */
+/**
+ * Runs one attempt: the handler on the calling virtual thread, then its outcome, fenced. The handler
+ * is interrupted when its timeout passes, when the job is cancelled, or when the worker stops after
+ * handing it back; handlers must let interrupts through (sleeping, awaiting and JDK HTTP calls do).
+ */
 final class JobRunner {
   private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
   /** Longest error text stored on a job. */
   static final int MAX_ERROR_CHARS = 4000;
 
+  /** Why a running handler was interrupted. */
+  private enum Stop { TIMEOUT, CANCEL, SHUTDOWN }
+
+  /** A handler running now: its thread, and why it was asked to stop, if it was. */
+  private static final class Running {
+    final Thread thread = Thread.currentThread();
+    volatile Stop stop;
+
+    void interrupt(Stop reason) {
+      if (stop == null) {
+        stop = reason;
+      }
+      thread.interrupt();
+    }
+  }
+
+  /**
+   * Timeouts fire on a thread of their own: a timer on the slot's context would wait behind the very
+   * handler it is meant to interrupt (a virtual-thread context runs one task at a time).
+   */
+  private final ScheduledExecutorService timeouts = Executors.newSingleThreadScheduledExecutor(
+      Thread.ofPlatform().daemon().name("spool-job-timeouts").factory());
   private final HandlerRegistry handlers;
   private final AttemptFinisher finisher;
+  private final RetryBackoff backoff;
   private final AtomicInteger inFlight = new AtomicInteger();
-  private final Set<Thread> handlerThreads = ConcurrentHashMap.newKeySet();
+  private final Map<UUID, Running> running = new ConcurrentHashMap<>();
 
-  JobRunner(HandlerRegistry handlers, AttemptFinisher finisher) {
+  JobRunner(HandlerRegistry handlers, AttemptFinisher finisher, RetryBackoff backoff) {
     this.handlers = handlers;
     this.finisher = finisher;
+    this.backoff = backoff;
   }
 
   /** Attempts running now on this worker's slots. */
@@ -32,7 +65,17 @@ final class JobRunner {
 
   /** Interrupts every handler still running: the worker is stopping and has handed their jobs back. */
   void interruptHandlers() {
-    handlerThreads.forEach(Thread::interrupt);
+    running.values().forEach(r -> r.interrupt(Stop.SHUTDOWN));
+    timeouts.shutdownNow();
+  }
+
+  /** Interrupts the job's handler if it runs here; its attempt then ends as cancelled. */
+  void cancel(UUID jobId) {
+    Running attempt = running.get(jobId);
+    if (attempt != null) {
+      log.info("cancelling job {}", jobId);
+      attempt.interrupt(Stop.CANCEL);
+    }
   }
 
   void run(Job job) {
@@ -44,46 +87,69 @@ final class JobRunner {
     }
   }
 
-  private void runAttempt(Job claimed) {
-    Outcome outcome = attempt(claimed);
+  private void runAttempt(Job job) {
+    Outcome outcome = job.cancelRequested() ? Outcome.cancelled() : attempt(job);
     if (outcome == null) {
-      // Interrupted: the worker is stopping. The attempt is neither a success nor a failure, so
-      // nothing is written; the job stays running under this worker until it is handed back.
-      log.info("job {} attempt {} interrupted by shutdown", claimed.id(), claimed.attempts());
+      // The worker is stopping and handed the job back: nothing to write (the fence would refuse it).
+      log.info("job {} attempt {} interrupted by shutdown", job.id(), job.attempts());
       return;
     }
     try {
-      if (!finisher.finish(claimed, outcome).await()) {
-        log.info("job {} attempt {} was taken away from this worker; its outcome is dropped",
-            claimed.id(), claimed.attempts());
+      if (!finisher.finish(job, outcome).await()) {
+        log.info("job {} attempt {} was taken away from this worker; its outcome is dropped", job.id(), job.attempts());
       }
     } catch (Exception e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
       // The job stays running under this worker's lease; lease recovery hands it to another attempt.
-      log.warn("could not record the outcome of job {} attempt {}: {}", claimed.id(), claimed.attempts(), e.toString());
+      log.warn("could not record the outcome of job {} attempt {}: {}", job.id(), job.attempts(), e.toString());
     }
   }
 
-  private Outcome attempt(Job claimed) {
-    JobHandler handler = handlers.get(claimed.type());
+  /** Runs the handler; null if it was interrupted because the worker is stopping. */
+  private Outcome attempt(Job job) {
+    JobHandler handler = handlers.get(job.type());
     if (handler == null) {
-      return Outcome.failed("no handler for job type '" + claimed.type() + "' on worker; it runs " + handlers.types());
+      return failure(job, "no handler for job type '" + job.type() + "' on worker; it runs " + handlers.types());
     }
-    handlerThreads.add(Thread.currentThread());
+    var attempt = new Running();
+    running.put(job.id(), attempt);
+    ScheduledFuture<?> timer = timeouts.schedule(() -> attempt.interrupt(Stop.TIMEOUT), job.timeoutSecs(), TimeUnit.SECONDS);
     try {
-      return Outcome.completed(handler.run(new RunningJob(claimed)));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
+      // A handler that returns has done its work, whatever interrupt raced with it.
+      return Outcome.completed(handler.run(new RunningJob(job)));
     } catch (VirtualMachineError e) {
       throw e;
     } catch (Throwable e) {
-      return Outcome.failed(describe(e));
+      if (e instanceof InterruptedException && attempt.stop == null) {
+        Thread.currentThread().interrupt();
+        return null;
+      }
+      return attempt.stop != null ? stopped(job, attempt.stop) : failure(job, describe(e));
     } finally {
-      handlerThreads.remove(Thread.currentThread());
+      timer.cancel(false);
+      running.remove(job.id());
+      // An interrupt meant for this attempt must not leak into the slot's next wait, except at shutdown.
+      if (attempt.stop != Stop.SHUTDOWN && attempt.stop != null) {
+        Thread.interrupted();
+      }
     }
+  }
+
+  private Outcome stopped(Job job, Stop why) {
+    return switch (why) {
+      case TIMEOUT -> failure(job, "timed out after " + job.timeoutSecs() + " s");
+      case CANCEL -> Outcome.cancelled();
+      case SHUTDOWN -> {
+        Thread.currentThread().interrupt();
+        yield null;
+      }
+    };
+  }
+
+  private Outcome failure(Job job, String error) {
+    return Outcome.failed(error, backoff.millisAfterAttempt(job.attempts()));
   }
 
   static String describe(Throwable e) {

@@ -78,7 +78,8 @@ final class LeaseReaper extends VerticleBase {
       for (Row row : rows) {
         if (row.getString("kind").equals("worker")) {
           log.info("worker {} is gone: no heartbeat for {} s", row.getString("id"), visibilitySecs);
-          queues.forEach(queue -> drops.add(dropConsumerIfIdle(keys.queueStream(queue), row.getString("id"))));
+          queues.forEach(queue -> keys.queueStreams(queue).forEach(stream ->
+              drops.add(dropConsumerIfIdle(stream, row.getString("id")))));
         } else {
           lost.add(row);
         }
@@ -100,7 +101,8 @@ final class LeaseReaper extends VerticleBase {
       String status = row.getString("status");
       log.warn("job {} lost its worker; it is {} now", row.getValue("id"), status);
       if (status.equals("pending")) {
-        again.add(new Signal(UUID.fromString(row.getValue("id").toString()), row.getString("queue")));
+        again.add(new Signal(UUID.fromString(row.getValue("id").toString()), row.getString("queue"),
+            row.getInteger("priority"), null));
       }
     }
     return signals.signal(again);

@@ -3,6 +3,8 @@ package io.spool.worker;
 import io.spool.model.Job;
 import io.spool.model.JobSql;
 import io.spool.model.Keys;
+import io.spool.model.QueueSignals;
+import io.spool.model.QueueSignals.Signal;
 import io.spool.worker.StreamEntries.Entry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -45,6 +47,10 @@ final class StreamFetcher extends VerticleBase {
   private final SqlClient pg;
   private final Keys keys;
   private final List<String> queues;
+  /** The queues' streams by priority band, highest first; and all of them. */
+  private final List<List<String>> bands;
+  private final List<String> allStreams;
+  private final QueueSignals signals;
   private final String workerId;
   private final JobDispatcher dispatcher;
   private final StreamAcks acks;
@@ -60,6 +66,12 @@ final class StreamFetcher extends VerticleBase {
     this.pg = pg;
     this.keys = keys;
     this.queues = queues;
+    this.bands = List.of(
+        queues.stream().map(q -> keys.queueStream(q, 1)).toList(),
+        queues.stream().map(q -> keys.queueStream(q, 0)).toList(),
+        queues.stream().map(q -> keys.queueStream(q, -1)).toList());
+    this.allStreams = bands.stream().flatMap(List::stream).toList();
+    this.signals = new QueueSignals(redis, keys);
     this.workerId = workerId;
     this.dispatcher = dispatcher;
     this.acks = acks;
@@ -106,7 +118,7 @@ final class StreamFetcher extends VerticleBase {
           log.warn("the fetch connection to Redis failed: {}", e.toString());
         }
       });
-      createGroups(redis, keys, queues).await();
+      createGroups(redis, allStreams).await();
     }
     if (System.nanoTime() - nextTakeoverNanos >= 0) {
       nextTakeoverNanos = System.nanoTime() + visibilityMillis * 500_000L;
@@ -114,21 +126,45 @@ final class StreamFetcher extends VerticleBase {
         return;
       }
     }
-    var read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.GROUP).arg(workerId)
-        .arg("COUNT").arg(wanted).arg("BLOCK").arg(BLOCK_MILLIS).arg("STREAMS");
-    queues.forEach(q -> read.arg(keys.queueStream(q)));
-    queues.forEach(q -> read.arg(">"));
-    List<Entry> entries = StreamEntries.parse(connection.send(read).await());
+    List<Entry> entries = readByBand(wanted);
     if (!entries.isEmpty()) {
       claim(entries);
     }
   }
 
+  /**
+   * Reads up to {@code wanted} signals, higher priority bands first, without waiting; if there are
+   * none, waits on every stream at once for the next.
+   */
+  private List<Entry> readByBand(int wanted) {
+    var entries = new ArrayList<Entry>();
+    for (List<String> band : bands) {
+      entries.addAll(StreamEntries.parse(connection.send(readGroup(band, wanted - entries.size(), false)).await()));
+      if (entries.size() >= wanted) {
+        return entries;
+      }
+    }
+    if (entries.isEmpty()) {
+      entries.addAll(StreamEntries.parse(connection.send(readGroup(allStreams, wanted, true)).await()));
+    }
+    return entries;
+  }
+
+  private Request readGroup(List<String> streams, int count, boolean block) {
+    var read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.GROUP).arg(workerId).arg("COUNT").arg(count);
+    if (block) {
+      read.arg("BLOCK").arg(BLOCK_MILLIS);
+    }
+    read.arg("STREAMS");
+    streams.forEach(read::arg);
+    streams.forEach(stream -> read.arg(">"));
+    return read;
+  }
+
   /** XAUTOCLAIMs signals idle for the visibility timeout in any consumer's hands; true if it found some. */
   private boolean takeOverAbandonedSignals(int wanted) {
     var found = new ArrayList<Entry>();
-    for (String queue : queues) {
-      String stream = keys.queueStream(queue);
+    for (String stream : allStreams) {
       found.addAll(StreamEntries.parseAutoclaim(stream, redis.send(Request.cmd(Command.XAUTOCLAIM).arg(stream)
           .arg(Keys.GROUP).arg(workerId).arg(visibilityMillis).arg("0-0").arg("COUNT").arg(wanted)).await()));
     }
@@ -156,6 +192,10 @@ final class StreamFetcher extends VerticleBase {
     for (Row row : pg.preparedQuery(JobSql.CLAIM).execute(Tuple.of(ids.toArray(UUID[]::new), workerId)).await()) {
       Job job = JobSql.toJob(row);
       claimed.add(job);
+      ids.remove(job.id());
+    }
+    if (!ids.isEmpty()) {
+      delayAgainIfEarly(ids);
     }
     var settled = new ArrayList<Map.Entry<String, String>>(entries.size());
     for (Entry entry : entries) {
@@ -163,6 +203,21 @@ final class StreamFetcher extends VerticleBase {
     }
     acks.ackAndDelete(settled).onFailure(e -> log.warn("could not acknowledge {} signals: {}", settled.size(), e.toString()));
     claimed.forEach(dispatcher::dispatch);
+  }
+
+  /**
+   * A signal that arrived before its job's run_at (clocks of Redis and Postgres differ a little, or
+   * a duplicate of a retry's signal) goes back to the delayed set rather than being lost.
+   */
+  private void delayAgainIfEarly(Set<UUID> unclaimed) {
+    var early = new ArrayList<Signal>();
+    for (Row row : pg.preparedQuery(JobSql.SELECT_NOT_DUE).execute(Tuple.of(unclaimed.toArray(UUID[]::new))).await()) {
+      early.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),
+          row.getOffsetDateTime("run_at").toInstant()));
+    }
+    if (!early.isEmpty()) {
+      signals.signal(early).await();
+    }
   }
 
   private void dropConnection() {
@@ -173,10 +228,10 @@ final class StreamFetcher extends VerticleBase {
   }
 
   /** Creates the consumer group on each queue stream (and the stream), reading from the start. */
-  static Future<Void> createGroups(Redis redis, Keys keys, List<String> queues) {
+  static Future<Void> createGroups(Redis redis, List<String> streams) {
     var creates = new ArrayList<Future<?>>();
-    for (String queue : queues) {
-      creates.add(redis.send(Request.cmd(Command.XGROUP).arg("CREATE").arg(keys.queueStream(queue))
+    for (String stream : streams) {
+      creates.add(redis.send(Request.cmd(Command.XGROUP).arg("CREATE").arg(stream)
               .arg(Keys.GROUP).arg("0").arg("MKSTREAM"))
           .recover(e -> e.getMessage() != null && e.getMessage().startsWith("BUSYGROUP")
               ? Future.succeededFuture() : Future.failedFuture(e)));

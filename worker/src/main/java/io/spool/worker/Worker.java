@@ -61,23 +61,29 @@ public final class Worker implements AutoCloseable {
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       pg.preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
           .await(30, TimeUnit.SECONDS);
+      var signals = new QueueSignals(redis, config.keys());
+      // The finisher's batches live on one event-loop context of their own.
+      var runner = new JobRunner(handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg, signals),
+          new RetryBackoff(config.retryBase(), config.retryMax()));
       // Registered and alive before it claims anything.
-      vertx.deployVerticle(new Heartbeat(pg, id, config.queues(), config.heartbeatInterval())).await(30, TimeUnit.SECONDS);
+      vertx.deployVerticle(new Heartbeat(pg, id, config.queues(), config.heartbeatInterval(), runner))
+          .await(30, TimeUnit.SECONDS);
       vertx.deployVerticle(new LeaseReaper(pg, redis, config.keys(), config.queues(), config.visibilityTimeout()))
           .await(30, TimeUnit.SECONDS);
+      vertx.deployVerticle(new DelayedSignalPromoter(signals)).await(30, TimeUnit.SECONDS);
+      // Subscriptions and blocking reads get Redis clients of their own, never the shared pool's.
+      vertx.deployVerticle(new CancelListener(RedisClients.client(vertx, config, 1), config.keys(), runner))
+          .await(30, TimeUnit.SECONDS);
       var dispatcher = new JobDispatcher();
-      // The finisher's batches live on one event-loop context of their own.
-      var runner = new JobRunner(handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg));
       var virtual = new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD);
       vertx.deployVerticle(() -> new JobSlot(dispatcher, runner), new DeploymentOptions(virtual)
           .setInstances(config.workerConcurrency())).await(60, TimeUnit.SECONDS);
-      // The blocking XREADGROUP gets a client of its own, never a connection of the shared pool.
       var blockingRedis = RedisClients.client(vertx, config, 1);
       String fetcher = vertx.deployVerticle(new StreamFetcher(blockingRedis, redis, pg, config.keys(), config.queues(), id,
           dispatcher, new StreamAcks(redis), config.visibilityTimeout()), virtual).await(30, TimeUnit.SECONDS);
       log.info("worker {} running {} slots on queues {} with job types {}", id, config.workerConcurrency(),
           config.queues(), handlers.types());
-      return new Worker(vertx, id, config, pg, new QueueSignals(redis, config.keys()), runner, fetcher);
+      return new Worker(vertx, id, config, pg, signals, runner, fetcher);
     } catch (Exception e) {
       vertx.close();
       throw new IllegalStateException("worker failed to start: " + e.getMessage(), e);
@@ -103,7 +109,9 @@ public final class Worker implements AutoCloseable {
       }
       var handedBack = new ArrayList<Signal>();
       for (Row row : pg.preparedQuery(JobSql.HAND_BACK).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS)) {
-        handedBack.add(new Signal(row.getUUID("id"), row.getString("queue")));
+        if (row.getString("status").equals("pending")) {
+          handedBack.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"), null));
+        }
       }
       if (!handedBack.isEmpty()) {
         log.info("worker {} handed {} running jobs back", id, handedBack.size());

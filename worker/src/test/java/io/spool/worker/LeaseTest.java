@@ -13,6 +13,7 @@ import io.spool.model.JobStatus;
 import io.spool.model.Keys;
 import io.spool.model.Migrations;
 import io.spool.model.PgClients;
+import io.spool.model.QueueSignals;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
@@ -115,10 +116,10 @@ class LeaseTest {
     assertEquals(2, replaced.attempts());
 
     // The "dead" worker wakes up and reports its attempt 1: the fence matches nothing.
-    var finisher = new AttemptFinisher(vertx.getOrCreateContext(), pg);
+    var finisher = new AttemptFinisher(vertx.getOrCreateContext(), pg, new QueueSignals(redis, keys));
     boolean written = finisher.finish(staleAttempt, Outcome.completed(JobJson.tree("{\"from\":\"attempt 1\"}"))).await();
     assertFalse(written);
-    boolean failedWritten = finisher.finish(staleAttempt, Outcome.failed("stale failure")).await();
+    boolean failedWritten = finisher.finish(staleAttempt, Outcome.failed("stale failure", 0)).await();
     assertFalse(failedWritten);
     Job after = JobFixtures.load(pg, id).orElseThrow();
     assertEquals(JobStatus.COMPLETED, after.status());

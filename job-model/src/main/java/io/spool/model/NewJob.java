@@ -1,0 +1,15 @@
+package io.spool.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * A validated submission, about to be inserted as a pending job.
+ *
+ * @param runAt       not claimed before this; null for now
+ * @param priority    higher first within a queue
+ * @param timeoutSecs how long one attempt may run
+ */
+public record NewJob(UUID id, String type, String queue, String userId, JsonNode request, int maxAttempts,
+    int priority, Instant runAt, int timeoutSecs) {}
