@@ -1,5 +1,7 @@
 package io.spool.gateway;
 
+import io.spool.model.JobSql;
+import io.spool.model.QueueSignals;
 import io.spool.model.SpoolConfig;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -24,8 +26,9 @@ final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     // Each instance batches its own inserts on its own event loop: no state crosses threads.
-    var submitter = new JobSubmitter(context, pg, redis, config.keys());
-    var jobs = new JobsHandler(pg, redis, config.keys(), submitter, types, new SubmissionParser(config));
+    var signals = new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
+    var submitter = new JobSubmitter(context, pg, signals);
+    var jobs = new JobsHandler(pg, redis, config.keys(), signals, submitter, types, new SubmissionParser(config));
     var router = ApiRoutes.router(vertx, jobs, new Health(pg, redis));
     return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))
         .requestHandler(router)

@@ -37,9 +37,9 @@ final class JobSubmitter {
   private final QueueSignals signals;
   private final GroupCommit<List<NewJob>, List<Job>> commits;
 
-  JobSubmitter(Context context, SqlClient pg, Redis redis, Keys keys) {
+  JobSubmitter(Context context, SqlClient pg, QueueSignals signals) {
     this.pg = pg;
-    this.signals = new QueueSignals(redis, keys);
+    this.signals = signals;
     this.commits = new GroupCommit<>(context, this::insert, List::size, MAX_ROWS_PER_COMMIT, MAX_COMMITS_IN_FLIGHT);
   }
 

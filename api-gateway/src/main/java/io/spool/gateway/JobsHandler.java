@@ -44,11 +44,12 @@ final class JobsHandler {
   private final JobTypes types;
   private final SubmissionParser parser;
 
-  JobsHandler(SqlClient pg, Redis redis, Keys keys, JobSubmitter submitter, JobTypes types, SubmissionParser parser) {
+  JobsHandler(SqlClient pg, Redis redis, Keys keys, QueueSignals signals, JobSubmitter submitter, JobTypes types,
+      SubmissionParser parser) {
     this.pg = pg;
     this.redis = redis;
     this.keys = keys;
-    this.signals = new QueueSignals(redis, keys);
+    this.signals = signals;
     this.submitter = submitter;
     this.types = types;
     this.parser = parser;

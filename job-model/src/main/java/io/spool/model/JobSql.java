@@ -147,6 +147,38 @@ public final class JobSql {
   public static final String SELECT_OWN_STATUS =
       "SELECT status, discarded_at IS NOT NULL AS discarded FROM jobs WHERE id = $1 AND user_id = $2";
 
+  /** Wakes the workers listening on channel $1 (Redis is down, so no stream signal went out). */
+  public static final String WAKE = "SELECT pg_notify($1, '')";
+
+  /** The LISTEN/NOTIFY channel of the Spool whose tables live in this schema. */
+  public static String wakeChannel(SpoolConfig config) {
+    return "spool_wake_" + config.pgSchema();
+  }
+
+  /**
+   * Claims the next due jobs of queues $1 for worker $2, at most $3, highest priority first, straight
+   * from Postgres: the Runs.next idea, used while Redis is down. SKIP LOCKED lets workers claim side
+   * by side without waiting on each other.
+   */
+  public static final String CLAIM_NEXT = """
+      WITH next AS (
+        SELECT id FROM jobs
+        WHERE queue = ANY($1::text[]) AND %s AND run_at <= now()
+        ORDER BY priority DESC, run_at, id
+        LIMIT $3 FOR UPDATE SKIP LOCKED)
+      UPDATE jobs j SET status = 'running', attempts = attempts + 1, lease_owner = $2,
+                        started_at = clock_timestamp(), finished_at = NULL, result = NULL, error = NULL
+      FROM next WHERE j.id = next.id
+      RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), prefixed("j.", COLUMNS));
+
+  /**
+   * Pending jobs after id $1 (null: from the start), in id order, at most $2: what the reconciler
+   * signals again after Redis lost its data. Returns id, queue, priority, run_at.
+   */
+  public static final String PENDING_PAGE = """
+      SELECT id, queue, priority, run_at FROM jobs
+      WHERE status = 'pending' AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2""";
+
   /** Of the given pending jobs, those not due yet: id, queue, priority, run_at. */
   public static final String SELECT_NOT_DUE =
       "SELECT id, queue, priority, run_at FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'pending' AND run_at > now()";

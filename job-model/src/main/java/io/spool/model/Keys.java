@@ -41,6 +41,19 @@ public record Keys(String prefix) {
     return tag() + ":cancel";
   }
 
+  /**
+   * Set once and never expired: if a worker finds it missing, Redis has lost its data (restarted
+   * without persistence, flushed, failed over empty) and the pending jobs must be signalled again.
+   */
+  public String epoch() {
+    return tag() + ":epoch";
+  }
+
+  /** Held by the one worker re-signalling pending jobs, so the others do not repeat it. */
+  public String reconcileLock() {
+    return tag() + ":reconcile";
+  }
+
   /** Signals of jobs not due yet: a sorted set scored by due time (epoch ms), member "stream|job id". */
   public String delayed() {
     return tag() + ":delayed";

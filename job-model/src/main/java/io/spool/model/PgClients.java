@@ -1,6 +1,7 @@
 package io.spool.model;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
@@ -13,7 +14,16 @@ public final class PgClients {
   /** Statements one connection keeps in flight before waiting: the pipelining that makes batching pay. */
   private static final int PIPELINING_LIMIT = 256;
 
+  /** Postgres down must fail fast (a 503, a paused worker), not hang callers. */
+  private static final int CONNECT_TIMEOUT_MILLIS = 2000;
+  private static final int ACQUIRE_TIMEOUT_MILLIS = 5000;
+
   private PgClients() {}
+
+  private static PoolOptions poolOptions(int size) {
+    return new PoolOptions().setMaxSize(size).setConnectionTimeout(ACQUIRE_TIMEOUT_MILLIS)
+        .setConnectionTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
 
   public static PgConnectOptions connectOptions(SpoolConfig config) {
     return PgConnectOptions.fromUri(config.pgUrl())
@@ -32,7 +42,8 @@ public final class PgClients {
   /** The pipelined client for hot paths (one statement at a time, no transactions). */
   public static SqlClient client(Vertx vertx, SpoolConfig config) {
     return PgBuilder.client()
-        .with(new PoolOptions().setMaxSize(config.pgPoolSize()))
+        .with(poolOptions(config.pgPoolSize()))
+        .with(new NetClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MILLIS))
         .connectingTo(connectOptions(config))
         .using(vertx)
         .build();
@@ -41,7 +52,8 @@ public final class PgClients {
   /** A pool, for the few places that need a transaction or a connection of their own. */
   public static Pool pool(Vertx vertx, SpoolConfig config, int size) {
     return PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(size))
+        .with(poolOptions(size))
+        .with(new NetClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MILLIS))
         .connectingTo(connectOptions(config))
         .using(vertx)
         .build();

@@ -4,6 +4,8 @@ import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -12,8 +14,9 @@ import java.util.UUID;
 /**
  * Signals pending jobs to workers. A job due now gets an XADD on its queue's stream (of its priority
  * band); a job due later goes to the delayed set, from which workers promote it to the stream when
- * it falls due. All in one pipeline. A signal is only a wake-up: losing or repeating one delays a job
- * at worst (design note 2).
+ * it falls due. All in one pipeline. If Redis is down, a Postgres NOTIFY wakes the workers instead,
+ * which then claim straight from Postgres (design note 5). A signal is only a wake-up: losing or
+ * repeating one delays a job at worst (design note 2).
  */
 public final class QueueSignals {
   /** Signals due within this are sent to the stream at once. */
@@ -49,10 +52,19 @@ public final class QueueSignals {
 
   private final Redis redis;
   private final Keys keys;
+  private final SqlClient pg;
+  private final String wakeChannel;
 
-  public QueueSignals(Redis redis, Keys keys) {
+  public QueueSignals(Redis redis, Keys keys, SqlClient pg, String wakeChannel) {
     this.redis = redis;
     this.keys = keys;
+    this.pg = pg;
+    this.wakeChannel = wakeChannel;
+  }
+
+  /** Wakes workers waiting on Postgres; fails only if Postgres is unreachable too. */
+  public Future<Void> wakeThroughPostgres() {
+    return pg.preparedQuery(JobSql.WAKE).execute(Tuple.of(wakeChannel)).mapEmpty();
   }
 
   public Future<Void> signal(Collection<Signal> jobs) {
@@ -70,7 +82,7 @@ public final class QueueSignals {
         requests.add(Request.cmd(Command.XADD).arg(stream).arg("*").arg(Keys.FIELD_JOB_ID).arg(job.jobId().toString()));
       }
     }
-    return redis.batch(requests).mapEmpty();
+    return redis.batch(requests).<Void>mapEmpty().recover(e -> wakeThroughPostgres());
   }
 
   /** Moves up to {@code limit} due delayed signals to their streams. */

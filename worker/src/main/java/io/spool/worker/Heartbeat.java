@@ -24,6 +24,8 @@ final class Heartbeat extends VerticleBase {
   private final Duration interval;
   private final JobRunner runner;
   private long timer = -1;
+  /** Since when every beat has succeeded (System.nanoTime()), or {@link Long#MAX_VALUE} after a failure. */
+  private volatile long healthySince = Long.MAX_VALUE;
 
   Heartbeat(SqlClient pg, String workerId, List<String> queues, Duration interval, JobRunner runner) {
     this.pg = pg;
@@ -40,6 +42,16 @@ final class Heartbeat extends VerticleBase {
             + "go to others: {}", e.toString()))));
   }
 
+  /**
+   * Whether this worker's own beats have all succeeded for at least {@code window}: only then may it
+   * judge others silent. After a Postgres outage every heartbeat is stale; a reaper that did not wait
+   * a full window would take the jobs of live workers.
+   */
+  boolean healthyFor(Duration window) {
+    long since = healthySince;
+    return since != Long.MAX_VALUE && System.nanoTime() - since >= window.toNanos();
+  }
+
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(timer);
@@ -47,7 +59,15 @@ final class Heartbeat extends VerticleBase {
   }
 
   private Future<Void> beat() {
+    long sentAt = System.nanoTime();
     return pg.preparedQuery(JobSql.HEARTBEAT).execute(Tuple.tuple().addString(workerId).addArrayOfString(queues))
+        .onComplete(done -> {
+          if (done.failed()) {
+            healthySince = Long.MAX_VALUE;
+          } else if (healthySince == Long.MAX_VALUE) {
+            healthySince = sentAt;
+          }
+        })
         .compose(v -> pg.preparedQuery(JobSql.CANCEL_REQUESTED).execute(Tuple.of(workerId)))
         .map(rows -> {
           rows.forEach(row -> runner.cancel(row.getUUID(0)));

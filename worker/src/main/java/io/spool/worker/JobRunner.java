@@ -3,6 +3,7 @@ package io.spool.worker;
 import io.spool.handler.JobHandler;
 import io.spool.model.Job;
 import io.spool.worker.AttemptFinisher.Outcome;
+import io.vertx.core.Vertx;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,13 +47,17 @@ final class JobRunner {
    */
   private final ScheduledExecutorService timeouts = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().daemon().name("spool-job-timeouts").factory());
+  private static final long RECORD_RETRY_MAX_MILLIS = 5000;
+
+  private final Vertx vertx;
   private final HandlerRegistry handlers;
   private final AttemptFinisher finisher;
   private final RetryBackoff backoff;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final Map<UUID, Running> running = new ConcurrentHashMap<>();
 
-  JobRunner(HandlerRegistry handlers, AttemptFinisher finisher, RetryBackoff backoff) {
+  JobRunner(Vertx vertx, HandlerRegistry handlers, AttemptFinisher finisher, RetryBackoff backoff) {
+    this.vertx = vertx;
     this.handlers = handlers;
     this.finisher = finisher;
     this.backoff = backoff;
@@ -94,16 +99,27 @@ final class JobRunner {
       log.info("job {} attempt {} interrupted by shutdown", job.id(), job.attempts());
       return;
     }
-    try {
-      if (!finisher.finish(job, outcome).await()) {
-        log.info("job {} attempt {} was taken away from this worker; its outcome is dropped", job.id(), job.attempts());
+    // Postgres may be away: keep trying while this worker lives and holds the lease (if it dies, the
+    // lease reaper hands the job to another attempt; if it stops, the job is handed back).
+    for (long wait = 250; ; wait = Math.min(wait * 2, RECORD_RETRY_MAX_MILLIS)) {
+      try {
+        if (!finisher.finish(job, outcome).await()) {
+          log.info("job {} attempt {} was taken away from this worker; its outcome is dropped", job.id(), job.attempts());
+        }
+        return;
+      } catch (Exception e) {
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        log.warn("could not record the outcome of job {} attempt {}, retrying in {} ms: {}", job.id(), job.attempts(),
+            wait, e.toString());
+        try {
+          vertx.timer(wait).await();
+        } catch (Exception interrupted) {
+          return;
+        }
       }
-    } catch (Exception e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-      }
-      // The job stays running under this worker's lease; lease recovery hands it to another attempt.
-      log.warn("could not record the outcome of job {} attempt {}: {}", job.id(), job.attempts(), e.toString());
     }
   }
 

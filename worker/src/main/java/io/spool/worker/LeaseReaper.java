@@ -30,6 +30,8 @@ final class LeaseReaper extends VerticleBase {
   /** How often it looks; recovery takes at most the visibility timeout plus this. */
   static final long PERIOD_MILLIS = 1000;
 
+  private final Heartbeat heartbeat;
+  private final Duration visibilityTimeout;
   private final SqlClient pg;
   private final Redis redis;
   private final QueueSignals signals;
@@ -40,10 +42,13 @@ final class LeaseReaper extends VerticleBase {
   private boolean reaping;
   private long nextOrphanSweepNanos = System.nanoTime();
 
-  LeaseReaper(SqlClient pg, Redis redis, Keys keys, List<String> queues, Duration visibilityTimeout) {
+  LeaseReaper(SqlClient pg, Redis redis, Keys keys, List<String> queues, Duration visibilityTimeout,
+      QueueSignals signals, Heartbeat heartbeat) {
+    this.heartbeat = heartbeat;
+    this.visibilityTimeout = visibilityTimeout;
     this.pg = pg;
     this.redis = redis;
-    this.signals = new QueueSignals(redis, keys);
+    this.signals = signals;
     this.keys = keys;
     this.queues = queues;
     this.visibilitySecs = visibilityTimeout.toMillis() / 1000.0;
@@ -72,6 +77,9 @@ final class LeaseReaper extends VerticleBase {
   }
 
   Future<Void> reap() {
+    if (!heartbeat.healthyFor(visibilityTimeout)) {
+      return Future.succeededFuture(); // this worker's own view of liveness is not trustworthy yet
+    }
     return pg.preparedQuery(JobSql.REAP).execute(Tuple.of(visibilitySecs)).compose(rows -> {
       var lost = new ArrayList<Row>();
       var drops = new ArrayList<Future<?>>();

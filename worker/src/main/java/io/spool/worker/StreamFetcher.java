@@ -28,11 +28,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads job signals from the queue streams through the consumer group, claims the jobs in Postgres (one
- * statement per read), acknowledges the signals and hands the jobs to idle slots. Signals another
- * worker read but never claimed (it died in between) are taken over with XAUTOCLAIM once they have
- * been idle for the visibility timeout. Runs on a virtual thread and reads top to bottom;
- * the blocking XREADGROUP has a Redis connection of its own, the only one it holds whatever the
- * concurrency.
+ * statement per read), acknowledges the signals and hands the jobs to idle slots. Runs on a virtual
+ * thread and reads top to bottom; the blocking XREADGROUP has a Redis connection of its own, the only
+ * one it holds whatever the concurrency.
+ *
+ * <p>Every half visibility timeout (or when a NOTIFY says a job went unsignalled) it takes over
+ * signals another worker read but never claimed (XAUTOCLAIM) and makes one claim straight from
+ * Postgres, so no job waits on a lost signal for long. When Redis fails it claims only from Postgres
+ * (design note 5), probing Redis every two seconds; when Redis is back, or has lost its data, every
+ * pending job is signalled again.
  */
 final class StreamFetcher extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(StreamFetcher.class);
@@ -41,12 +45,13 @@ final class StreamFetcher extends VerticleBase {
   /** How long one XREADGROUP waits for a signal before it is sent again. */
   private static final int BLOCK_MILLIS = 2000;
   private static final long RETRY_MILLIS = 1000;
+  /** While Redis is down, how often it is asked whether it is back. */
+  private static final long REDIS_PROBE_NANOS = 2_000_000_000L;
 
   private final Redis blockingRedis;
   private final Redis redis;
   private final SqlClient pg;
   private final Keys keys;
-  private final List<String> queues;
   /** The queues' streams by priority band, highest first; and all of them. */
   private final List<List<String>> bands;
   private final List<String> allStreams;
@@ -55,23 +60,29 @@ final class StreamFetcher extends VerticleBase {
   private final JobDispatcher dispatcher;
   private final StreamAcks acks;
   private final long visibilityMillis;
+  private final PostgresClaimer postgres;
+  private final Reconciler reconciler;
   private volatile boolean stopping;
+  private boolean redisDown;
   private RedisConnection connection;
-  private long nextTakeoverNanos;
+  private long nextSafetyNetNanos;
+  private long nextRedisProbeNanos;
 
   StreamFetcher(Redis blockingRedis, Redis redis, SqlClient pg, Keys keys, List<String> queues, String workerId,
-      JobDispatcher dispatcher, StreamAcks acks, Duration visibilityTimeout) {
+      JobDispatcher dispatcher, StreamAcks acks, Duration visibilityTimeout, QueueSignals signals,
+      PostgresClaimer postgres, Reconciler reconciler) {
     this.blockingRedis = blockingRedis;
     this.redis = redis;
     this.pg = pg;
     this.keys = keys;
-    this.queues = queues;
     this.bands = List.of(
         queues.stream().map(q -> keys.queueStream(q, 1)).toList(),
         queues.stream().map(q -> keys.queueStream(q, 0)).toList(),
         queues.stream().map(q -> keys.queueStream(q, -1)).toList());
     this.allStreams = bands.stream().flatMap(List::stream).toList();
-    this.signals = new QueueSignals(redis, keys);
+    this.signals = signals;
+    this.postgres = postgres;
+    this.reconciler = reconciler;
     this.workerId = workerId;
     this.dispatcher = dispatcher;
     this.acks = acks;
@@ -93,42 +104,92 @@ final class StreamFetcher extends VerticleBase {
   private void fetchUntilStopped() {
     while (!stopping) {
       try {
-        fetchOnce();
+        if (redisDown) {
+          claimFromPostgres();
+        } else {
+          fetchFromStreams();
+        }
+      } catch (RedisUnavailable e) {
+        if (stopping) {
+          return;
+        }
+        redisDown = true;
+        nextRedisProbeNanos = System.nanoTime() + REDIS_PROBE_NANOS;
+        dropConnection();
+        log.warn("Redis unavailable ({}); claiming straight from Postgres until it is back", e.getCause().toString());
       } catch (Exception e) {
         if (stopping || e instanceof InterruptedException) {
           return;
         }
-        log.warn("fetching from Redis failed, retrying in {} ms: {}", RETRY_MILLIS, e.toString());
-        dropConnection();
+        log.warn("fetching failed, retrying in {} ms: {}", RETRY_MILLIS, e.toString());
         vertx.timer(RETRY_MILLIS).await();
       }
     }
   }
 
-  private void fetchOnce() {
+  /** Degraded mode: claim from Postgres, and look every few seconds whether Redis is back. */
+  private void claimFromPostgres() {
+    dispatcher.whenIdle().await();
+    postgres.claimNextOrWait(Math.min(dispatcher.idle(), MAX_BATCH)).forEach(dispatcher::dispatch);
+    if (System.nanoTime() - nextRedisProbeNanos >= 0) {
+      nextRedisProbeNanos = System.nanoTime() + REDIS_PROBE_NANOS;
+      try {
+        redis.send(Request.cmd(Command.PING)).await();
+      } catch (Exception e) {
+        return;
+      }
+      redisDown = false;
+      log.info("Redis is back; claiming from the streams again");
+      // Jobs submitted meanwhile have no stream signal: give every pending job one.
+      reconciler.reconcile("Redis was unavailable");
+    }
+  }
+
+  private void fetchFromStreams() {
     dispatcher.whenIdle().await();
     int wanted = Math.min(dispatcher.idle(), MAX_BATCH);
     if (wanted == 0) {
       return;
     }
-    if (connection == null) {
-      connection = blockingRedis.connect().await();
-      connection.exceptionHandler(e -> {
-        if (!stopping) {
-          log.warn("the fetch connection to Redis failed: {}", e.toString());
-        }
-      });
-      createGroups(redis, allStreams).await();
-    }
-    if (System.nanoTime() - nextTakeoverNanos >= 0) {
-      nextTakeoverNanos = System.nanoTime() + visibilityMillis * 500_000L;
-      if (takeOverAbandonedSignals(wanted)) {
-        return;
+    // Only Redis calls inside: a failure here means Redis is unavailable, not Postgres.
+    List<Entry> entries;
+    boolean lostData = false;
+    boolean safetyNet = false;
+    try {
+      if (connection == null) {
+        connection = blockingRedis.connect().await();
+        createGroups(redis, allStreams).await();
+        lostData = reconciler.redisLostItsData();
       }
+      if (System.nanoTime() - nextSafetyNetNanos >= 0 || postgres.takeWakeUp()) {
+        nextSafetyNetNanos = System.nanoTime() + visibilityMillis * 500_000L;
+        safetyNet = true;
+        // Signals read by a worker that died before claiming.
+        entries = takeOverAbandonedSignals(wanted);
+      } else {
+        entries = readByBand(wanted);
+      }
+    } catch (Exception e) {
+      if (stopping || e instanceof InterruptedException) {
+        throw e;
+      }
+      throw new RedisUnavailable(e);
     }
-    List<Entry> entries = readByBand(wanted);
+    if (lostData) {
+      reconciler.reconcile("Redis had lost its data");
+    }
     if (!entries.isEmpty()) {
       claim(entries);
+    } else if (safetyNet) {
+      // Jobs whose signal was lost (a gateway could not reach Redis) start now, not never.
+      postgres.claimNext(wanted).forEach(dispatcher::dispatch);
+    }
+  }
+
+  /** A Redis call failed: time for the degraded mode. */
+  private static final class RedisUnavailable extends RuntimeException {
+    RedisUnavailable(Throwable cause) {
+      super(cause);
     }
   }
 
@@ -161,19 +222,17 @@ final class StreamFetcher extends VerticleBase {
     return read;
   }
 
-  /** XAUTOCLAIMs signals idle for the visibility timeout in any consumer's hands; true if it found some. */
-  private boolean takeOverAbandonedSignals(int wanted) {
+  /** XAUTOCLAIMs signals idle for the visibility timeout in any consumer's hands. */
+  private List<Entry> takeOverAbandonedSignals(int wanted) {
     var found = new ArrayList<Entry>();
     for (String stream : allStreams) {
       found.addAll(StreamEntries.parseAutoclaim(stream, redis.send(Request.cmd(Command.XAUTOCLAIM).arg(stream)
           .arg(Keys.GROUP).arg(workerId).arg(visibilityMillis).arg("0-0").arg("COUNT").arg(wanted)).await()));
     }
-    if (found.isEmpty()) {
-      return false;
+    if (!found.isEmpty()) {
+      log.info("took over {} signals that another worker read but never claimed", found.size());
     }
-    log.info("took over {} signals that another worker read but never claimed", found.size());
-    claim(found);
-    return true;
+    return found;
   }
 
   /**

@@ -11,6 +11,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.pgclient.pubsub.PgSubscriber;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
@@ -61,14 +62,15 @@ public final class Worker implements AutoCloseable {
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       pg.preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
           .await(30, TimeUnit.SECONDS);
-      var signals = new QueueSignals(redis, config.keys());
+      var signals = new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
       // The finisher's batches live on one event-loop context of their own.
-      var runner = new JobRunner(handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg, signals),
+      var runner = new JobRunner(vertx, handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg, signals),
           new RetryBackoff(config.retryBase(), config.retryMax()));
       // Registered and alive before it claims anything.
-      vertx.deployVerticle(new Heartbeat(pg, id, config.queues(), config.heartbeatInterval(), runner))
-          .await(30, TimeUnit.SECONDS);
-      vertx.deployVerticle(new LeaseReaper(pg, redis, config.keys(), config.queues(), config.visibilityTimeout()))
+      var heartbeat = new Heartbeat(pg, id, config.queues(), config.heartbeatInterval(), runner);
+      vertx.deployVerticle(heartbeat).await(30, TimeUnit.SECONDS);
+      vertx.deployVerticle(new LeaseReaper(pg, redis, config.keys(), config.queues(), config.visibilityTimeout(), signals,
+          heartbeat))
           .await(30, TimeUnit.SECONDS);
       vertx.deployVerticle(new DelayedSignalPromoter(signals)).await(30, TimeUnit.SECONDS);
       // Subscriptions and blocking reads get Redis clients of their own, never the shared pool's.
@@ -78,9 +80,16 @@ public final class Worker implements AutoCloseable {
       var virtual = new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD);
       vertx.deployVerticle(() -> new JobSlot(dispatcher, runner), new DeploymentOptions(virtual)
           .setInstances(config.workerConcurrency())).await(60, TimeUnit.SECONDS);
+      var postgres = new PostgresClaimer(vertx, pg, config.queues(), id);
+      // NOTIFY on the wake channel: a job was submitted or requeued while its signal could not reach Redis.
+      var wakeups = PgSubscriber.subscriber(vertx, PgClients.connectOptions(config)).reconnectPolicy(retries -> 1000L);
+      wakeups.channel(JobSql.wakeChannel(config)).handler(payload -> postgres.wake());
+      wakeups.connect().await(30, TimeUnit.SECONDS);
+      var reconciler = new Reconciler(redis, pg, config.keys(), signals, id);
       var blockingRedis = RedisClients.client(vertx, config, 1);
       String fetcher = vertx.deployVerticle(new StreamFetcher(blockingRedis, redis, pg, config.keys(), config.queues(), id,
-          dispatcher, new StreamAcks(redis), config.visibilityTimeout()), virtual).await(30, TimeUnit.SECONDS);
+          dispatcher, new StreamAcks(redis), config.visibilityTimeout(), signals, postgres, reconciler), virtual)
+          .await(30, TimeUnit.SECONDS);
       log.info("worker {} running {} slots on queues {} with job types {}", id, config.workerConcurrency(),
           config.queues(), handlers.types());
       return new Worker(vertx, id, config, pg, signals, runner, fetcher);
