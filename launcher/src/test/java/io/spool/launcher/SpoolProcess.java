@@ -64,6 +64,14 @@ final class SpoolProcess implements AutoCloseable {
   }
 
 
+  long pid() {
+    return process.pid();
+  }
+
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
   /** SIGKILL: no shutdown hook runs, as when a machine dies. */
   void kill() {
     process.destroyForcibly();

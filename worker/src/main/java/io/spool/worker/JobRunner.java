@@ -107,7 +107,9 @@ final class JobRunner {
           log.info("job {} attempt {} was taken away from this worker; its outcome is dropped", job.id(), job.attempts());
         }
         return;
-      } catch (Exception e) {
+      } catch (VirtualMachineError e) {
+        throw e;
+      } catch (Throwable e) {
         if (e instanceof InterruptedException) {
           Thread.currentThread().interrupt();
           return;

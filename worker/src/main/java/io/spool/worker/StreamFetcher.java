@@ -117,7 +117,9 @@ final class StreamFetcher extends VerticleBase {
         nextRedisProbeNanos = System.nanoTime() + REDIS_PROBE_NANOS;
         dropConnection();
         log.warn("Redis unavailable ({}); claiming straight from Postgres until it is back", e.getCause().toString());
-      } catch (Exception e) {
+      } catch (VirtualMachineError e) {
+        throw e;
+      } catch (Throwable e) { // the Redis client's errors are Throwables, not Exceptions
         if (stopping || e instanceof InterruptedException) {
           return;
         }
@@ -135,7 +137,9 @@ final class StreamFetcher extends VerticleBase {
       nextRedisProbeNanos = System.nanoTime() + REDIS_PROBE_NANOS;
       try {
         redis.send(Request.cmd(Command.PING)).await();
-      } catch (Exception e) {
+      } catch (VirtualMachineError e) {
+        throw e;
+      } catch (Throwable e) {
         return;
       }
       redisDown = false;
@@ -169,7 +173,9 @@ final class StreamFetcher extends VerticleBase {
       } else {
         entries = readByBand(wanted);
       }
-    } catch (Exception e) {
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (Throwable e) {
       if (stopping || e instanceof InterruptedException) {
         throw e;
       }

@@ -129,7 +129,9 @@ public final class Worker implements AutoCloseable {
       pg.preparedQuery(JobSql.DELETE_WORKER).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (Exception e) {
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (Throwable e) {
       // What could not be handed back, the lease reaper of another worker returns after the timeout.
       log.warn("worker {} could not hand its jobs back cleanly: {}", id, e.toString());
     }

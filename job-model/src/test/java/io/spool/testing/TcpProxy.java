@@ -1,0 +1,108 @@
+package io.spool.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A TCP proxy on a free local port in front of a real service, which a test can cut (every connection
+ * dropped, new ones refused) and restore: an outage of that service as its clients see it, without
+ * stopping the service other tests use.
+ */
+public final class TcpProxy implements AutoCloseable {
+  private final String targetHost;
+  private final int targetPort;
+  private final int port;
+  private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+  private volatile ServerSocket listener;
+
+  private TcpProxy(String targetHost, int targetPort, int port) {
+    this.targetHost = targetHost;
+    this.targetPort = targetPort;
+    this.port = port;
+  }
+
+  public static TcpProxy to(String host, int port) {
+    try (var probe = new ServerSocket(0)) {
+      var proxy = new TcpProxy(host, port, probe.getLocalPort());
+      probe.close();
+      proxy.restore();
+      return proxy;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** Accepts and forwards connections again. */
+  public synchronized void restore() {
+    try {
+      var server = new ServerSocket();
+      server.setReuseAddress(true);
+      server.bind(new InetSocketAddress("127.0.0.1", port));
+      listener = server;
+      Thread.ofVirtual().start(() -> accept(server));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Drops every connection and refuses new ones. */
+  public synchronized void cut() {
+    try {
+      listener.close();
+    } catch (IOException ignored) {
+      // closing anyway
+    }
+    sockets.forEach(TcpProxy::closeQuietly);
+    sockets.clear();
+  }
+
+  @Override
+  public void close() {
+    cut();
+  }
+
+  private void accept(ServerSocket server) {
+    while (!server.isClosed()) {
+      try {
+        Socket client = server.accept();
+        Socket upstream = new Socket(targetHost, targetPort);
+        sockets.add(client);
+        sockets.add(upstream);
+        Thread.ofVirtual().start(() -> pump(client, upstream));
+        Thread.ofVirtual().start(() -> pump(upstream, client));
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private static void pump(Socket from, Socket to) {
+    try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+      in.transferTo(out);
+    } catch (IOException ignored) {
+      // a cut, or a close from either side
+    } finally {
+      closeQuietly(from);
+      closeQuietly(to);
+    }
+  }
+
+  private static void closeQuietly(Socket socket) {
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // already closed
+    }
+  }
+}

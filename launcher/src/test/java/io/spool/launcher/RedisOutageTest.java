@@ -1,0 +1,130 @@
+package io.spool.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.spool.model.JobJson;
+import io.spool.model.Migrations;
+import io.spool.model.SpoolConfig;
+import io.spool.testing.Eventually;
+import io.spool.testing.HttpJson;
+import io.spool.testing.RedisServer;
+import io.spool.testing.TestServices;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Redis stopped and started again (empty) under a running gateway and two worker processes. */
+class RedisOutageTest {
+  static final Path LOGS = Path.of("target", "e2e-logs");
+  static RedisServer redis;
+  static SpoolConfig config;
+  static SpoolProcess gateway;
+  static final List<SpoolProcess> workers = new ArrayList<>();
+  static final List<Path> runLogs = new ArrayList<>();
+  static HttpJson http;
+
+  @BeforeAll
+  static void start() throws Exception {
+    redis = RedisServer.start();
+    Map<String, String> env = TestServices.isolatedEnv(RedisOutageTest.class);
+    env.put("SPOOL_REDIS_URL", redis.url());
+    try (var socket = new ServerSocket(0)) {
+      env.put("SPOOL_HTTP_PORT", String.valueOf(socket.getLocalPort()));
+    }
+    config = SpoolConfig.fromEnv(env);
+    Migrations.apply(config);
+    gateway = SpoolProcess.start("gateway", env, LOGS);
+    for (int i = 0; i < 2; i++) {
+      var workerEnv = new HashMap<>(env);
+      Path runLog = RunLog.newFile(LOGS);
+      runLogs.add(runLog);
+      workerEnv.put("SPOOL_TEST_RUN_LOG", runLog.toString());
+      SpoolProcess worker = SpoolProcess.start("worker", workerEnv, LOGS);
+      workers.add(worker);
+    }
+    for (SpoolProcess worker : workers) {
+      worker.awaitOutput("running 10 slots", Duration.ofSeconds(60));
+    }
+    gateway.awaitOutput("gateway listening", Duration.ofSeconds(60));
+    http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+  }
+
+  @AfterAll
+  static void stop() {
+    workers.forEach(SpoolProcess::close);
+    if (gateway != null) {
+      gateway.close();
+    }
+    redis.close();
+    TestServices.cleanUp(config);
+  }
+
+  private static List<String> submitBatch(int count, String label) {
+    var body = JobJson.MAPPER.createObjectNode();
+    var jobs = body.putArray("jobs");
+    for (int i = 0; i < count; i++) {
+      jobs.addObject().put("type", "record").putObject("request").put("n", i).put("phase", label);
+    }
+    var accepted = http.post("/v1/jobs/batch", JobJson.encode(body));
+    assertEquals(202, accepted.status(), label + ": " + accepted.raw().body());
+    var ids = new ArrayList<String>();
+    accepted.json().get("jobs").forEach(job -> ids.add(job.get("id").asText()));
+    return ids;
+  }
+
+  private static void awaitAllCompleted(List<String> ids, String what) {
+    Eventually.await(what, Duration.ofSeconds(60), () -> ids.stream()
+        .allMatch(id -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("completed")));
+  }
+
+  @Test
+  void everyJobCompletesOnceThroughARedisOutageAndAnEmptyRestart() {
+    Set<String> all = new HashSet<>();
+    var before = submitBatch(50, "before");
+    awaitAllCompleted(before, "jobs before the outage completed");
+    all.addAll(before);
+
+    redis.stop();
+    var during = new ArrayList<String>();
+    for (int i = 0; i < 5; i++) {
+      during.addAll(submitBatch(20, "during"));
+      var single = http.post("/v1/jobs", "{\"type\":\"record\",\"request\":{\"n\":-1}}");
+      assertEquals(202, single.status(), "the gateway accepts while Redis is down: " + single.raw().body());
+      during.add(single.json().get("id").asText());
+    }
+    var health = http.get("/health/ready");
+    assertEquals(200, health.status(), "Postgres answers: still ready");
+    assertEquals("degraded", health.json().get("status").asText());
+    awaitAllCompleted(during, "jobs submitted while Redis was down completed (claimed from Postgres)");
+    all.addAll(during);
+
+    redis.startAgain(); // empty: no streams, no groups, no consumers
+    var after = submitBatch(50, "after");
+    awaitAllCompleted(after, "jobs after Redis came back completed");
+    all.addAll(after);
+    for (SpoolProcess worker : workers) {
+      Eventually.await("the worker noticed Redis is back", Duration.ofSeconds(30),
+          () -> worker.output().contains("Redis is back"));
+    }
+    var delayed = http.post("/v1/jobs", "{\"type\":\"record\",\"request\":{\"n\":-2},\"delay_secs\":1}");
+    String delayedId = delayed.json().get("id").asText();
+    awaitAllCompleted(List.of(delayedId), "a delayed job after the restart completed");
+    all.add(delayedId);
+
+    Map<String, Integer> runs = RunLog.runsPerJob(runLogs);
+    assertEquals(all, runs.keySet(), "every job ran");
+    var twice = runs.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
+    assertTrue(twice.isEmpty(), "jobs run more than once: " + twice);
+    assertTrue(workers.stream().anyMatch(w -> w.output().contains("claiming straight from Postgres")));
+  }
+}
