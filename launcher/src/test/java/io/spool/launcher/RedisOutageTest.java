@@ -13,6 +13,7 @@ import io.spool.testing.TestServices;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -102,11 +103,17 @@ class RedisOutageTest {
       assertEquals(202, single.status(), "the gateway accepts while Redis is down: " + single.raw().body());
       during.add(single.json().get("id").asText());
     }
+    var delayedDuringOutage = http.post("/v1/jobs", "{\"type\":\"record\",\"request\":{\"n\":-3},\"delay_secs\":2,\"priority\":3}");
+    String delayedDuring = delayedDuringOutage.json().get("id").asText();
+    during.add(delayedDuring);
     var health = http.get("/health/ready");
     assertEquals(200, health.status(), "Postgres answers: still ready");
     assertEquals("degraded", health.json().get("status").asText());
     awaitAllCompleted(during, "jobs submitted while Redis was down completed (claimed from Postgres)");
     all.addAll(during);
+    var scheduled = http.get("/v1/jobs/" + delayedDuring).json();
+    assertTrue(!Instant.parse(scheduled.get("started_at").asText()).isBefore(Instant.parse(scheduled.get("run_at").asText())),
+        "a delayed job is not started early in the Postgres-only mode either: " + scheduled);
 
     redis.startAgain(); // empty: no streams, no groups, no consumers
     var after = submitBatch(50, "after");
