@@ -4,17 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.model.JobJson;
-import io.spool.model.Migrations;
 import io.spool.model.PgClients;
-import io.spool.model.SpoolConfig;
 import io.spool.testing.HttpJson;
 import io.spool.testing.RedisServer;
-import io.spool.testing.TestServices;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
-import java.net.ServerSocket;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -32,62 +27,29 @@ import org.junit.jupiter.api.Test;
  * and Redis is restarted empty once: every job completes, no attempt runs twice.
  */
 class ChaosTest {
-  static final Path LOGS = Path.of("target", "e2e-logs");
   static final int JOBS = 300;
   static final int WORKERS = 3;
   static RedisServer redis;
-  static Map<String, String> env;
-  static SpoolConfig config;
-  static SpoolProcess gateway;
-  static final List<SpoolProcess> workers = new ArrayList<>();
-  static final List<Path> runLogs = new ArrayList<>();
+  static ProcessCluster cluster;
   static HttpJson http;
   static Vertx vertx;
   static SqlClient pg;
 
   @BeforeAll
-  static void start() throws Exception {
+  static void start() {
     redis = RedisServer.start();
-    env = TestServices.isolatedEnv(ChaosTest.class);
-    env.put("SPOOL_REDIS_URL", redis.url());
-    try (var socket = new ServerSocket(0)) {
-      env.put("SPOOL_HTTP_PORT", String.valueOf(socket.getLocalPort()));
-    }
-    env.put("SPOOL_VISIBILITY_TIMEOUT_SECS", "3");
-    env.put("SPOOL_HEARTBEAT_SECS", "1");
-    env.put("SPOOL_WORKER_CONCURRENCY", "16");
-    config = SpoolConfig.fromEnv(env);
-    Migrations.apply(config);
+    cluster = ProcessCluster.start(ChaosTest.class, Map.of("SPOOL_REDIS_URL", redis.url(),
+        "SPOOL_VISIBILITY_TIMEOUT_SECS", "3", "SPOOL_HEARTBEAT_SECS", "1", "SPOOL_WORKER_CONCURRENCY", "16"), WORKERS);
+    http = cluster.http;
     vertx = Vertx.vertx();
-    pg = PgClients.client(vertx, config);
-    gateway = SpoolProcess.start("gateway", env, LOGS);
-    for (int i = 0; i < WORKERS; i++) {
-      workers.add(startWorker());
-    }
-    gateway.awaitOutput("gateway listening", Duration.ofSeconds(60));
-    for (SpoolProcess worker : workers) {
-      worker.awaitOutput("running 16 slots", Duration.ofSeconds(60));
-    }
-    http = new HttpJson("http://127.0.0.1:" + config.httpPort());
-  }
-
-  static SpoolProcess startWorker() {
-    var workerEnv = new HashMap<>(env);
-    Path runLog = RunLog.newFile(LOGS);
-    runLogs.add(runLog);
-    workerEnv.put("SPOOL_TEST_RUN_LOG", runLog.toString());
-    return SpoolProcess.start("worker", workerEnv, LOGS);
+    pg = PgClients.client(vertx, cluster.config);
   }
 
   @AfterAll
   static void stop() {
-    workers.forEach(SpoolProcess::close);
-    if (gateway != null) {
-      gateway.close();
-    }
-    redis.close();
     vertx.close().await();
-    TestServices.cleanUp(config);
+    cluster.close();
+    redis.close();
   }
 
   @Test
@@ -122,10 +84,10 @@ class ChaosTest {
         redisRestarted = true;
       }
       if (round <= 8) {
-        SpoolProcess victim = workers.remove(random.nextInt(workers.size()));
+        SpoolProcess victim = cluster.workers.remove(random.nextInt(cluster.workers.size()));
         kills.add(new long[] {victim.pid(), System.currentTimeMillis()});
         victim.kill();
-        workers.add(startWorker());
+        cluster.addWorker();
       }
     }
     assertTrue(redisRestarted, "Redis was restarted during the run");
@@ -138,7 +100,7 @@ class ChaosTest {
     }
 
     // No attempt of any job ran twice, and each job's counted attempt ran to its end.
-    List<String[]> lines = RunLog.lines(runLogs);
+    List<String[]> lines = RunLog.lines(cluster.runLogs);
     Set<String> starts = new HashSet<>();
     Set<String> ends = new HashSet<>();
     for (String[] line : lines) {
@@ -194,6 +156,6 @@ class ChaosTest {
     System.out.printf("chaos: %d jobs, %d kills, %d attempts cut short and re-run; recovery after SIGKILL ms: "
             + "median %d, max %d (visibility timeout %d s)%n", JOBS, kills.size(), rerun,
         recoveries.isEmpty() ? 0 : recoveries.get(recoveries.size() / 2),
-        recoveries.isEmpty() ? 0 : recoveries.get(recoveries.size() - 1), config.visibilityTimeout().toSeconds());
+        recoveries.isEmpty() ? 0 : recoveries.get(recoveries.size() - 1), cluster.config.visibilityTimeout().toSeconds());
   }
 }

@@ -2,17 +2,12 @@ package io.spool.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.spool.model.Migrations;
 import io.spool.model.PgClients;
-import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
-import io.spool.testing.TestServices;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
-import java.net.ServerSocket;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -25,48 +20,31 @@ import org.junit.jupiter.api.Test;
 
 /** A worker process SIGKILLed mid-job: another worker process finishes the job. */
 class CrashRecoveryTest {
-  static final Path LOGS = Path.of("target", "e2e-logs");
   static final Pattern WORKER_ID = Pattern.compile("worker (\\S+) running");
-  static Map<String, String> env;
-  static SpoolConfig config;
-  static SpoolProcess gateway;
+  static ProcessCluster cluster;
   static final Map<String, SpoolProcess> workers = new HashMap<>();
   static HttpJson http;
   static Vertx vertx;
   static SqlClient pg;
 
   @BeforeAll
-  static void start() throws Exception {
-    env = TestServices.isolatedEnv(CrashRecoveryTest.class);
-    try (var socket = new ServerSocket(0)) {
-      env.put("SPOOL_HTTP_PORT", String.valueOf(socket.getLocalPort()));
-    }
-    env.put("SPOOL_VISIBILITY_TIMEOUT_SECS", "3");
-    env.put("SPOOL_HEARTBEAT_SECS", "1");
-    config = SpoolConfig.fromEnv(env);
-    Migrations.apply(config);
-    vertx = Vertx.vertx();
-    pg = PgClients.client(vertx, config);
-    gateway = SpoolProcess.start("gateway", env, LOGS);
-    for (int i = 0; i < 2; i++) {
-      SpoolProcess worker = SpoolProcess.start("worker", env, LOGS);
-      worker.awaitOutput("running 10 slots", Duration.ofSeconds(60));
+  static void start() {
+    cluster = ProcessCluster.start(CrashRecoveryTest.class,
+        Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "3", "SPOOL_HEARTBEAT_SECS", "1"), 2);
+    for (SpoolProcess worker : cluster.workers) {
       var id = WORKER_ID.matcher(worker.output());
       id.find();
       workers.put(id.group(1), worker);
     }
-    gateway.awaitOutput("gateway listening", Duration.ofSeconds(60));
-    http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+    http = cluster.http;
+    vertx = Vertx.vertx();
+    pg = PgClients.client(vertx, cluster.config);
   }
 
   @AfterAll
   static void stop() {
-    workers.values().forEach(SpoolProcess::close);
-    if (gateway != null) {
-      gateway.close();
-    }
     vertx.close().await();
-    TestServices.cleanUp(config);
+    cluster.close();
   }
 
   @Test
@@ -88,7 +66,7 @@ class CrashRecoveryTest {
     Instant restartedAt = Instant.parse(job.get("started_at").asText());
     // Reported, not asserted: the target is the visibility timeout (3 s here) + 2 s.
     System.out.printf("recovery after SIGKILL: attempt 2 started %d ms after the kill (visibility timeout %d s)%n",
-        Duration.between(killedAt, restartedAt).toMillis(), config.visibilityTimeout().toSeconds());
+        Duration.between(killedAt, restartedAt).toMillis(), cluster.config.visibilityTimeout().toSeconds());
     // A finished job keeps the id of the worker that ran its last attempt.
     String second = pg.preparedQuery("SELECT lease_owner FROM jobs WHERE id = $1").execute(Tuple.of(id)).await()
         .iterator().next().getString(0);

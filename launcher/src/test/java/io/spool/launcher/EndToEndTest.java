@@ -4,12 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.model.JobJson;
-import io.spool.model.Migrations;
-import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
-import io.spool.testing.TestServices;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,45 +20,18 @@ import org.junit.jupiter.api.Test;
 
 /** The whole path through real processes: a gateway JVM and two worker JVMs on real Redis and Postgres. */
 class EndToEndTest {
-  static final Path LOGS = Path.of("target", "e2e-logs");
-  static Map<String, String> env;
-  static SpoolConfig config;
-  static SpoolProcess gateway;
-  static final List<SpoolProcess> workers = new ArrayList<>();
-  static final List<Path> runLogs = new ArrayList<>();
+  static ProcessCluster cluster;
   static HttpJson http;
 
   @BeforeAll
-  static void start() throws Exception {
-    env = TestServices.isolatedEnv(EndToEndTest.class);
-    try (var socket = new ServerSocket(0)) {
-      env.put("SPOOL_HTTP_PORT", String.valueOf(socket.getLocalPort()));
-    }
-    env.put("SPOOL_WORKER_CONCURRENCY", "16");
-    config = SpoolConfig.fromEnv(env);
-    Migrations.apply(config);
-    gateway = SpoolProcess.start("gateway", env, LOGS);
-    for (int i = 0; i < 2; i++) {
-      Path runLog = Files.createTempFile(Files.createDirectories(LOGS), "runs-", ".txt");
-      runLogs.add(runLog);
-      var workerEnv = new HashMap<>(env);
-      workerEnv.put("SPOOL_TEST_RUN_LOG", runLog.toString());
-      workers.add(SpoolProcess.start("worker", workerEnv, LOGS));
-    }
-    gateway.awaitOutput("gateway listening", Duration.ofSeconds(60));
-    for (SpoolProcess worker : workers) {
-      worker.awaitOutput("running 16 slots", Duration.ofSeconds(60));
-    }
-    http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+  static void start() {
+    cluster = ProcessCluster.start(EndToEndTest.class, Map.of("SPOOL_WORKER_CONCURRENCY", "16"), 2);
+    http = cluster.http;
   }
 
   @AfterAll
   static void stop() {
-    workers.forEach(SpoolProcess::close);
-    if (gateway != null) {
-      gateway.close();
-    }
-    TestServices.cleanUp(config);
+    cluster.close();
   }
 
   @Test
@@ -96,7 +65,7 @@ class EndToEndTest {
 
     var runsPerJob = new HashMap<String, Integer>();
     var runsPerWorker = new ArrayList<Integer>();
-    for (Path runLog : runLogs) {
+    for (Path runLog : cluster.runLogs) {
       List<String> lines = Files.readAllLines(runLog);
       runsPerWorker.add(lines.size());
       for (String line : lines) {

@@ -4,20 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.gateway.Problem;
-import io.spool.model.Migrations;
 import io.spool.model.PgClients;
-import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.spool.testing.TcpProxy;
 import io.spool.testing.TestServices;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.SqlClient;
-import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,50 +20,30 @@ import org.junit.jupiter.api.Test;
 
 /** Postgres unreachable for longer than the visibility timeout, as the gateway and worker processes see it. */
 class PostgresOutageTest {
-  static final Path LOGS = Path.of("target", "e2e-logs");
   static TcpProxy proxy;
-  static SpoolConfig config;
-  static SpoolProcess gateway;
-  static SpoolProcess worker;
+  static ProcessCluster cluster;
   static HttpJson http;
   static Vertx vertx;
   static SqlClient direct;
 
   @BeforeAll
-  static void start() throws Exception {
-    Map<String, String> env = TestServices.isolatedEnv(PostgresOutageTest.class);
-    config = SpoolConfig.fromEnv(env);
-    Migrations.apply(config);
-    vertx = Vertx.vertx();
-    direct = PgClients.client(vertx, config);
-
-    URI pg = URI.create(config.pgUrl());
+  static void start() {
+    URI pg = URI.create(TestServices.pgUrl());
     proxy = TcpProxy.to(pg.getHost(), pg.getPort());
-    var throughProxy = new HashMap<>(env);
-    throughProxy.put("SPOOL_PG_URL", pg.getScheme() + "://" + pg.getRawUserInfo() + "@127.0.0.1:" + proxy.port() + pg.getPath());
-    try (var socket = new ServerSocket(0)) {
-      throughProxy.put("SPOOL_HTTP_PORT", String.valueOf(socket.getLocalPort()));
-    }
-    throughProxy.put("SPOOL_VISIBILITY_TIMEOUT_SECS", "3");
-    throughProxy.put("SPOOL_HEARTBEAT_SECS", "1");
-    gateway = SpoolProcess.start("gateway", throughProxy, LOGS);
-    worker = SpoolProcess.start("worker", throughProxy, LOGS);
-    gateway.awaitOutput("gateway listening", Duration.ofSeconds(60));
-    worker.awaitOutput("running 10 slots", Duration.ofSeconds(60));
-    http = new HttpJson("http://127.0.0.1:" + throughProxy.get("SPOOL_HTTP_PORT"));
+    String proxied = pg.getScheme() + "://" + pg.getRawUserInfo() + "@127.0.0.1:" + proxy.port() + pg.getPath();
+    cluster = ProcessCluster.start(PostgresOutageTest.class,
+        Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "3", "SPOOL_HEARTBEAT_SECS", "1"),
+        Map.of("SPOOL_PG_URL", proxied), 1);
+    http = cluster.http;
+    vertx = Vertx.vertx();
+    direct = PgClients.client(vertx, cluster.config);
   }
 
   @AfterAll
   static void stop() {
-    if (worker != null) {
-      worker.close();
-    }
-    if (gateway != null) {
-      gateway.close();
-    }
+    cluster.close();
     proxy.close();
     vertx.close().await();
-    TestServices.cleanUp(config);
   }
 
   private static long jobCount() {

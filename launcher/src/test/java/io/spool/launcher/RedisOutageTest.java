@@ -4,18 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.model.JobJson;
-import io.spool.model.Migrations;
-import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.spool.testing.RedisServer;
-import io.spool.testing.TestServices;
-import java.net.ServerSocket;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -26,48 +20,21 @@ import org.junit.jupiter.api.Test;
 
 /** Redis stopped and started again (empty) under a running gateway and two worker processes. */
 class RedisOutageTest {
-  static final Path LOGS = Path.of("target", "e2e-logs");
   static RedisServer redis;
-  static SpoolConfig config;
-  static SpoolProcess gateway;
-  static final List<SpoolProcess> workers = new ArrayList<>();
-  static final List<Path> runLogs = new ArrayList<>();
+  static ProcessCluster cluster;
   static HttpJson http;
 
   @BeforeAll
-  static void start() throws Exception {
+  static void start() {
     redis = RedisServer.start();
-    Map<String, String> env = TestServices.isolatedEnv(RedisOutageTest.class);
-    env.put("SPOOL_REDIS_URL", redis.url());
-    try (var socket = new ServerSocket(0)) {
-      env.put("SPOOL_HTTP_PORT", String.valueOf(socket.getLocalPort()));
-    }
-    config = SpoolConfig.fromEnv(env);
-    Migrations.apply(config);
-    gateway = SpoolProcess.start("gateway", env, LOGS);
-    for (int i = 0; i < 2; i++) {
-      var workerEnv = new HashMap<>(env);
-      Path runLog = RunLog.newFile(LOGS);
-      runLogs.add(runLog);
-      workerEnv.put("SPOOL_TEST_RUN_LOG", runLog.toString());
-      SpoolProcess worker = SpoolProcess.start("worker", workerEnv, LOGS);
-      workers.add(worker);
-    }
-    for (SpoolProcess worker : workers) {
-      worker.awaitOutput("running 10 slots", Duration.ofSeconds(60));
-    }
-    gateway.awaitOutput("gateway listening", Duration.ofSeconds(60));
-    http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+    cluster = ProcessCluster.start(RedisOutageTest.class, Map.of("SPOOL_REDIS_URL", redis.url()), 2);
+    http = cluster.http;
   }
 
   @AfterAll
   static void stop() {
-    workers.forEach(SpoolProcess::close);
-    if (gateway != null) {
-      gateway.close();
-    }
+    cluster.close();
     redis.close();
-    TestServices.cleanUp(config);
   }
 
   private static List<String> submitBatch(int count, String label) {
@@ -119,7 +86,7 @@ class RedisOutageTest {
     var after = submitBatch(50, "after");
     awaitAllCompleted(after, "jobs after Redis came back completed");
     all.addAll(after);
-    for (SpoolProcess worker : workers) {
+    for (SpoolProcess worker : cluster.workers) {
       Eventually.await("the worker noticed Redis is back", Duration.ofSeconds(30),
           () -> worker.output().contains("Redis is back"));
     }
@@ -128,10 +95,10 @@ class RedisOutageTest {
     awaitAllCompleted(List.of(delayedId), "a delayed job after the restart completed");
     all.add(delayedId);
 
-    Map<String, Integer> runs = RunLog.runsPerJob(runLogs);
+    Map<String, Integer> runs = RunLog.runsPerJob(cluster.runLogs);
     assertEquals(all, runs.keySet(), "every job ran");
     var twice = runs.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
     assertTrue(twice.isEmpty(), "jobs run more than once: " + twice);
-    assertTrue(workers.stream().anyMatch(w -> w.output().contains("claiming straight from Postgres")));
+    assertTrue(cluster.workers.stream().anyMatch(w -> w.output().contains("claiming straight from Postgres")));
   }
 }
