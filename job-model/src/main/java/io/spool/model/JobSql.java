@@ -179,14 +179,22 @@ public final class JobSql {
       SELECT id, queue, priority, run_at FROM jobs
       WHERE status = 'pending' AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2""";
 
-  /** Of the given pending jobs, those not due yet: id, queue, priority, run_at. */
-  public static final String SELECT_NOT_DUE =
-      "SELECT id, queue, priority, run_at FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'pending' AND run_at > now()";
+  /**
+   * Of the given jobs, those still pending: id, queue, priority, and how many milliseconds until they
+   * are due by Postgres's clock (0 if due).
+   */
+  public static final String SELECT_PENDING_AMONG = """
+      SELECT id, queue, priority, greatest(0, ceil(extract(epoch FROM run_at - now()) * 1000))::bigint AS due_in_ms
+      FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'pending'""";
 
-  /** A worker's heartbeat, which also registers it: $1 worker id, $2 its queues. */
+  /**
+   * A worker's heartbeat, which also registers it: $1 worker id, $2 its queues. Answers whether the
+   * row was inserted: after the first beat that means a reaper had declared this worker dead.
+   */
   public static final String HEARTBEAT = """
       INSERT INTO workers (id, queues) VALUES ($1, $2)
-      ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()""";
+      ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
+      RETURNING (xmax = 0) AS inserted""";
 
   /**
    * What a lost attempt becomes: pending again; failed (dead-lettered) if it was the last; cancelled
@@ -239,6 +247,9 @@ public final class JobSql {
   /** The running jobs of worker $1 that someone asked to cancel. */
   public static final String CANCEL_REQUESTED =
       "SELECT id FROM jobs WHERE lease_owner = $1 AND status = 'running' AND cancel_requested";
+
+  /** The attempts worker $1 still holds: id, attempts of its running jobs. */
+  public static final String HELD_LEASES = "SELECT id, attempts FROM jobs WHERE lease_owner = $1 AND status = 'running'";
 
   public static final String DELETE_WORKER = "DELETE FROM workers WHERE id = $1";
 

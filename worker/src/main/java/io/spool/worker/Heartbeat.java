@@ -6,7 +6,10 @@ import io.vertx.core.VerticleBase;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,13 +26,21 @@ final class Heartbeat extends VerticleBase {
   private final String[] queues;
   private final Duration interval;
   private final JobRunner runner;
+  private final Consumer<Set<String>> onLeasesLost;
+  private boolean registered;
   private long timer = -1;
   /** Since when every beat has succeeded (System.nanoTime()), or {@link Long#MAX_VALUE} after a failure. */
   private volatile long healthySince = Long.MAX_VALUE;
 
-  Heartbeat(SqlClient pg, String workerId, List<String> queues, Duration interval, JobRunner runner) {
+  /**
+   * @param onLeasesLost called when a beat finds this worker had been declared dead and reaped, with
+   *                     the attempts it still holds ("id#attempt"): every other one went to others
+   */
+  Heartbeat(SqlClient pg, String workerId, List<String> queues, Duration interval, JobRunner runner,
+      Consumer<Set<String>> onLeasesLost) {
     this.pg = pg;
     this.runner = runner;
+    this.onLeasesLost = onLeasesLost;
     this.workerId = workerId;
     this.queues = queues.toArray(String[]::new);
     this.interval = interval;
@@ -67,6 +78,21 @@ final class Heartbeat extends VerticleBase {
           } else if (healthySince == Long.MAX_VALUE) {
             healthySince = sentAt;
           }
+        })
+        .compose(rows -> {
+          boolean reaped = rows.iterator().next().getBoolean("inserted") && registered;
+          registered = true;
+          if (!reaped) {
+            return Future.succeededFuture();
+          }
+          log.warn("worker {} had been declared dead (no heartbeat for the visibility timeout); "
+              + "it drops the attempts that went to others", workerId);
+          return pg.preparedQuery(JobSql.HELD_LEASES).execute(Tuple.of(workerId)).map(held -> {
+            var stillMine = new HashSet<String>();
+            held.forEach(row -> stillMine.add(row.getUUID("id") + "#" + row.getInteger("attempts")));
+            onLeasesLost.accept(stillMine);
+            return null;
+          });
         })
         .compose(v -> pg.preparedQuery(JobSql.CANCEL_REQUESTED).execute(Tuple.of(workerId)))
         .map(rows -> {

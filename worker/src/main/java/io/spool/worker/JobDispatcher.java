@@ -4,6 +4,7 @@ import io.spool.model.Job;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
+import java.util.Set;
 
 /**
  * Hands claimed jobs to idle job slots. Slots ask for their next job; the fetcher asks how many slots
@@ -49,6 +50,16 @@ final class JobDispatcher {
       }
     }
     slot.complete(job);
+  }
+
+  /** Forgets the jobs claimed but not taken by a slot yet (their lease is handed back or lost). */
+  synchronized void dropReady() {
+    ready.clear();
+  }
+
+  /** Forgets the claimed, not yet started jobs whose attempt ("id#attempt") is not in {@code stillMine}. */
+  synchronized void dropReadyBut(Set<String> stillMine) {
+    ready.removeIf(job -> !stillMine.contains(job.id() + "#" + job.attempts()));
   }
 
   /** Slots that would start a job at once if one were dispatched now. */

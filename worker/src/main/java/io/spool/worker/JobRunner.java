@@ -2,9 +2,11 @@ package io.spool.worker;
 
 import io.spool.handler.JobHandler;
 import io.spool.model.Job;
+import io.spool.model.JobStatus;
 import io.spool.worker.AttemptFinisher.Outcome;
 import io.vertx.core.Vertx;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -25,19 +27,41 @@ final class JobRunner {
   /** Longest error text stored on a job. */
   static final int MAX_ERROR_CHARS = 4000;
 
-  /** Why a running handler was interrupted. */
-  private enum Stop { TIMEOUT, CANCEL, SHUTDOWN }
+  /**
+   * Why a running handler was interrupted. SHUTDOWN and LEASE_LOST write nothing: the job was (or is
+   * being) handed back or taken over, and the fence would refuse the write anyway.
+   */
+  private enum Stop { TIMEOUT, CANCEL, SHUTDOWN, LEASE_LOST }
 
-  /** A handler running now: its thread, and why it was asked to stop, if it was. */
+  /**
+   * A handler running now: its thread, and why it was asked to stop. Interrupting and finishing
+   * exclude each other, so no interrupt lands after the handler is done (it would break the
+   * outcome's write or the slot's next wait).
+   */
   private static final class Running {
     final Thread thread = Thread.currentThread();
-    volatile Stop stop;
+    final int attemptNumber;
+    private Stop stop;
+    private boolean done;
 
-    void interrupt(Stop reason) {
+    Running(int attemptNumber) {
+      this.attemptNumber = attemptNumber;
+    }
+
+    synchronized void interrupt(Stop reason) {
+      if (done) {
+        return;
+      }
       if (stop == null) {
         stop = reason;
       }
       thread.interrupt();
+    }
+
+    /** Marks the handler finished; answers why it was stopped, or null. */
+    synchronized Stop finish() {
+      done = true;
+      return stop;
     }
   }
 
@@ -68,9 +92,26 @@ final class JobRunner {
     return inFlight.get();
   }
 
-  /** Interrupts every handler still running: the worker is stopping and has handed their jobs back. */
+  /** Interrupts every handler still running: the worker is stopping. Nothing they did is written. */
   void interruptHandlers() {
     running.values().forEach(r -> r.interrupt(Stop.SHUTDOWN));
+  }
+
+  /**
+   * This worker was declared dead (its heartbeat row had been reaped): the attempts not in
+   * {@code stillMine} ("id#attempt") now belong to others. Stops their handlers; nothing they did is
+   * written.
+   */
+  void abandonAllBut(Set<String> stillMine) {
+    running.forEach((id, attempt) -> {
+      if (!stillMine.contains(id + "#" + attempt.attemptNumber)) {
+        attempt.interrupt(Stop.LEASE_LOST);
+      }
+    });
+  }
+
+  /** Stops the timeout scheduler; for a worker that has stopped. */
+  void close() {
     timeouts.shutdownNow();
   }
 
@@ -95,8 +136,7 @@ final class JobRunner {
   private void runAttempt(Job job) {
     Outcome outcome = job.cancelRequested() ? Outcome.cancelled() : attempt(job);
     if (outcome == null) {
-      // The worker is stopping and handed the job back: nothing to write (the fence would refuse it).
-      log.info("job {} attempt {} interrupted by shutdown", job.id(), job.attempts());
+      log.info("job {} attempt {} stopped: the job is handed back or taken over", job.id(), job.attempts());
       return;
     }
     // Postgres may be away: keep trying while this worker lives and holds the lease (if it dies, the
@@ -125,44 +165,36 @@ final class JobRunner {
     }
   }
 
-  /** Runs the handler; null if it was interrupted because the worker is stopping. */
+  /** Runs the handler; null if it was stopped because the job is no longer this worker's to finish. */
   private Outcome attempt(Job job) {
     JobHandler handler = handlers.get(job.type());
     if (handler == null) {
       return failure(job, "no handler for job type '" + job.type() + "' on worker; it runs " + handlers.types());
     }
-    var attempt = new Running();
+    var attempt = new Running(job.attempts());
     running.put(job.id(), attempt);
     ScheduledFuture<?> timer = timeouts.schedule(() -> attempt.interrupt(Stop.TIMEOUT), job.timeoutSecs(), TimeUnit.SECONDS);
+    Outcome outcome;
     try {
       // A handler that returns has done its work, whatever interrupt raced with it.
-      return Outcome.completed(handler.run(new RunningJob(job)));
+      outcome = Outcome.completed(handler.run(new RunningJob(job)));
     } catch (VirtualMachineError e) {
       throw e;
     } catch (Throwable e) {
-      if (e instanceof InterruptedException && attempt.stop == null) {
-        Thread.currentThread().interrupt();
-        return null;
-      }
-      return attempt.stop != null ? stopped(job, attempt.stop) : failure(job, describe(e));
-    } finally {
-      timer.cancel(false);
-      running.remove(job.id());
-      // An interrupt meant for this attempt must not leak into the slot's next wait, except at shutdown.
-      if (attempt.stop != Stop.SHUTDOWN && attempt.stop != null) {
-        Thread.interrupted();
-      }
+      outcome = failure(job, describe(e));
     }
-  }
-
-  private Outcome stopped(Job job, Stop why) {
-    return switch (why) {
+    timer.cancel(false);
+    Stop stop = attempt.finish();
+    running.remove(job.id());
+    // No interrupt can land from here on; one that landed meant this attempt, not the slot's next wait.
+    Thread.interrupted();
+    if (stop == null || (outcome.status() == JobStatus.COMPLETED)) {
+      return outcome;
+    }
+    return switch (stop) {
       case TIMEOUT -> failure(job, "timed out after " + job.timeoutSecs() + " s");
       case CANCEL -> Outcome.cancelled();
-      case SHUTDOWN -> {
-        Thread.currentThread().interrupt();
-        yield null;
-      }
+      case SHUTDOWN, LEASE_LOST -> null;
     };
   }
 

@@ -92,7 +92,8 @@ final class LeaseReaper extends VerticleBase {
           lost.add(row);
         }
       }
-      return Future.all(drops).compose(v -> signalAgain(lost));
+      // Signal first: dropping consumers is housekeeping and may fail with Redis.
+      return signalAgain(lost).compose(v -> Future.join(drops).<Void>mapEmpty().otherwiseEmpty());
     }).compose(v -> {
       if (System.nanoTime() - nextOrphanSweepNanos < 0) {
         return Future.succeededFuture();

@@ -56,14 +56,14 @@ final class PostgresClaimer {
     return jobs;
   }
 
-  /** Claims up to {@code wanted}; if that found fewer, waits for a wake-up or the poll. */
-  List<Job> claimNextOrWait(int wanted) {
-    wake = Promise.promise(); // armed before the claim, so a NOTIFY during it is not missed
+  /** Arms the wake-up: call before a claim, so a NOTIFY arriving during it is not missed. */
+  void arm() {
+    wake = Promise.promise();
     woken = false;
-    List<Job> jobs = claimNext(wanted);
-    if (jobs.size() < wanted) {
-      Future.any(wake.future(), vertx.timer(POLL_MILLIS)).await();
-    }
-    return jobs;
+  }
+
+  /** Waits for a wake-up since {@link #arm()}, or the poll. */
+  void awaitWake() {
+    Future.any(wake.future(), vertx.timer(POLL_MILLIS)).await();
   }
 }

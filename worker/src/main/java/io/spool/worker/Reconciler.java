@@ -25,6 +25,9 @@ final class Reconciler {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
   private static final int PAGE = 1000;
   private static final long LOCK_MILLIS = 60_000;
+  /** Deletes the lock only if this worker still holds it. */
+  private static final String RELEASE =
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
   private final Redis redis;
   private final SqlClient pg;
@@ -52,6 +55,14 @@ final class Reconciler {
     if (locked == null) {
       return; // another worker is at it
     }
+    try {
+      signalAll(why);
+    } finally {
+      redis.send(Request.cmd(Command.EVAL).arg(RELEASE).arg(1).arg(keys.reconcileLock()).arg(workerId));
+    }
+  }
+
+  private void signalAll(String why) {
     long signalled = 0;
     UUID after = null;
     while (true) {

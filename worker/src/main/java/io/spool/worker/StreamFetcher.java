@@ -16,6 +16,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.AbstractMap.SimpleEntry;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -45,6 +46,8 @@ final class StreamFetcher extends VerticleBase {
   /** How long one XREADGROUP waits for a signal before it is sent again. */
   private static final int BLOCK_MILLIS = 2000;
   private static final long RETRY_MILLIS = 1000;
+  /** A signal that came too early goes back to the delayed set for at least this long. */
+  private static final long MIN_REDELAY_MILLIS = 20;
   /** While Redis is down, how often it is asked whether it is back. */
   private static final long REDIS_PROBE_NANOS = 2_000_000_000L;
 
@@ -132,7 +135,13 @@ final class StreamFetcher extends VerticleBase {
   /** Degraded mode: claim from Postgres, and look every few seconds whether Redis is back. */
   private void claimFromPostgres() {
     dispatcher.whenIdle().await();
-    postgres.claimNextOrWait(Math.min(dispatcher.idle(), MAX_BATCH)).forEach(dispatcher::dispatch);
+    int wanted = Math.min(dispatcher.idle(), MAX_BATCH);
+    postgres.arm();
+    List<Job> jobs = postgres.claimNext(wanted);
+    jobs.forEach(dispatcher::dispatch);
+    if (jobs.size() < wanted) {
+      postgres.awaitWake();
+    }
     if (System.nanoTime() - nextRedisProbeNanos >= 0) {
       nextRedisProbeNanos = System.nanoTime() + REDIS_PROBE_NANOS;
       try {
@@ -185,7 +194,7 @@ final class StreamFetcher extends VerticleBase {
       reconciler.reconcile("Redis had lost its data");
     }
     if (!entries.isEmpty()) {
-      claim(entries);
+      claim(entries, wanted);
     } else if (safetyNet) {
       // Jobs whose signal was lost (a gateway could not reach Redis) start now, not never.
       postgres.claimNext(wanted).forEach(dispatcher::dispatch);
@@ -242,17 +251,28 @@ final class StreamFetcher extends VerticleBase {
   }
 
   /**
-   * Claims the signalled jobs still claimable, acknowledges every signal read (the claim settled
-   * them: from here on Postgres and the lease recover the job), and dispatches what it claimed. A
-   * signal naming a job not pending any more was a duplicate or is stale.
+   * Claims, of the signalled jobs, as many as there are idle slots and dispatches them; signals beyond
+   * that (a read over several streams may bring more) are put back on their streams for any worker.
+   * Every signal read is then acknowledged: from a claim on, Postgres and the lease recover the job.
+   * A signalled job that is still pending but could not be claimed (not due yet by Postgres's clock,
+   * or locked by another claim) is signalled again, so no signal is lost here.
    */
-  private void claim(List<Entry> entries) {
+  private void claim(List<Entry> entries, int wanted) {
     Set<UUID> ids = new LinkedHashSet<>();
-    entries.forEach(e -> {
-      if (e.jobId() != null) {
-        ids.add(e.jobId());
+    var putBack = new ArrayList<Request>();
+    for (Entry entry : entries) {
+      if (entry.jobId() == null || ids.contains(entry.jobId())) {
+        continue;
       }
-    });
+      if (ids.size() < wanted) {
+        ids.add(entry.jobId());
+      } else {
+        putBack.add(Request.cmd(Command.XADD).arg(entry.stream()).arg("*").arg(Keys.FIELD_JOB_ID).arg(entry.jobId().toString()));
+      }
+    }
+    if (!putBack.isEmpty()) {
+      redis.batch(putBack).await();
+    }
     var claimed = new ArrayList<Job>(ids.size());
     for (Row row : pg.preparedQuery(JobSql.CLAIM).execute(Tuple.of(ids.toArray(UUID[]::new), workerId)).await()) {
       Job job = JobSql.toJob(row);
@@ -260,7 +280,7 @@ final class StreamFetcher extends VerticleBase {
       ids.remove(job.id());
     }
     if (!ids.isEmpty()) {
-      delayAgainIfEarly(ids);
+      signalAgainIfPending(ids);
     }
     var settled = new ArrayList<Map.Entry<String, String>>(entries.size());
     for (Entry entry : entries) {
@@ -270,18 +290,17 @@ final class StreamFetcher extends VerticleBase {
     claimed.forEach(dispatcher::dispatch);
   }
 
-  /**
-   * A signal that arrived before its job's run_at (clocks of Redis and Postgres differ a little, or
-   * a duplicate of a retry's signal) goes back to the delayed set rather than being lost.
-   */
-  private void delayAgainIfEarly(Set<UUID> unclaimed) {
-    var early = new ArrayList<Signal>();
-    for (Row row : pg.preparedQuery(JobSql.SELECT_NOT_DUE).execute(Tuple.of(unclaimed.toArray(UUID[]::new))).await()) {
-      early.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),
-          row.getOffsetDateTime("run_at").toInstant()));
+  /** Signals again the unclaimed jobs still pending: when Postgres says they are due, not earlier. */
+  private void signalAgainIfPending(Set<UUID> unclaimed) {
+    var again = new ArrayList<Signal>();
+    for (Row row : pg.preparedQuery(JobSql.SELECT_PENDING_AMONG).execute(Tuple.of(unclaimed.toArray(UUID[]::new))).await()) {
+      long dueInMillis = row.getLong("due_in_ms");
+      // Due later by Postgres's clock: delay by that much (at least a little), whatever this JVM's clock says.
+      Instant runAt = dueInMillis > 0 ? Instant.now().plusMillis(Math.max(dueInMillis, MIN_REDELAY_MILLIS)) : null;
+      again.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"), runAt));
     }
-    if (!early.isEmpty()) {
-      signals.signal(early).await();
+    if (!again.isEmpty()) {
+      signals.signal(again).await();
     }
   }
 

@@ -17,6 +17,7 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +29,8 @@ public final class Worker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
   /** Pooled Redis connections for acks and signals; the fetcher's blocking read has one more. */
   private static final int REDIS_POOL_SIZE = 4;
+  /** After the grace, how long interrupted handlers get to return before their jobs are handed back. */
+  private static final Duration HANDLER_STOP_WAIT = Duration.ofSeconds(5);
 
   private final Vertx vertx;
   private final String id;
@@ -35,10 +38,12 @@ public final class Worker implements AutoCloseable {
   private final SqlClient pg;
   private final QueueSignals signals;
   private final JobRunner runner;
+  private final JobDispatcher dispatcher;
   private final String fetcherDeployment;
 
   private Worker(Vertx vertx, String id, SpoolConfig config, SqlClient pg, QueueSignals signals, JobRunner runner,
-      String fetcherDeployment) {
+      JobDispatcher dispatcher, String fetcherDeployment) {
+    this.dispatcher = dispatcher;
     this.vertx = vertx;
     this.id = id;
     this.config = config;
@@ -67,7 +72,11 @@ public final class Worker implements AutoCloseable {
       var runner = new JobRunner(vertx, handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg, signals),
           new RetryBackoff(config.retryBase(), config.retryMax()));
       // Registered and alive before it claims anything.
-      var heartbeat = new Heartbeat(pg, id, config.queues(), config.heartbeatInterval(), runner);
+      var dispatcher = new JobDispatcher();
+      var heartbeat = new Heartbeat(pg, id, config.queues(), config.heartbeatInterval(), runner, stillMine -> {
+        dispatcher.dropReadyBut(stillMine);
+        runner.abandonAllBut(stillMine);
+      });
       vertx.deployVerticle(heartbeat).await(30, TimeUnit.SECONDS);
       vertx.deployVerticle(new LeaseReaper(pg, redis, config.keys(), config.queues(), config.visibilityTimeout(), signals,
           heartbeat))
@@ -76,7 +85,6 @@ public final class Worker implements AutoCloseable {
       // Subscriptions and blocking reads get Redis clients of their own, never the shared pool's.
       vertx.deployVerticle(new CancelListener(RedisClients.client(vertx, config, 1), config.keys(), runner))
           .await(30, TimeUnit.SECONDS);
-      var dispatcher = new JobDispatcher();
       var virtual = new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD);
       vertx.deployVerticle(() -> new JobSlot(dispatcher, runner), new DeploymentOptions(virtual)
           .setInstances(config.workerConcurrency())).await(60, TimeUnit.SECONDS);
@@ -92,7 +100,7 @@ public final class Worker implements AutoCloseable {
           .await(30, TimeUnit.SECONDS);
       log.info("worker {} running {} slots on queues {} with job types {}", id, config.workerConcurrency(),
           config.queues(), handlers.types());
-      return new Worker(vertx, id, config, pg, signals, runner, fetcher);
+      return new Worker(vertx, id, config, pg, signals, runner, dispatcher, fetcher);
     } catch (Exception e) {
       vertx.close();
       throw new IllegalStateException("worker failed to start: " + e.getMessage(), e);
@@ -104,18 +112,20 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * Stops gracefully: claims nothing more, lets running jobs finish for up to the shutdown grace, then
-   * hands the rest back to pending at once (so another worker takes them without waiting for the
-   * visibility timeout), leaves the worker registry, and closes. Blocking; not for a Vert.x thread.
+   * Stops gracefully: claims nothing more, lets running jobs finish for up to the shutdown grace,
+   * stops the handlers still running (and the jobs claimed but not started), and only then hands
+   * their jobs back to pending at once, so another worker takes them without waiting for the
+   * visibility timeout and never while they still run here. Then it leaves the worker registry and
+   * closes. Blocking; not for a Vert.x thread.
    */
   @Override
   public void close() {
     try {
       vertx.undeploy(fetcherDeployment).await(10, TimeUnit.SECONDS);
-      long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
-      while (runner.inFlight() > 0 && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
+      awaitIdle(config.shutdownGrace());
+      dispatcher.dropReady();
+      runner.interruptHandlers();
+      awaitIdle(HANDLER_STOP_WAIT);
       var handedBack = new ArrayList<Signal>();
       for (Row row : pg.preparedQuery(JobSql.HAND_BACK).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS)) {
         if (row.getString("status").equals("pending")) {
@@ -135,12 +145,18 @@ public final class Worker implements AutoCloseable {
       // What could not be handed back, the lease reaper of another worker returns after the timeout.
       log.warn("worker {} could not hand its jobs back cleanly: {}", id, e.toString());
     }
-    // Handed back (or left to the reaper): stop the handlers; the fence would refuse their outcomes.
-    runner.interruptHandlers();
+    runner.close();
     try {
       vertx.close().await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.warn("worker did not close cleanly: {}", e.toString());
+    }
+  }
+
+  private void awaitIdle(Duration limit) throws InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (runner.inFlight() > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
     }
   }
 

@@ -137,6 +137,31 @@ class LeaseTest {
   }
 
   @Test
+  void workerDeclaredDeadWhileStillAliveStopsTheAttemptsItLost() {
+    var pausedEnv = new HashMap<>(env);
+    pausedEnv.put("SPOOL_QUEUES", "paused");
+    pausedEnv.put("SPOOL_WORKER_CONCURRENCY", "1");
+    Worker paused = Worker.start(SpoolConfig.fromEnv(pausedEnv));
+    try {
+      UUID long_ = aJob("sleep").inQueue("paused").withRequest("{\"ms\":60000}").submit(pg, redis, keys);
+      awaitStatus(long_, JobStatus.RUNNING);
+      // What a reaper does to a worker it believes dead; the job is parked an hour ahead so none re-claims it.
+      pg.preparedQuery("DELETE FROM workers WHERE id = $1").execute(Tuple.of(paused.id())).await();
+      pg.preparedQuery("UPDATE jobs SET status = 'pending', lease_owner = NULL, run_at = now() + interval '1 hour' "
+          + "WHERE id = $1").execute(Tuple.of(long_)).await();
+
+      // Its next heartbeat finds it was reaped: it stops that attempt, freeing its only slot.
+      UUID next = aJob("echo").inQueue("paused").submit(pg, redis, keys);
+      assertEquals(JobStatus.COMPLETED, awaitStatus(next, JobStatus.COMPLETED).status());
+      Job parked = JobFixtures.load(pg, long_).orElseThrow();
+      assertEquals(JobStatus.PENDING, parked.status(), "the lost attempt wrote nothing");
+      assertEquals(1, parked.attempts());
+    } finally {
+      paused.close();
+    }
+  }
+
+  @Test
   void stoppingWorkerLetsShortJobsFinishAndHandsLongOnesBackAtOnce() {
     var stoppingEnv = new HashMap<>(env);
     stoppingEnv.put("SPOOL_QUEUES", "handback");
