@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.AbstractMap.SimpleEntry;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -55,8 +56,7 @@ final class StreamFetcher extends VerticleBase {
   private final Redis redis;
   private final SqlClient pg;
   private final Keys keys;
-  /** The queues' streams by priority band, highest first; and all of them. */
-  private final List<List<String>> bands;
+  /** The queues' streams, highest priority band first. */
   private final List<String> allStreams;
   private final QueueSignals signals;
   private final String workerId;
@@ -78,11 +78,8 @@ final class StreamFetcher extends VerticleBase {
     this.redis = redis;
     this.pg = pg;
     this.keys = keys;
-    this.bands = List.of(
-        queues.stream().map(q -> keys.queueStream(q, 1)).toList(),
-        queues.stream().map(q -> keys.queueStream(q, 0)).toList(),
-        queues.stream().map(q -> keys.queueStream(q, -1)).toList());
-    this.allStreams = bands.stream().flatMap(List::stream).toList();
+    this.allStreams = java.util.stream.Stream.of(1, 0, -1)
+        .flatMap(band -> queues.stream().map(q -> keys.queueStream(q, band))).toList();
     this.signals = signals;
     this.postgres = postgres;
     this.reconciler = reconciler;
@@ -209,20 +206,14 @@ final class StreamFetcher extends VerticleBase {
   }
 
   /**
-   * Reads up to {@code wanted} signals, higher priority bands first, without waiting; if there are
-   * none, waits on every stream at once for the next.
+   * Reads signals from every stream at once, waiting for the next if there are none: one round trip
+   * however many queues and bands. The streams are listed highest band first, so {@link #claim}
+   * takes high-priority signals first and puts back what it cannot start.
    */
   private List<Entry> readByBand(int wanted) {
-    var entries = new ArrayList<Entry>();
-    for (List<String> band : bands) {
-      entries.addAll(StreamEntries.parse(connection.send(readGroup(band, wanted - entries.size(), false)).await()));
-      if (entries.size() >= wanted) {
-        return entries;
-      }
-    }
-    if (entries.isEmpty()) {
-      entries.addAll(StreamEntries.parse(connection.send(readGroup(allStreams, wanted, true)).await()));
-    }
+    var entries = new ArrayList<>(StreamEntries.parse(connection.send(readGroup(allStreams, wanted, true)).await()));
+    // A RESP3 reply is a map: its streams come in no particular order. Highest band first again.
+    entries.sort(Comparator.comparingInt(entry -> allStreams.indexOf(entry.stream())));
     return entries;
   }
 
