@@ -21,7 +21,7 @@ public final class ApiRoutes {
 
   private ApiRoutes() {}
 
-  static Router router(Vertx vertx, JobsHandler jobs, Health health) {
+  static Router router(Vertx vertx, JobsHandler jobs, JobStreams streams, Health health) {
     Router router = Router.router(vertx);
     router.get("/health/live").handler(health::live);
     router.get("/health/ready").handler(health::ready);
@@ -31,6 +31,9 @@ public final class ApiRoutes {
     router.post("/v1/jobs/batch").handler(body()).handler(ApiRoutes::requireJson).handler(jobs::submitBatch);
     router.get("/v1/jobs").handler(jobs::list);
     router.get("/v1/jobs/:id").handler(jobs::get);
+    router.get("/v1/jobs/:id/events").handler(streams::sse);
+    router.get("/v1/jobs/:id/ws").handler(streams::webSocket);
+    router.get("/v1/ws").handler(streams::multiJobWebSocket);
     router.post("/v1/jobs/:id/cancel").handler(jobs::cancel);
     router.get("/v1/dlq").handler(jobs::listDeadLetters);
     router.post("/v1/dlq/:id/requeue").handler(jobs::requeue);

@@ -39,7 +39,9 @@ public final class Gateway implements AutoCloseable {
       var types = new JobTypes(pg);
       types.refresh().await(10, TimeUnit.SECONDS);
       vertx.setPeriodic(5000, id -> types.refresh());
-      vertx.deployVerticle(() -> new GatewayVerticle(config, pg, redis, types),
+      // One subscription per process for every watched job, on a Redis connection of its own.
+      var hub = new EventHub(vertx, RedisClients.client(vertx, config, 1), config.keys());
+      vertx.deployVerticle(() -> new GatewayVerticle(config, pg, redis, types, hub),
           new DeploymentOptions().setInstances(config.httpInstances())).await(30, TimeUnit.SECONDS);
       log.info("gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",
           config.httpPort(), config.httpInstances(), config.pgSchema(), config.keyPrefix());

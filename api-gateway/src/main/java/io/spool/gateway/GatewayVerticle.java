@@ -1,5 +1,6 @@
 package io.spool.gateway;
 
+import io.spool.model.JobEvents;
 import io.spool.model.JobSql;
 import io.spool.model.QueueSignals;
 import io.spool.model.SpoolConfig;
@@ -15,12 +16,14 @@ final class GatewayVerticle extends VerticleBase {
   private final SqlClient pg;
   private final Redis redis;
   private final JobTypes types;
+  private final EventHub hub;
 
-  GatewayVerticle(SpoolConfig config, SqlClient pg, Redis redis, JobTypes types) {
+  GatewayVerticle(SpoolConfig config, SqlClient pg, Redis redis, JobTypes types, EventHub hub) {
     this.config = config;
     this.pg = pg;
     this.redis = redis;
     this.types = types;
+    this.hub = hub;
   }
 
   @Override
@@ -28,8 +31,11 @@ final class GatewayVerticle extends VerticleBase {
     // Each instance batches its own inserts on its own event loop: no state crosses threads.
     var signals = new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
     var submitter = new JobSubmitter(context, pg, signals);
-    var jobs = new JobsHandler(pg, redis, config.keys(), signals, submitter, types, new SubmissionParser(config));
-    var router = ApiRoutes.router(vertx, jobs, new Health(pg, redis));
+    var events = JobEvents.of(redis, config);
+    var streams = new JobStreams(vertx, pg, new EventFeed(pg, events, hub), hub);
+    var jobs = new JobsHandler(pg, redis, config.keys(), signals, events, streams, submitter, types,
+        new SubmissionParser(config));
+    var router = ApiRoutes.router(vertx, jobs, streams, new Health(pg, redis));
     return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))
         .requestHandler(router)
         .listen();

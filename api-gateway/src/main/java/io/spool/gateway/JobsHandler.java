@@ -8,6 +8,7 @@ import io.spool.model.JobIds;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
+import io.spool.model.JobEvents;
 import io.spool.model.Keys;
 import io.spool.model.Names;
 import io.spool.model.QueueSignals;
@@ -23,6 +24,7 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.nio.ByteBuffer;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -35,8 +37,11 @@ import java.util.stream.Collectors;
 final class JobsHandler {
   static final int DEFAULT_PAGE = 50;
   static final int MAX_PAGE = 500;
+  static final int MAX_WAIT_SECS = 60;
 
   private final SqlClient pg;
+  private final JobStreams streams;
+  private final JobEvents events;
   private final Redis redis;
   private final Keys keys;
   private final QueueSignals signals;
@@ -44,9 +49,11 @@ final class JobsHandler {
   private final JobTypes types;
   private final SubmissionParser parser;
 
-  JobsHandler(SqlClient pg, Redis redis, Keys keys, QueueSignals signals, JobSubmitter submitter, JobTypes types,
-      SubmissionParser parser) {
+  JobsHandler(SqlClient pg, Redis redis, Keys keys, QueueSignals signals, JobEvents events, JobStreams streams,
+      JobSubmitter submitter, JobTypes types, SubmissionParser parser) {
     this.pg = pg;
+    this.events = events;
+    this.streams = streams;
     this.redis = redis;
     this.keys = keys;
     this.signals = signals;
@@ -103,18 +110,43 @@ final class JobsHandler {
     });
   }
 
+  /**
+   * The job. With {@code ?wait_secs=N} (at most {@value #MAX_WAIT_SECS}) an unfinished job is answered
+   * as soon as it ends, or as it is after N seconds: a long-poll, woken by the job's events rather
+   * than by polling Postgres.
+   */
   void get(RoutingContext ctx) {
     UUID id = pathId(ctx);
-    pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(id, ApiRoutes.user(ctx)))
-        .onSuccess(rows -> {
-          if (rows.size() == 0) {
-            Problem.notFound("no job " + id).send(ctx);
-            return;
-          }
-          ctx.response().putHeader("Content-Type", "application/json")
-              .end(JobJson.encode(JobSql.toJob(rows.iterator().next())));
-        })
+    String user = ApiRoutes.user(ctx);
+    int waitSecs = waitSecs(ctx);
+    load(id, user)
+        .compose(job -> job.status().isFinished() || waitSecs == 0
+            ? Future.succeededFuture(job)
+            : streams.awaitEnd(id, user, Duration.ofSeconds(waitSecs)).compose(v -> load(id, user)))
+        .onSuccess(job -> ctx.response().putHeader("Content-Type", "application/json").end(JobJson.encode(job)))
         .onFailure(ctx::fail);
+  }
+
+  private Future<Job> load(UUID id, String user) {
+    return pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(id, user)).compose(rows -> rows.size() == 0
+        ? Future.failedFuture(Problem.notFound("no job " + id).exception())
+        : Future.succeededFuture(JobSql.toJob(rows.iterator().next())));
+  }
+
+  private static int waitSecs(RoutingContext ctx) {
+    String text = query(ctx, "wait_secs");
+    if (text == null) {
+      return 0;
+    }
+    try {
+      int secs = Integer.parseInt(text);
+      if (secs >= 0 && secs <= MAX_WAIT_SECS) {
+        return secs;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw Problem.badRequest("wait_secs must be a whole number from 0 to " + MAX_WAIT_SECS).exception();
   }
 
   void list(RoutingContext ctx) {
@@ -139,7 +171,7 @@ final class JobsHandler {
           }
           Job job = JobSql.toJob(rows.iterator().next());
           if (job.status() != JobStatus.RUNNING) {
-            return Future.succeededFuture(job);
+            return events.emit(JobEvents.statusChange(id, job.status(), 0)).map(job).otherwise(job);
           }
           // The durable flag is set; the message only makes it fast. Losing it costs a heartbeat.
           return redis.send(Request.cmd(Command.PUBLISH).arg(keys.cancelChannel()).arg(id.toString()))
@@ -160,7 +192,8 @@ final class JobsHandler {
             return explainMiss(id, user, "only jobs in the dead-letter queue can be requeued");
           }
           Job job = JobSql.toJob(rows.iterator().next());
-          return signals.signal(List.of(Signal.of(job))).map(job).otherwise(job);
+          return events.emit(JobEvents.statusChange(id, job.status(), 0)).otherwiseEmpty()
+              .compose(v -> signals.signal(List.of(Signal.of(job))).map(job).otherwise(job));
         })
         .onSuccess(job -> ctx.response().putHeader("Content-Type", "application/json").end(JobJson.encode(job)))
         .onFailure(ctx::fail);

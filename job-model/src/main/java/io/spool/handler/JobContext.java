@@ -17,4 +17,12 @@ public interface JobContext {
   default int attempt() {
     return job().attempts();
   }
+
+  /**
+   * Appends an event to the job's log, streamed live to clients watching the job: {@code progress}
+   * (any JSON, e.g. {@code {"step": 3, "of": 10}}) or {@code output} (partial results, e.g.
+   * {@code {"text": "..."}}). Waits until Redis has it; if Redis is away the event is dropped and the
+   * job goes on.
+   */
+  void emit(String type, JsonNode data);
 }

@@ -91,7 +91,7 @@ public final class JobSql {
       FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[])
         AS v(id, attempt, status, result, error, backoff_ms)
       WHERE j.id = v.id AND j.attempts = v.attempt AND %2$s
-      RETURNING j.id, j.status, j.queue, j.priority, j.run_at""".formatted(RETRY, JobStatus.COMPLETED.sqlGuard("j.status"));
+      RETURNING j.id, j.status, j.queue, j.priority, j.run_at, j.attempts""".formatted(RETRY, JobStatus.COMPLETED.sqlGuard("j.status"));
 
   /**
    * A user's jobs (or only their dead letters: failed and not discarded), newest first, optionally filtered. Parameters: $1 user, then the status, type and
@@ -220,9 +220,9 @@ public final class JobSql {
       lost AS (
         UPDATE jobs j SET %s
         FROM dead WHERE j.lease_owner = dead.id AND j.status = 'running'
-        RETURNING j.id, j.queue, j.status, j.priority)
-      SELECT 'job' AS kind, id::text AS id, queue, status, priority FROM lost
-      UNION ALL SELECT 'worker', id, NULL, NULL, NULL FROM dead""".formatted(LOSE_ATTEMPT);
+        RETURNING j.id, j.queue, j.status, j.priority, j.attempts)
+      SELECT 'job' AS kind, id::text AS id, queue, status, priority, attempts FROM lost
+      UNION ALL SELECT 'worker', id, NULL, NULL, NULL, NULL FROM dead""".formatted(LOSE_ATTEMPT);
 
   /**
    * The slow safety net behind {@link #REAP}: running jobs whose owner has no fresh heartbeat row at
@@ -234,7 +234,7 @@ public final class JobSql {
       WHERE j.status = 'running'
         AND NOT EXISTS (SELECT 1 FROM workers w
                         WHERE w.id = j.lease_owner AND w.heartbeat_at > now() - make_interval(secs => $1))
-      RETURNING j.id, j.queue, j.status, j.priority""".formatted(LOSE_ATTEMPT);
+      RETURNING j.id, j.queue, j.status, j.priority, j.attempts""".formatted(LOSE_ATTEMPT);
 
   /** A stopping worker ($1) hands its running jobs back at once, not waiting for the reaper. */
   public static final String HAND_BACK = """
@@ -242,7 +242,7 @@ public final class JobSql {
                       finished_at = CASE WHEN cancel_requested THEN clock_timestamp() END,
                       lease_owner = NULL, run_at = now()
       WHERE lease_owner = $1 AND status = 'running'
-      RETURNING id, queue, priority, status""";
+      RETURNING id, queue, priority, status, attempts""";
 
   /** The running jobs of worker $1 that someone asked to cancel. */
   public static final String CANCEL_REQUESTED =

@@ -54,6 +54,21 @@ public record Keys(String prefix) {
     return tag() + ":reconcile";
   }
 
+  /** A job's event log: a capped stream of event JSON (field "e"). */
+  public String jobEvents(java.util.UUID jobId) {
+    return tag() + ":ev:" + jobId;
+  }
+
+  /** The counter numbering a job's events. */
+  public String jobEventSeq(java.util.UUID jobId) {
+    return tag() + ":evseq:" + jobId;
+  }
+
+  /** The pub/sub channel on which a job's events are published as they are appended. */
+  public String jobEventChannel(java.util.UUID jobId) {
+    return tag() + ":evc:" + jobId;
+  }
+
   /** Signals of jobs not due yet: a sorted set scored by due time (epoch ms), member "stream|job id". */
   public String delayed() {
     return tag() + ":delayed";

@@ -37,6 +37,10 @@ import java.util.Map;
  * @param retryBase         backoff before the first retry (full jitter: a random wait up to this,
  *                          doubling per attempt). {@code SPOOL_RETRY_BASE_MILLIS}, default 1000.
  * @param retryMax          the cap of that doubling. {@code SPOOL_RETRY_MAX_MILLIS}, default 300000.
+ * @param eventRetention    how long a job's event log is kept after the job ends.
+ *                          {@code SPOOL_EVENT_RETENTION_SECS}, default 3600.
+ * @param eventLogMax       events kept per job (older ones are trimmed). {@code SPOOL_EVENT_LOG_MAX},
+ *                          default 1000.
  */
 public record SpoolConfig(
     String pgUrl,
@@ -54,7 +58,9 @@ public record SpoolConfig(
     Duration shutdownGrace,
     Duration jobTimeout,
     Duration retryBase,
-    Duration retryMax) {
+    Duration retryMax,
+    Duration eventRetention,
+    int eventLogMax) {
 
   public static final String DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
   public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -97,7 +103,9 @@ public record SpoolConfig(
         Duration.ofSeconds(s.integer("SPOOL_SHUTDOWN_GRACE_SECS", 30, 0, 86_400)),
         Duration.ofSeconds(s.integer("SPOOL_JOB_TIMEOUT_SECS", 3600, 1, MAX_TIMEOUT_SECS)),
         Duration.ofMillis(s.integer("SPOOL_RETRY_BASE_MILLIS", 1000, 0, 3_600_000)),
-        Duration.ofMillis(s.integer("SPOOL_RETRY_MAX_MILLIS", 300_000, 0, 86_400_000)));
+        Duration.ofMillis(s.integer("SPOOL_RETRY_MAX_MILLIS", 300_000, 0, 86_400_000)),
+        Duration.ofSeconds(s.integer("SPOOL_EVENT_RETENTION_SECS", 3600, 1, 30 * 86_400)),
+        s.integer("SPOOL_EVENT_LOG_MAX", 1000, 10, 1_000_000));
     if (config.heartbeatInterval().compareTo(config.visibilityTimeout()) >= 0) {
       s.problem("SPOOL_HEARTBEAT_SECS (" + config.heartbeatInterval().toSeconds()
           + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS (" + config.visibilityTimeout().toSeconds() + ")");

@@ -3,6 +3,8 @@ package io.spool.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.GroupCommit;
 import io.spool.model.Job;
+import io.spool.model.JobEvents;
+import io.spool.model.JobEvents.NewEvent;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
@@ -60,11 +62,13 @@ final class AttemptFinisher {
 
   private final SqlClient pg;
   private final QueueSignals signals;
+  private final JobEvents events;
   private final GroupCommit<Finish, Boolean> commits;
 
-  AttemptFinisher(Context context, SqlClient pg, QueueSignals signals) {
+  AttemptFinisher(Context context, SqlClient pg, QueueSignals signals, JobEvents events) {
     this.pg = pg;
     this.signals = signals;
+    this.events = events;
     this.commits = new GroupCommit<>(context, this::write, f -> 1, MAX_ROWS, MAX_IN_FLIGHT);
   }
 
@@ -95,13 +99,17 @@ final class AttemptFinisher {
         .map(rows -> {
           Map<UUID, Row> written = new HashMap<>();
           var retries = new ArrayList<Signal>();
+          var changes = new ArrayList<NewEvent>();
           for (Row row : rows) {
             written.put(row.getUUID("id"), row);
+            changes.addAll(JobEvents.statusChange(row.getUUID("id"), JobStatus.parse(row.getString("status")),
+                row.getInteger("attempts")));
             if (row.getString("status").equals(JobStatus.PENDING.wire())) {
               retries.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),
                   row.getOffsetDateTime("run_at").toInstant()));
             }
           }
+          events.emit(changes).onFailure(e -> log.debug("status events dropped: {}", e.toString()));
           signals.signal(retries).onFailure(e ->
               log.warn("could not signal {} retries; they wait in Postgres: {}", retries.size(), e.toString()));
           var answers = new ArrayList<Boolean>(n);

@@ -2,6 +2,7 @@ package io.spool.worker;
 
 import io.spool.handler.JobHandler;
 import io.spool.model.Job;
+import io.spool.model.JobEvents;
 import io.spool.model.JobStatus;
 import io.spool.worker.AttemptFinisher.Outcome;
 import io.vertx.core.Vertx;
@@ -77,11 +78,13 @@ final class JobRunner {
   private final HandlerRegistry handlers;
   private final AttemptFinisher finisher;
   private final RetryBackoff backoff;
+  private final JobEvents events;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final Map<UUID, Running> running = new ConcurrentHashMap<>();
 
-  JobRunner(Vertx vertx, HandlerRegistry handlers, AttemptFinisher finisher, RetryBackoff backoff) {
+  JobRunner(Vertx vertx, HandlerRegistry handlers, AttemptFinisher finisher, RetryBackoff backoff, JobEvents events) {
     this.vertx = vertx;
+    this.events = events;
     this.handlers = handlers;
     this.finisher = finisher;
     this.backoff = backoff;
@@ -177,7 +180,7 @@ final class JobRunner {
     Outcome outcome;
     try {
       // A handler that returns has done its work, whatever interrupt raced with it.
-      outcome = Outcome.completed(handler.run(new RunningJob(job)));
+      outcome = Outcome.completed(handler.run(new RunningJob(job, events)));
     } catch (VirtualMachineError e) {
       throw e;
     } catch (Throwable e) {

@@ -1,6 +1,9 @@
 package io.spool.worker;
 
+import io.spool.model.JobEvents;
+import io.spool.model.JobEvents.NewEvent;
 import io.spool.model.JobSql;
+import io.spool.model.JobStatus;
 import io.spool.model.Keys;
 import io.spool.model.QueueSignals;
 import io.spool.model.QueueSignals.Signal;
@@ -31,6 +34,7 @@ final class LeaseReaper extends VerticleBase {
   static final long PERIOD_MILLIS = 1000;
 
   private final Heartbeat heartbeat;
+  private final JobEvents events;
   private final Duration visibilityTimeout;
   private final SqlClient pg;
   private final Redis redis;
@@ -43,7 +47,8 @@ final class LeaseReaper extends VerticleBase {
   private long nextOrphanSweepNanos = System.nanoTime();
 
   LeaseReaper(SqlClient pg, Redis redis, Keys keys, List<String> queues, Duration visibilityTimeout,
-      QueueSignals signals, Heartbeat heartbeat) {
+      QueueSignals signals, Heartbeat heartbeat, JobEvents events) {
+    this.events = events;
     this.heartbeat = heartbeat;
     this.visibilityTimeout = visibilityTimeout;
     this.pg = pg;
@@ -106,14 +111,18 @@ final class LeaseReaper extends VerticleBase {
 
   private Future<Void> signalAgain(List<Row> lost) {
     var again = new ArrayList<Signal>();
+    var changes = new ArrayList<NewEvent>();
     for (Row row : lost) {
       String status = row.getString("status");
+      changes.addAll(JobEvents.statusChange(UUID.fromString(row.getValue("id").toString()), JobStatus.parse(status),
+          row.getInteger("attempts")));
       log.warn("job {} lost its worker; it is {} now", row.getValue("id"), status);
       if (status.equals("pending")) {
         again.add(new Signal(UUID.fromString(row.getValue("id").toString()), row.getString("queue"),
             row.getInteger("priority"), null));
       }
     }
+    events.emit(changes).onFailure(e -> log.debug("status events dropped: {}", e.toString()));
     return signals.signal(again);
   }
 

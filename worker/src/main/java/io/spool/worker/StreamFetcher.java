@@ -1,7 +1,10 @@
 package io.spool.worker;
 
 import io.spool.model.Job;
+import io.spool.model.JobEvents;
+import io.spool.model.JobEvents.NewEvent;
 import io.spool.model.JobSql;
+import io.spool.model.JobStatus;
 import io.spool.model.Keys;
 import io.spool.model.QueueSignals;
 import io.spool.model.QueueSignals.Signal;
@@ -65,6 +68,7 @@ final class StreamFetcher extends VerticleBase {
   private final long visibilityMillis;
   private final PostgresClaimer postgres;
   private final Reconciler reconciler;
+  private final JobEvents events;
   private volatile boolean stopping;
   private boolean redisDown;
   private RedisConnection connection;
@@ -73,7 +77,7 @@ final class StreamFetcher extends VerticleBase {
 
   StreamFetcher(Redis blockingRedis, Redis redis, SqlClient pg, Keys keys, List<String> queues, String workerId,
       JobDispatcher dispatcher, StreamAcks acks, Duration visibilityTimeout, QueueSignals signals,
-      PostgresClaimer postgres, Reconciler reconciler) {
+      PostgresClaimer postgres, Reconciler reconciler, JobEvents events) {
     this.blockingRedis = blockingRedis;
     this.redis = redis;
     this.pg = pg;
@@ -83,6 +87,7 @@ final class StreamFetcher extends VerticleBase {
     this.signals = signals;
     this.postgres = postgres;
     this.reconciler = reconciler;
+    this.events = events;
     this.workerId = workerId;
     this.dispatcher = dispatcher;
     this.acks = acks;
@@ -135,7 +140,7 @@ final class StreamFetcher extends VerticleBase {
     int wanted = Math.min(dispatcher.idle(), MAX_BATCH);
     postgres.arm();
     List<Job> jobs = postgres.claimNext(wanted);
-    jobs.forEach(dispatcher::dispatch);
+    start(jobs);
     if (jobs.size() < wanted) {
       postgres.awaitWake();
     }
@@ -194,7 +199,7 @@ final class StreamFetcher extends VerticleBase {
       claim(entries, wanted);
     } else if (safetyNet) {
       // Jobs whose signal was lost (a gateway could not reach Redis) start now, not never.
-      postgres.claimNext(wanted).forEach(dispatcher::dispatch);
+      start(postgres.claimNext(wanted));
     }
   }
 
@@ -278,6 +283,17 @@ final class StreamFetcher extends VerticleBase {
       settled.add(new SimpleEntry<>(entry.stream(), entry.entryId()));
     }
     acks.ackAndDelete(settled).onFailure(e -> log.warn("could not acknowledge {} signals: {}", settled.size(), e.toString()));
+    start(claimed);
+  }
+
+  /** Announces the claimed attempts (status running) and hands them to slots. */
+  private void start(List<Job> claimed) {
+    if (claimed.isEmpty()) {
+      return;
+    }
+    var running = new ArrayList<NewEvent>(claimed.size());
+    claimed.forEach(job -> running.addAll(JobEvents.statusChange(job.id(), JobStatus.RUNNING, job.attempts())));
+    events.emit(running).onFailure(e -> log.debug("status events dropped: {}", e.toString()));
     claimed.forEach(dispatcher::dispatch);
   }
 

@@ -1,6 +1,9 @@
 package io.spool.worker;
 
+import io.spool.model.JobEvents;
+import io.spool.model.JobEvents.NewEvent;
 import io.spool.model.JobSql;
+import io.spool.model.JobStatus;
 import io.spool.model.Migrations;
 import io.spool.model.QueueSignals;
 import io.spool.model.QueueSignals.Signal;
@@ -37,12 +40,14 @@ public final class Worker implements AutoCloseable {
   private final SpoolConfig config;
   private final SqlClient pg;
   private final QueueSignals signals;
+  private final JobEvents events;
   private final JobRunner runner;
   private final JobDispatcher dispatcher;
   private final String fetcherDeployment;
 
-  private Worker(Vertx vertx, String id, SpoolConfig config, SqlClient pg, QueueSignals signals, JobRunner runner,
-      JobDispatcher dispatcher, String fetcherDeployment) {
+  private Worker(Vertx vertx, String id, SpoolConfig config, SqlClient pg, QueueSignals signals, JobEvents events,
+      JobRunner runner, JobDispatcher dispatcher, String fetcherDeployment) {
+    this.events = events;
     this.dispatcher = dispatcher;
     this.vertx = vertx;
     this.id = id;
@@ -68,9 +73,10 @@ public final class Worker implements AutoCloseable {
       pg.preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
           .await(30, TimeUnit.SECONDS);
       var signals = new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
+      var events = JobEvents.of(redis, config);
       // The finisher's batches live on one event-loop context of their own.
-      var runner = new JobRunner(vertx, handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg, signals),
-          new RetryBackoff(config.retryBase(), config.retryMax()));
+      var runner = new JobRunner(vertx, handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events),
+          new RetryBackoff(config.retryBase(), config.retryMax()), events);
       // Registered and alive before it claims anything.
       var dispatcher = new JobDispatcher();
       var heartbeat = new Heartbeat(pg, id, config.queues(), config.heartbeatInterval(), runner, stillMine -> {
@@ -79,7 +85,7 @@ public final class Worker implements AutoCloseable {
       });
       vertx.deployVerticle(heartbeat).await(30, TimeUnit.SECONDS);
       vertx.deployVerticle(new LeaseReaper(pg, redis, config.keys(), config.queues(), config.visibilityTimeout(), signals,
-          heartbeat))
+          heartbeat, events))
           .await(30, TimeUnit.SECONDS);
       vertx.deployVerticle(new DelayedSignalPromoter(signals)).await(30, TimeUnit.SECONDS);
       // Subscriptions and blocking reads get Redis clients of their own, never the shared pool's.
@@ -96,11 +102,11 @@ public final class Worker implements AutoCloseable {
       var reconciler = new Reconciler(redis, pg, config.keys(), signals, id);
       var blockingRedis = RedisClients.client(vertx, config, 1);
       String fetcher = vertx.deployVerticle(new StreamFetcher(blockingRedis, redis, pg, config.keys(), config.queues(), id,
-          dispatcher, new StreamAcks(redis), config.visibilityTimeout(), signals, postgres, reconciler), virtual)
+          dispatcher, new StreamAcks(redis), config.visibilityTimeout(), signals, postgres, reconciler, events), virtual)
           .await(30, TimeUnit.SECONDS);
       log.info("worker {} running {} slots on queues {} with job types {}", id, config.workerConcurrency(),
           config.queues(), handlers.types());
-      return new Worker(vertx, id, config, pg, signals, runner, dispatcher, fetcher);
+      return new Worker(vertx, id, config, pg, signals, events, runner, dispatcher, fetcher);
     } catch (Exception e) {
       vertx.close();
       throw new IllegalStateException("worker failed to start: " + e.getMessage(), e);
@@ -127,11 +133,15 @@ public final class Worker implements AutoCloseable {
       runner.interruptHandlers();
       awaitIdle(HANDLER_STOP_WAIT);
       var handedBack = new ArrayList<Signal>();
+      var changes = new ArrayList<NewEvent>();
       for (Row row : pg.preparedQuery(JobSql.HAND_BACK).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS)) {
+        changes.addAll(JobEvents.statusChange(row.getUUID("id"), JobStatus.parse(row.getString("status")),
+            row.getInteger("attempts")));
         if (row.getString("status").equals("pending")) {
           handedBack.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"), null));
         }
       }
+      events.emit(changes).otherwiseEmpty().await(10, TimeUnit.SECONDS);
       if (!handedBack.isEmpty()) {
         log.info("worker {} handed {} running jobs back", id, handedBack.size());
         signals.signal(handedBack).await(10, TimeUnit.SECONDS);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.model.Job;
+import io.spool.model.JobEvents;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
@@ -116,7 +117,8 @@ class LeaseTest {
     assertEquals(2, replaced.attempts());
 
     // The "dead" worker wakes up and reports its attempt 1: the fence matches nothing.
-    var finisher = new AttemptFinisher(vertx.getOrCreateContext(), pg, new QueueSignals(redis, keys, pg, JobSql.wakeChannel(config)));
+    var finisher = new AttemptFinisher(vertx.getOrCreateContext(), pg, new QueueSignals(redis, keys, pg, JobSql.wakeChannel(config)),
+        JobEvents.of(redis, config));
     boolean written = finisher.finish(staleAttempt, Outcome.completed(JobJson.tree("{\"from\":\"attempt 1\"}"))).await();
     assertFalse(written);
     boolean failedWritten = finisher.finish(staleAttempt, Outcome.failed("stale failure", 0)).await();

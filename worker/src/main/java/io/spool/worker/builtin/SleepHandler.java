@@ -7,7 +7,8 @@ import io.spool.model.JobJson;
 
 /**
  * {@code sleep}: {@code {"ms": N, "steps": K}} sleeps N milliseconds in K equal steps (default 1);
- * the result is {@code {"slept_ms": N}}. Models a long, mostly idle agent run.
+ * the result is {@code {"slept_ms": N}}. Emits a {@code progress} event {@code {"step": i, "of": K}}
+ * after each step. Models a long, mostly idle agent run.
  */
 public final class SleepHandler implements JobHandler {
   static final long MAX_MS = 24L * 3600 * 1000;
@@ -26,6 +27,7 @@ public final class SleepHandler implements JobHandler {
       // Spread the remainder so the steps add up to exactly ms.
       long slice = ms * (step + 1) / steps - ms * step / steps;
       Thread.sleep(slice);
+      context.emit("progress", JobJson.MAPPER.createObjectNode().put("step", step + 1).put("of", steps));
     }
     return JobJson.MAPPER.createObjectNode().put("slept_ms", ms);
   }

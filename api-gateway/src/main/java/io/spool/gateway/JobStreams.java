@@ -1,0 +1,208 @@
+package io.spool.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.model.JobEvent;
+import io.spool.model.JobIds;
+import io.spool.model.JobJson;
+import io.spool.model.JobSql;
+import io.spool.model.JobStatus;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Live progress: Server-Sent Events and WebSockets for one job, a WebSocket that follows several jobs,
+ * and the wait behind long-polling. All read through {@link EventFeed}.
+ */
+final class JobStreams {
+  /** An idle SSE stream gets a comment this often, so proxies and clients keep it open. */
+  static final long SSE_HEARTBEAT_MILLIS = 15_000;
+
+  private final Vertx vertx;
+  private final SqlClient pg;
+  private final EventFeed feed;
+  private final EventHub hub;
+
+  JobStreams(Vertx vertx, SqlClient pg, EventFeed feed, EventHub hub) {
+    this.vertx = vertx;
+    this.pg = pg;
+    this.feed = feed;
+    this.hub = hub;
+  }
+
+  /** GET /v1/jobs/{id}/events: {@code id: seq}, {@code event: type}, {@code data: event JSON}. */
+  void sse(RoutingContext ctx) {
+    UUID id = JobsHandler.pathId(ctx);
+    String user = ApiRoutes.user(ctx);
+    long after = afterSeq(ctx, ctx.request().getHeader("Last-Event-ID"));
+    requireOwn(id, user).onSuccess(v -> {
+      HttpServerResponse response = ctx.response()
+          .setChunked(true)
+          .putHeader("Content-Type", "text/event-stream")
+          .putHeader("Cache-Control", "no-cache")
+          .putHeader("X-Accel-Buffering", "no"); // or nginx buffers the stream
+      response.write(": watching job " + id + "\n\n");
+      long heartbeat = vertx.setPeriodic(SSE_HEARTBEAT_MILLIS, t -> response.write(": keep-alive\n\n"));
+      var session = feed.start(id, user, after, new EventFeed.Sink() {
+        @Override
+        public void send(JobEvent event) {
+          // The type is one of a fixed few and the JSON has no raw newlines: no frame injection.
+          response.write("id: " + event.seq() + "\nevent: " + event.type() + "\ndata: " + JobJson.encode(event) + "\n\n");
+        }
+
+        @Override
+        public void ended() {
+          vertx.cancelTimer(heartbeat);
+          response.end();
+        }
+      });
+      response.closeHandler(x -> {
+        vertx.cancelTimer(heartbeat);
+        session.stop();
+      });
+    }).onFailure(ctx::fail);
+  }
+
+  /** GET /v1/jobs/{id}/ws: every event as a JSON text frame, then {@code end}, then the socket closes. */
+  void webSocket(RoutingContext ctx) {
+    UUID id = JobsHandler.pathId(ctx);
+    String user = ApiRoutes.user(ctx);
+    long after = afterSeq(ctx, null);
+    ctx.request().pause(); // the handshake must find the request unread after the ownership check
+    requireOwn(id, user)
+        .compose(v -> ctx.request().toWebSocket())
+        .onSuccess(socket -> {
+          var session = feed.start(id, user, after, new EventFeed.Sink() {
+            @Override
+            public void send(JobEvent event) {
+              socket.writeTextMessage(JobJson.encode(event));
+            }
+
+            @Override
+            public void ended() {
+              socket.close();
+            }
+          });
+          socket.closeHandler(x -> session.stop());
+        })
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * GET /v1/ws: one socket following several jobs. The client sends
+   * {@code {"op": "subscribe", "job_id": "...", "after": 0}} and {@code {"op": "unsubscribe", "job_id": "..."}};
+   * the server sends the events of every followed job and, for a request it cannot honour,
+   * {@code {"type": "error", "job_id": ..., "message": "..."}}. The socket stays open after a job ends.
+   */
+  void multiJobWebSocket(RoutingContext ctx) {
+    String user = ApiRoutes.user(ctx);
+    ctx.request().toWebSocket().onSuccess(socket -> {
+      Map<UUID, EventFeed.Session> followed = new HashMap<>();
+      socket.textMessageHandler(text -> onCommand(socket, user, followed, text));
+      socket.closeHandler(x -> followed.values().forEach(EventFeed.Session::stop));
+    }).onFailure(ctx::fail);
+  }
+
+  private void onCommand(ServerWebSocket socket, String user, Map<UUID, EventFeed.Session> followed, String text) {
+    JsonNode command;
+    try {
+      command = JobJson.MAPPER.readTree(text);
+    } catch (Exception e) {
+      sendError(socket, null, "not JSON; send {\"op\": \"subscribe\", \"job_id\": \"...\"}");
+      return;
+    }
+    String op = command.path("op").asText("");
+    UUID id = JobIds.parse(command.path("job_id").asText(null)).orElse(null);
+    if (id == null || !(op.equals("subscribe") || op.equals("unsubscribe"))) {
+      sendError(socket, command.path("job_id").asText(null), "expected {\"op\": \"subscribe\"|\"unsubscribe\", \"job_id\": \"<uuid>\"}");
+      return;
+    }
+    if (op.equals("unsubscribe")) {
+      EventFeed.Session session = followed.remove(id);
+      if (session != null) {
+        session.stop();
+      }
+      return;
+    }
+    long after = command.path("after").asLong(0);
+    if (followed.containsKey(id) || after < 0) {
+      sendError(socket, id.toString(), after < 0 ? "after must not be negative" : "already subscribed");
+      return;
+    }
+    requireOwn(id, user).onSuccess(v -> followed.put(id, feed.start(id, user, after, new EventFeed.Sink() {
+      @Override
+      public void send(JobEvent event) {
+        socket.writeTextMessage(JobJson.encode(event));
+      }
+
+      @Override
+      public void ended() {
+        followed.remove(id);
+      }
+    }))).onFailure(e -> sendError(socket, id.toString(), "no job " + id));
+  }
+
+  private static void sendError(ServerWebSocket socket, String jobId, String message) {
+    var error = JobJson.MAPPER.createObjectNode().put("type", "error").put("message", message);
+    error.put("job_id", jobId);
+    socket.writeTextMessage(JobJson.encode(error));
+  }
+
+  /**
+   * Completes when the job has probably ended (an {@code end} event arrived) or after {@code max};
+   * the caller then reads the job from Postgres. No polling of Postgres while it waits.
+   */
+  Future<Void> awaitEnd(UUID jobId, String user, Duration max) {
+    Promise<Void> ended = Promise.promise();
+    long timer = vertx.setTimer(max.toMillis(), t -> ended.tryComplete());
+    hub.listen(jobId, event -> {
+      if (event.isEnd()) {
+        ended.tryComplete();
+      }
+    }).onSuccess(registration -> {
+      ended.future().onComplete(x -> {
+        vertx.cancelTimer(timer);
+        registration.close();
+      });
+      // It may have ended before the subscription was in place: look once more, now that it is.
+      pg.preparedQuery(JobSql.SELECT_OWN_STATUS).execute(Tuple.of(jobId, user)).onSuccess(rows -> {
+        if (rows.size() == 0 || JobStatus.parse(rows.iterator().next().getString("status")).isFinished()) {
+          ended.tryComplete();
+        }
+      });
+    });
+    return ended.future();
+  }
+
+  private Future<Void> requireOwn(UUID id, String user) {
+    return pg.preparedQuery(JobSql.SELECT_OWN_STATUS).execute(Tuple.of(id, user)).compose(rows -> rows.size() == 0
+        ? Future.failedFuture(Problem.notFound("no job " + id).exception())
+        : Future.succeededFuture());
+  }
+
+  /** The seq to resume after: the Last-Event-ID header, or {@code ?after=}; 0 for the start. */
+  private static long afterSeq(RoutingContext ctx, String lastEventId) {
+    String text = lastEventId != null ? lastEventId : ctx.queryParams().get("after");
+    if (text == null || text.isEmpty()) {
+      return 0;
+    }
+    try {
+      long after = Long.parseLong(text.trim());
+      if (after >= 0) {
+        return after;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw Problem.badRequest("the seq to resume after must be a whole number, 0 or more").exception();
+  }
+}

@@ -1,0 +1,248 @@
+package io.spool.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.gateway.Gateway;
+import io.spool.model.JobJson;
+import io.spool.model.RedisClients;
+import io.spool.model.SpoolConfig;
+import io.spool.testing.Eventually;
+import io.spool.testing.HttpJson;
+import io.spool.testing.TestServices;
+import io.spool.worker.Worker;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Progress over SSE and WebSocket, resume, late subscribers, a lost log, two gateways, long-poll. */
+class EventStreamTest {
+  static SpoolConfig config;
+  static SpoolConfig secondGatewayConfig;
+  static Gateway gateway;
+  static Gateway secondGateway;
+  static Worker worker;
+  static HttpJson http;
+  static String base;
+  static String secondBase;
+  static final HttpClient client = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void start() {
+    Map<String, String> env = TestServices.isolatedEnv(EventStreamTest.class);
+    env.put("SPOOL_HTTP_PORT", String.valueOf(ProcessCluster.freePort()));
+    env.put("SPOOL_SHUTDOWN_GRACE_SECS", "1");
+    config = SpoolConfig.fromEnv(env);
+    var second = new HashMap<>(env);
+    second.put("SPOOL_HTTP_PORT", String.valueOf(ProcessCluster.freePort()));
+    secondGatewayConfig = SpoolConfig.fromEnv(second);
+    gateway = Gateway.start(config);
+    secondGateway = Gateway.start(secondGatewayConfig);
+    worker = Worker.start(config);
+    base = "http://127.0.0.1:" + config.httpPort();
+    secondBase = "http://127.0.0.1:" + secondGatewayConfig.httpPort();
+    http = new HttpJson(base);
+  }
+
+  @AfterAll
+  static void stop() {
+    worker.close();
+    secondGateway.close();
+    gateway.close();
+    TestServices.cleanUp(config);
+  }
+
+  private static String submit(String json) {
+    var response = http.post("/v1/jobs", json);
+    assertEquals(202, response.status(), response.raw().body());
+    return response.json().get("id").asText();
+  }
+
+  /** One SSE frame. */
+  record Frame(long id, String event, JsonNode data) {}
+
+  /** Reads an SSE stream to its end (the server ends it after {@code end}). */
+  private static List<Frame> readSse(String url, String lastEventId) throws Exception {
+    var request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET();
+    if (lastEventId != null) {
+      request.header("Last-Event-ID", lastEventId);
+    }
+    HttpResponse<java.util.stream.Stream<String>> response = client.send(request.build(), HttpResponse.BodyHandlers.ofLines());
+    assertEquals(200, response.statusCode());
+    assertEquals("text/event-stream", response.headers().firstValue("Content-Type").orElse(""));
+    var frames = new ArrayList<Frame>();
+    long id = -1;
+    String event = null;
+    for (String line : (Iterable<String>) response.body()::iterator) {
+      if (line.startsWith("id: ")) {
+        id = Long.parseLong(line.substring(4));
+      } else if (line.startsWith("event: ")) {
+        event = line.substring(7);
+      } else if (line.startsWith("data: ")) {
+        frames.add(new Frame(id, event, JobJson.tree(line.substring(6))));
+      }
+    }
+    return frames;
+  }
+
+  private static void assertOrderedToEnd(List<Frame> frames) {
+    assertFalse(frames.isEmpty());
+    for (int i = 1; i < frames.size(); i++) {
+      assertTrue(frames.get(i).id() > frames.get(i - 1).id(), "seq strictly increasing: " + frames);
+    }
+    Frame end = frames.get(frames.size() - 1);
+    assertEquals("end", end.event());
+    for (Frame frame : frames) {
+      assertEquals(frame.event(), frame.data().get("type").asText());
+      assertEquals(frame.id(), frame.data().get("seq").asLong());
+    }
+  }
+
+  @Test
+  void sseStreamsStatusAndProgressInOrderThenEndsWithTheFinalJob() throws Exception {
+    String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":600,\"steps\":3}}");
+    List<Frame> frames = readSse(base + "/v1/jobs/" + id + "/events", null);
+    assertOrderedToEnd(frames);
+    List<String> kinds = frames.stream().map(f -> f.event() + (f.event().equals("status")
+        ? ":" + f.data().get("data").get("status").asText() : f.event().equals("progress")
+        ? ":" + f.data().get("data").get("step").asInt() : "")).toList();
+    assertEquals(List.of("status:running", "progress:1", "progress:2", "progress:3", "status:completed", "end"), kinds);
+    JsonNode finalJob = frames.get(frames.size() - 1).data().get("data");
+    assertEquals("completed", finalJob.get("status").asText());
+    assertEquals(600, finalJob.get("result").get("slept_ms").asInt());
+  }
+
+  @Test
+  void lateSubscriberGetsTheWholeLogAndResumesAfterLastEventId() throws Exception {
+    String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":30,\"steps\":3}}");
+    Eventually.await("the job ended", Duration.ofSeconds(20),
+        () -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("completed"));
+    List<Frame> all = readSse(base + "/v1/jobs/" + id + "/events", null);
+    assertOrderedToEnd(all);
+    assertEquals(6, all.size(), all.toString());
+    long resumeAfter = all.get(2).id();
+    List<Frame> rest = readSse(base + "/v1/jobs/" + id + "/events", String.valueOf(resumeAfter));
+    assertOrderedToEnd(rest);
+    assertTrue(rest.stream().allMatch(f -> f.id() > resumeAfter), rest.toString());
+    assertEquals(all.size() - 3, rest.size());
+  }
+
+  @Test
+  void finishedJobWhoseLogIsGoneStillGetsItsEnd() throws Exception {
+    String id = submit("{\"type\":\"echo\",\"request\":{\"kept\":\"in postgres\"}}");
+    Eventually.await("the job ended", Duration.ofSeconds(20),
+        () -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("completed"));
+    Vertx vertx = Vertx.vertx();
+    try {
+      var redis = RedisClients.client(vertx, config, 1);
+      redis.send(Request.cmd(Command.DEL).arg(config.keys().jobEvents(UUID.fromString(id)))).await();
+    } finally {
+      vertx.close().await();
+    }
+    List<Frame> frames = readSse(base + "/v1/jobs/" + id + "/events", null);
+    assertEquals(1, frames.size(), frames.toString());
+    assertEquals("end", frames.get(0).event());
+    assertEquals("in postgres", frames.get(0).data().get("data").get("result").get("kept").asText());
+  }
+
+  @Test
+  void eventsReachAClientOnEitherGateway() throws Exception {
+    String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":400,\"steps\":2}}");
+    List<Frame> frames = readSse(secondBase + "/v1/jobs/" + id + "/events", null);
+    assertOrderedToEnd(frames);
+    assertTrue(frames.stream().anyMatch(f -> f.event().equals("progress")), frames.toString());
+  }
+
+  /** Collects a WebSocket's text frames until the server closes it. */
+  static final class Collector implements WebSocket.Listener {
+    final List<JsonNode> messages = new CopyOnWriteArrayList<>();
+    final CompletableFuture<Integer> closed = new CompletableFuture<>();
+    private final StringBuilder partial = new StringBuilder();
+
+    @Override
+    public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
+      partial.append(data);
+      if (last) {
+        messages.add(JobJson.tree(partial.toString()));
+        partial.setLength(0);
+      }
+      socket.request(1);
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket socket, int statusCode, String reason) {
+      closed.complete(statusCode);
+      return null;
+    }
+  }
+
+  private static WebSocket connect(String url, Collector collector) throws Exception {
+    return client.newWebSocketBuilder().buildAsync(URI.create(url), collector).get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void webSocketSendsEveryEventThenEndThenCloses() throws Exception {
+    String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":300,\"steps\":3}}");
+    var collector = new Collector();
+    connect(base.replace("http", "ws") + "/v1/jobs/" + id + "/ws", collector);
+    collector.closed.get(30, TimeUnit.SECONDS);
+    List<String> types = collector.messages.stream().map(m -> m.get("type").asText()).toList();
+    assertEquals(List.of("status", "progress", "progress", "progress", "status", "end"), types);
+    assertEquals("completed", collector.messages.get(5).get("data").get("status").asText());
+  }
+
+  @Test
+  void oneSocketFollowsSeveralJobsAndStaysOpen() throws Exception {
+    String first = submit("{\"type\":\"sleep\",\"request\":{\"ms\":200,\"steps\":2}}");
+    String second = submit("{\"type\":\"echo\"}");
+    var collector = new Collector();
+    WebSocket socket = connect(base.replace("http", "ws") + "/v1/ws", collector);
+    socket.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + first + "\"}", true).get(5, TimeUnit.SECONDS);
+    socket.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + second + "\"}", true).get(5, TimeUnit.SECONDS);
+    socket.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + UUID.randomUUID() + "\"}", true).get(5, TimeUnit.SECONDS);
+    socket.sendText("not json", true).get(5, TimeUnit.SECONDS);
+    Eventually.await("both jobs ended on the one socket", Duration.ofSeconds(30), () -> collector.messages.stream()
+        .filter(m -> m.get("type").asText().equals("end")).count() == 2);
+    assertEquals(2, collector.messages.stream().filter(m -> m.get("type").asText().equals("error")).count());
+    assertFalse(collector.closed.isDone(), "the socket stays open");
+    socket.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void longPollAnswersAsSoonAsTheJobEnds() {
+    String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":1000}}");
+    Instant asked = Instant.now();
+    JsonNode job = http.get("/v1/jobs/" + id + "?wait_secs=30").json();
+    Duration waited = Duration.between(asked, Instant.now());
+    assertEquals("completed", job.get("status").asText());
+    assertTrue(waited.toSeconds() < 25, "answered when the job ended, not at the timeout: " + waited);
+    // A job that does not end in time is answered as it is, at the timeout.
+    String slow = submit("{\"type\":\"sleep\",\"request\":{\"ms\":30000}}");
+    Instant polled = Instant.now();
+    JsonNode still = http.get("/v1/jobs/" + slow + "?wait_secs=1").json();
+    assertFalse(still.get("status").asText().equals("completed"));
+    assertTrue(Duration.between(polled, Instant.now()).toMillis() >= 900, "waited out the timeout");
+  }
+}
