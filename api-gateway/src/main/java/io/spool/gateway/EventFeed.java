@@ -6,6 +6,7 @@ import io.spool.model.JobEvents;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
@@ -29,11 +30,19 @@ final class EventFeed {
     void ended();
   }
 
+  /**
+   * A feed that delivered nothing for this long asks Postgres whether the job has ended: the safety
+   * net when events cannot flow (Redis away, an event lost), so a subscriber never hangs.
+   */
+  static final long QUIET_CHECK_MILLIS = 10_000;
+
+  private final Vertx vertx;
   private final SqlClient pg;
   private final JobEvents log;
   private final EventHub hub;
 
-  EventFeed(SqlClient pg, JobEvents log, EventHub hub) {
+  EventFeed(Vertx vertx, SqlClient pg, JobEvents log, EventHub hub) {
+    this.vertx = vertx;
     this.pg = pg;
     this.log = log;
     this.hub = hub;
@@ -48,6 +57,8 @@ final class EventFeed {
     private long lastSeq;
     private boolean caughtUp;
     private boolean over;
+    private boolean deliveredSinceCheck;
+    private long quietCheck = -1;
     private EventHub.Registration registration;
 
     private Session(UUID jobId, String user, long afterSeq, Sink sink) {
@@ -58,6 +69,12 @@ final class EventFeed {
     }
 
     private void start() {
+      quietCheck = vertx.setPeriodic(QUIET_CHECK_MILLIS, id -> {
+        if (!deliveredSinceCheck && caughtUp && !over) {
+          endIfFinished();
+        }
+        deliveredSinceCheck = false;
+      });
       hub.listen(jobId, this::onLive)
           .compose(r -> {
             registration = r;
@@ -95,6 +112,7 @@ final class EventFeed {
         return;
       }
       lastSeq = event.seq();
+      deliveredSinceCheck = true;
       sink.send(event);
     }
 
@@ -130,6 +148,7 @@ final class EventFeed {
     }
 
     private void close() {
+      vertx.cancelTimer(quietCheck);
       if (registration != null) {
         registration.close();
         registration = null;

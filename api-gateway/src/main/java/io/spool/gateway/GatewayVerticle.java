@@ -32,7 +32,7 @@ final class GatewayVerticle extends VerticleBase {
     var signals = new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
     var submitter = new JobSubmitter(context, pg, signals);
     var events = JobEvents.of(redis, config);
-    var streams = new JobStreams(vertx, pg, new EventFeed(pg, events, hub), hub);
+    var streams = new JobStreams(vertx, pg, new EventFeed(vertx, pg, events, hub), hub);
     var jobs = new JobsHandler(pg, redis, config.keys(), signals, events, streams, submitter, types,
         new SubmissionParser(config));
     var router = ApiRoutes.router(vertx, jobs, streams, new Health(pg, redis));

@@ -6,6 +6,7 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -24,17 +25,33 @@ public final class JobEvents {
   private static final long UNENDED_TTL_SECS = 7 * 24 * 3600;
 
   /**
-   * Numbers, appends and publishes one event atomically. KEYS: log stream, counter. ARGV: channel,
-   * the event JSON with the placeholder {@code "seq":0}, cap, ttl seconds. Returns the seq.
+   * Numbers, appends and publishes events atomically, many per call. KEYS: per event its log stream
+   * and its counter. ARGV: the cap, then per event its channel, its JSON with the placeholder
+   * {@code "seq":0}, and a ttl in seconds (0: leave the expiry as it is). A log's first event always
+   * sets one, so no log outlives its job by more than a week.
    */
   private static final String EMIT = """
-      local seq = redis.call('INCR', KEYS[2])
-      local event = string.gsub(ARGV[2], '"seq":0', '"seq":' .. seq, 1)
-      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', event)
-      redis.call('PUBLISH', ARGV[1], event)
-      redis.call('EXPIRE', KEYS[1], ARGV[4])
-      redis.call('EXPIRE', KEYS[2], ARGV[4])
-      return seq""";
+      local a = 2
+      for i = 1, #KEYS, 2 do
+        local seq = redis.call('INCR', KEYS[i + 1])
+        local event = string.gsub(ARGV[a + 1], '"seq":0', '"seq":' .. seq, 1)
+        redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'e', event)
+        redis.call('PUBLISH', ARGV[a], event)
+        local ttl = tonumber(ARGV[a + 2])
+        if seq == 1 and ttl == 0 then ttl = %d end
+        if ttl > 0 then
+          redis.call('EXPIRE', KEYS[i], ttl)
+          redis.call('EXPIRE', KEYS[i + 1], ttl)
+        end
+        a = a + 3
+      end
+      return (#KEYS) / 2""".formatted(UNENDED_TTL_SECS);
+  private static final String EMIT_SHA = sha1(EMIT);
+  /** Events per script call: a call runs atomically, so it is kept short. */
+  private static final int EVENTS_PER_CALL = 100;
+
+  private static final java.util.Map<JobStatus, JsonNode> STATUS_DATA = java.util.Arrays.stream(JobStatus.values())
+      .collect(java.util.stream.Collectors.toUnmodifiableMap(s -> s, s -> JobJson.MAPPER.createObjectNode().put("status", s.wire())));
 
   /** An event to append; {@code data} may be null. */
   public record NewEvent(UUID jobId, String type, int attempt, JsonNode data) {}
@@ -55,27 +72,58 @@ public final class JobEvents {
     return new JobEvents(redis, config.keys(), config.eventRetention(), config.eventLogMax());
   }
 
-  /** Appends the events, in order, in one pipeline. */
+  /** Appends the events, in order: a script call per hundred events, all in one pipeline. */
   public Future<Void> emit(Collection<NewEvent> events) {
     if (events.isEmpty()) {
       return Future.succeededFuture();
     }
-    var requests = new ArrayList<Request>(events.size());
+    var calls = new ArrayList<Request>();
     String now = Instant.now().toString();
-    for (NewEvent event : events) {
-      var json = JobJson.MAPPER.createObjectNode()
-          .put("job_id", event.jobId().toString())
-          .put("seq", 0)
-          .put("type", event.type())
-          .put("attempt", event.attempt())
-          .put("ts", now);
-      json.set("data", event.data());
-      long ttl = event.type().equals(JobEvent.END) ? retentionSecs : UNENDED_TTL_SECS;
-      requests.add(Request.cmd(Command.EVAL).arg(EMIT).arg(2)
-          .arg(keys.jobEvents(event.jobId())).arg(keys.jobEventSeq(event.jobId()))
-          .arg(keys.jobEventChannel(event.jobId())).arg(JobJson.encode(json)).arg(maxPerJob).arg(ttl));
+    List<NewEvent> all = List.copyOf(events);
+    for (int from = 0; from < all.size(); from += EVENTS_PER_CALL) {
+      List<NewEvent> chunk = all.subList(from, Math.min(all.size(), from + EVENTS_PER_CALL));
+      var call = Request.cmd(Command.EVALSHA).arg(EMIT_SHA).arg(chunk.size() * 2);
+      chunk.forEach(event -> call.arg(keys.jobEvents(event.jobId())).arg(keys.jobEventSeq(event.jobId())));
+      call.arg(maxPerJob);
+      for (NewEvent event : chunk) {
+        // Built by hand: the hot path emits three per job. Every part but data is a UUID, a number,
+        // a fixed type name or an ISO instant, none of which needs escaping.
+        String json = "{\"job_id\":\"" + event.jobId() + "\",\"seq\":0,\"type\":\"" + event.type()
+            + "\",\"attempt\":" + event.attempt() + ",\"ts\":\"" + now + "\",\"data\":"
+            + (event.data() == null ? "null" : JobJson.encode(event.data())) + "}";
+        call.arg(keys.jobEventChannel(event.jobId())).arg(json)
+            .arg(event.type().equals(JobEvent.END) ? retentionSecs : 0);
+      }
+      calls.add(call);
     }
-    return redis.batch(requests).mapEmpty();
+    return send(calls).recover(e -> {
+      if (e.getMessage() == null || !e.getMessage().contains("NOSCRIPT")) {
+        return Future.failedFuture(e);
+      }
+      // First use on this Redis, or it restarted since: load the script, then send the calls again.
+      return redis.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(EMIT)).compose(loaded -> send(calls));
+    });
+  }
+
+  /** Sends the calls in one pipeline; fails if any of them answered an error. */
+  private Future<Void> send(List<Request> calls) {
+    return redis.batch(calls).compose(replies -> {
+      for (Response reply : replies) {
+        if (reply != null && reply.type() == ResponseType.ERROR) {
+          return Future.failedFuture(reply.toString());
+        }
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  private static String sha1(String text) {
+    try {
+      return java.util.HexFormat.of().formatHex(
+          java.security.MessageDigest.getInstance("SHA-1").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   public Future<Void> emit(NewEvent event) {
@@ -84,7 +132,7 @@ public final class JobEvents {
 
   /** A status change, followed by {@code end} if the job has ended. */
   public static List<NewEvent> statusChange(UUID jobId, JobStatus status, int attempt) {
-    var data = JobJson.MAPPER.createObjectNode().put("status", status.wire());
+    JsonNode data = STATUS_DATA.get(status);
     var status_ = new NewEvent(jobId, JobEvent.STATUS, attempt, data);
     return status.isFinished() ? List.of(status_, new NewEvent(jobId, JobEvent.END, attempt, null)) : List.of(status_);
   }

@@ -82,8 +82,18 @@ class EventStreamTest {
   /** One SSE frame. */
   record Frame(long id, String event, JsonNode data) {}
 
-  /** Reads an SSE stream to its end (the server ends it after {@code end}). */
+  /** Reads an SSE stream to its end (the server ends it after {@code end}); fails after a minute. */
   private static List<Frame> readSse(String url, String lastEventId) throws Exception {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return readSseNow(url, lastEventId);
+      } catch (Exception e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }).get(60, TimeUnit.SECONDS);
+  }
+
+  private static List<Frame> readSseNow(String url, String lastEventId) throws Exception {
     var request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET();
     if (lastEventId != null) {
       request.header("Last-Event-ID", lastEventId);
@@ -164,6 +174,31 @@ class EventStreamTest {
     assertEquals(1, frames.size(), frames.toString());
     assertEquals("end", frames.get(0).event());
     assertEquals("in postgres", frames.get(0).data().get("data").get("result").get("kept").asText());
+  }
+
+  @Test
+  void subscriberOfAJobThatEndsWithoutAnyEventIsNotLeftHanging() throws Exception {
+    // A job in a queue no worker consumes, ended behind the event log's back (as if Redis had been away).
+    String id = submit("{\"type\":\"echo\",\"queue\":\"unwatched\"}");
+    var frames = CompletableFuture.supplyAsync(() -> {
+      try {
+        return readSseNow(base + "/v1/jobs/" + id + "/events", null);
+      } catch (Exception e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    });
+    Thread.sleep(500);
+    Vertx vertx = Vertx.vertx();
+    try {
+      io.spool.model.PgClients.client(vertx, config)
+          .preparedQuery("UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = $1")
+          .execute(io.vertx.sqlclient.Tuple.of(UUID.fromString(id))).await();
+    } finally {
+      vertx.close().await();
+    }
+    List<Frame> received = frames.get(60, TimeUnit.SECONDS);
+    assertEquals("end", received.get(received.size() - 1).event());
+    assertEquals("cancelled", received.get(received.size() - 1).data().get("data").get("status").asText());
   }
 
   @Test
