@@ -1,5 +1,6 @@
 package io.spool.model;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 import java.util.UUID;
@@ -21,6 +22,7 @@ public record JobEvent(UUID jobId, long seq, String type, int attempt, Instant t
   public static final String OUTPUT = "output";
   public static final String END = "end";
 
+  @JsonIgnore // a helper, not a field on the wire
   public boolean isEnd() {
     return END.equals(type);
   }

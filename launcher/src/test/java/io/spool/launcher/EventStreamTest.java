@@ -124,6 +124,9 @@ class EventStreamTest {
     Frame end = frames.get(frames.size() - 1);
     assertEquals("end", end.event());
     for (Frame frame : frames) {
+      var fields = new java.util.TreeSet<String>();
+      frame.data().fieldNames().forEachRemaining(fields::add);
+      assertEquals(java.util.Set.of("job_id", "seq", "type", "attempt", "ts", "data"), fields, "the event's wire form");
       assertEquals(frame.event(), frame.data().get("type").asText());
       assertEquals(frame.id(), frame.data().get("seq").asLong());
     }
