@@ -65,7 +65,7 @@ final class JobsHandler {
   void submit(RoutingContext ctx) {
     var errors = new ArrayList<FieldError>();
     NewJob job = parser.parse(jsonBody(ctx), "", ApiRoutes.user(ctx), errors);
-    accept(errors.isEmpty() ? List.of(job) : List.of(), errors, false)
+    accept(ctx, errors.isEmpty() ? List.of(job) : List.of(), errors, false)
         .onSuccess(stored -> {
           Job created = stored.get(0);
           ctx.response().setStatusCode(202)
@@ -79,7 +79,7 @@ final class JobsHandler {
   void submitBatch(RoutingContext ctx) {
     var errors = new ArrayList<FieldError>();
     List<NewJob> jobs = parser.parseBatch(jsonBody(ctx), ApiRoutes.user(ctx), errors);
-    accept(jobs, errors, true)
+    accept(ctx, jobs, errors, true)
         .onSuccess(stored -> {
           ctx.response().setStatusCode(202)
               .putHeader("Content-Type", "application/json")
@@ -88,8 +88,11 @@ final class JobsHandler {
         .onFailure(ctx::fail);
   }
 
-  /** Rejects the lot if anything is invalid or of an unknown type; else commits them all at once. */
-  private Future<List<Job>> accept(List<NewJob> jobs, List<FieldError> errors, boolean batch) {
+  /**
+   * Rejects the lot if anything is invalid, of an unknown type or calls back where it may not; else
+   * commits them all at once.
+   */
+  private Future<List<Job>> accept(RoutingContext ctx, List<NewJob> jobs, List<FieldError> errors, boolean batch) {
     if (!errors.isEmpty()) {
       return Future.failedFuture(Problem.invalid(errors).exception());
     }
@@ -106,8 +109,10 @@ final class JobsHandler {
         }
         return Future.failedFuture(Problem.invalid(typeErrors).exception());
       }
-      return submitter.submit(jobs);
-    });
+      return parser.checkCallbackHosts(ctx.vertx(), jobs, batch);
+    }).compose(hostErrors -> hostErrors.isEmpty()
+        ? submitter.submit(jobs)
+        : Future.failedFuture(Problem.invalid(hostErrors).exception()));
   }
 
   /**

@@ -3,6 +3,13 @@ package io.spool.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
 import io.spool.gateway.Problem.FieldError;
+import io.spool.model.DestinationRules;
+import io.spool.model.DestinationRules.RefusedDestination;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.net.URI;
+import java.util.HashMap;
+import java.util.Map;
 import io.spool.model.JobIds;
 import io.spool.model.JobJson;
 import io.spool.model.Names;
@@ -22,7 +29,7 @@ import java.util.Set;
  */
 final class SubmissionParser {
   static final Set<String> FIELDS = Set.of("type", "request", "queue", "max_attempts", "priority", "run_at",
-      "delay_secs", "timeout_secs");
+      "delay_secs", "timeout_secs", "callback_url");
   static final int MAX_PRIORITY = 1000;
   static final int MAX_DELAY_SECS = 365 * 24 * 3600;
   /** Most jobs one batch request may carry. */
@@ -30,10 +37,12 @@ final class SubmissionParser {
 
   private final int defaultMaxAttempts;
   private final int defaultTimeoutSecs;
+  private final DestinationRules webhookDestinations;
 
   SubmissionParser(SpoolConfig config) {
     this.defaultMaxAttempts = config.maxAttempts();
     this.defaultTimeoutSecs = (int) config.jobTimeout().toSeconds();
+    this.webhookDestinations = config.webhooks().destinations();
   }
 
   /** Parses one job object; problems go to {@code errors} with {@code path} before each field name. */
@@ -88,10 +97,47 @@ final class SubmissionParser {
         runAt = Instant.now().plusSeconds(delay);
       }
     }
+    String callbackUrl = text(body, path, "callback_url", false, errors);
+    if (callbackUrl != null) {
+      String problem = webhookDestinations.checkUrl(callbackUrl);
+      if (problem != null) {
+        errors.add(new FieldError(at(path, "callback_url"), problem));
+      }
+    }
     if (errors.size() > before) {
       return null;
     }
-    return new NewJob(JobIds.next(), type, queue, userId, request, maxAttempts, priority, runAt, timeoutSecs);
+    return new NewJob(JobIds.next(), type, queue, userId, request, maxAttempts, priority, runAt, timeoutSecs,
+        callbackUrl);
+  }
+
+  /**
+   * Resolves the callback hosts of parsed jobs and lists those refused: a name that does not resolve,
+   * or resolves to an address the SSRF rules forbid. Workers check again before each delivery.
+   */
+  Future<List<FieldError>> checkCallbackHosts(Vertx vertx, List<NewJob> jobs, boolean batch) {
+    Map<String, Future<?>> lookups = new HashMap<>();
+    for (NewJob job : jobs) {
+      String host = job.callbackUrl() == null ? null : URI.create(job.callbackUrl()).getHost();
+      if (host != null && !webhookDestinations.allows(host)) {
+        lookups.computeIfAbsent(host, h -> webhookDestinations.resolve(vertx, h));
+      }
+    }
+    if (lookups.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    return Future.join(List.copyOf(lookups.values())).transform(done -> {
+      var errors = new ArrayList<FieldError>();
+      for (int i = 0; i < jobs.size(); i++) {
+        String url = jobs.get(i).callbackUrl();
+        Future<?> lookup = url == null ? null : lookups.get(URI.create(url).getHost());
+        if (lookup != null && lookup.failed()) {
+          String why = lookup.cause() instanceof RefusedDestination ? lookup.cause().getMessage() : "its host could not be checked";
+          errors.add(new FieldError(batch ? "jobs[" + i + "].callback_url" : "callback_url", why));
+        }
+      }
+      return Future.succeededFuture(errors);
+    });
   }
 
   /** Parses {@code {"jobs": [ ... ]}} with 1 to {@link #MAX_BATCH} jobs. */

@@ -24,6 +24,9 @@ import java.util.UUID;
  * @param runAt        not claimed before this (a delayed job, or a retry waiting out its backoff)
  * @param timeoutSecs  how long one attempt may run before it is interrupted and fails
  * @param cancelRequested a cancellation was asked for while it ran; it ends as cancelled shortly
+ * @param callbackUrl  where a signed webhook is POSTed each time the job ends, else null
+ * @param webhook      the latest webhook delivery ({@code url, state, attempts, last_status, last_error,
+ *                     next_attempt_at, delivered_at}) on a job read by id, else null
  */
 public record Job(
     UUID id,
@@ -42,4 +45,6 @@ public record Job(
     int priority,
     Instant runAt,
     int timeoutSecs,
-    boolean cancelRequested) {}
+    boolean cancelRequested,
+    String callbackUrl,
+    JsonNode webhook) {}

@@ -15,16 +15,17 @@ public final class JobSql {
   /** The columns of a {@link Job}, JSON columns as text for Jackson. */
   public static final String COLUMNS = "id, type, queue, user_id, request::text AS request, status, "
       + "result::text AS result, error, attempts, max_attempts, submitted_at, started_at, finished_at, "
-      + "priority, run_at, timeout_secs, cancel_requested";
+      + "priority, run_at, timeout_secs, cancel_requested, callback_url";
 
   /** Many new jobs in one statement (one commit): parallel arrays, one element per job. */
   public static final String INSERT_MANY = """
-      INSERT INTO jobs (id, type, queue, user_id, request, status, max_attempts, priority, run_at, timeout_secs)
+      INSERT INTO jobs (id, type, queue, user_id, request, status, max_attempts, priority, run_at, timeout_secs,
+                        callback_url)
       SELECT u.id, u.type, u.queue, u.user_id, u.request::jsonb, 'pending', u.max_attempts, u.priority,
-             coalesce(u.run_at, now()), u.timeout_secs
+             coalesce(u.run_at, now()), u.timeout_secs, u.callback_url
       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
-                  $8::timestamptz[], $9::int[])
-        AS u(id, type, queue, user_id, request, max_attempts, priority, run_at, timeout_secs)
+                  $8::timestamptz[], $9::int[], $10::text[])
+        AS u(id, type, queue, user_id, request, max_attempts, priority, run_at, timeout_secs, callback_url)
       RETURNING id, submitted_at, run_at""";
 
   /** The parameters of {@link #INSERT_MANY} for these jobs. */
@@ -39,6 +40,7 @@ public final class JobSql {
     var priorities = new Integer[n];
     var runAts = new OffsetDateTime[n];
     var timeouts = new Integer[n];
+    var callbacks = new String[n];
     for (int i = 0; i < n; i++) {
       NewJob job = jobs.get(i);
       ids[i] = job.id();
@@ -50,11 +52,14 @@ public final class JobSql {
       priorities[i] = job.priority();
       runAts[i] = job.runAt() == null ? null : job.runAt().atOffset(ZoneOffset.UTC);
       timeouts[i] = job.timeoutSecs();
+      callbacks[i] = job.callbackUrl();
     }
-    return Tuple.of(ids, types, queues, users, requests, attempts, priorities, runAts, timeouts);
+    return Tuple.of(ids, types, queues, users, requests, attempts, priorities, runAts, timeouts, callbacks);
   }
 
-  public static final String SELECT_OWN = "SELECT " + COLUMNS + " FROM jobs WHERE id = $1 AND user_id = $2";
+  /** Job $1 of user $2, with its latest webhook delivery as JSON text in column {@code webhook}. */
+  public static final String SELECT_OWN = "SELECT " + COLUMNS + ", (" + WebhookSql.LATEST_OF_JOB + ") AS webhook"
+      + " FROM jobs WHERE id = $1 AND user_id = $2";
 
   /**
    * Takes ownership of the given jobs that are still claimable: the one place ownership is decided.
@@ -297,7 +302,9 @@ public final class JobSql {
         row.getInteger("priority"),
         instant(row.getOffsetDateTime("run_at")),
         row.getInteger("timeout_secs"),
-        row.getBoolean("cancel_requested"));
+        row.getBoolean("cancel_requested"),
+        row.getString("callback_url"),
+        row.getColumnIndex("webhook") < 0 ? null : JobJson.tree(row.getString("webhook")));
   }
 
   private static java.time.Instant instant(OffsetDateTime time) {

@@ -14,6 +14,9 @@ public final class Names {
   /** Postgres schema names we accept: lower-case identifiers that need no quoting. */
   public static final Pattern PG_SCHEMA = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
+  /** Host names and IP literals in allow-lists; {@code *.domain} for a whole domain. */
+  public static final Pattern HOST = Pattern.compile("(\\*\\.)?[A-Za-z0-9._:\\[\\]-]{1,253}");
+
   public static final String DEFAULT_QUEUE = "default";
 
   private Names() {}

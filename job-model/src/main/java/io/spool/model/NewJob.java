@@ -10,6 +10,7 @@ import java.util.UUID;
  * @param runAt       not claimed before this; null for now
  * @param priority    higher first within a queue
  * @param timeoutSecs how long one attempt may run
+ * @param callbackUrl where to POST the signed webhook when the job ends; null for none
  */
 public record NewJob(UUID id, String type, String queue, String userId, JsonNode request, int maxAttempts,
-    int priority, Instant runAt, int timeoutSecs) {}
+    int priority, Instant runAt, int timeoutSecs, String callbackUrl) {}

@@ -89,6 +89,22 @@ final class Settings {
     return items;
   }
 
+  /** Comma-separated secrets, each at least {@code minLength} characters; never echoed in problems. */
+  List<String> secrets(String name, int minLength) {
+    String value = raw(name);
+    if (value == null) {
+      return List.of();
+    }
+    List<String> secrets = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    for (int i = 0; i < secrets.size(); i++) {
+      if (secrets.get(i).length() < minLength) {
+        problems.add(name + ": secret " + (i + 1) + " of " + secrets.size() + " is shorter than " + minLength
+            + " characters");
+      }
+    }
+    return secrets;
+  }
+
   void problem(String text) {
     problems.add(text);
   }

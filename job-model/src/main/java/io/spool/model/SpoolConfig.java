@@ -41,6 +41,7 @@ import java.util.Map;
  *                          {@code SPOOL_EVENT_RETENTION_SECS}, default 3600.
  * @param eventLogMax       events kept per job (older ones are trimmed). {@code SPOOL_EVENT_LOG_MAX},
  *                          default 1000.
+ * @param webhooks          how workers deliver webhooks, and where the gateway lets them go.
  */
 public record SpoolConfig(
     String pgUrl,
@@ -60,7 +61,43 @@ public record SpoolConfig(
     Duration retryBase,
     Duration retryMax,
     Duration eventRetention,
-    int eventLogMax) {
+    int eventLogMax,
+    Webhooks webhooks) {
+
+  /**
+   * Webhook delivery settings.
+   *
+   * @param secrets      the HMAC-SHA256 keys that sign deliveries, each at least 16 characters; several
+   *                     (comma-separated) while rotating, each giving one {@code v1=} in the signature.
+   *                     Workers deliver nothing until one is set (deliveries wait, visible on the job).
+   *                     {@code SPOOL_WEBHOOK_SECRET}, no default. Never logged.
+   * @param allowedHosts hosts exempt from the SSRF rules (e.g. an internal receiver), {@code *.domain}
+   *                     for a whole domain. {@code SPOOL_WEBHOOK_ALLOWED_HOSTS}, default none.
+   * @param maxAttempts  POSTs per delivery before it is recorded as failed.
+   *                     {@code SPOOL_WEBHOOK_MAX_ATTEMPTS}, default 10.
+   * @param retryBase    backoff before the first retry (full jitter, doubling per attempt).
+   *                     {@code SPOOL_WEBHOOK_RETRY_BASE_MILLIS}, default 2000.
+   * @param retryMax     the cap of that doubling. {@code SPOOL_WEBHOOK_RETRY_MAX_MILLIS}, default 3600000.
+   * @param timeout      how long one POST may take, connecting included. {@code SPOOL_WEBHOOK_TIMEOUT_SECS},
+   *                     default 10.
+   * @param concurrency  POSTs in flight per worker process. {@code SPOOL_WEBHOOK_CONCURRENCY}, default 32.
+   */
+  public record Webhooks(List<String> secrets, List<String> allowedHosts, int maxAttempts, Duration retryBase,
+      Duration retryMax, Duration timeout, int concurrency) {
+    public static final String ALLOW_SETTING = "SPOOL_WEBHOOK_ALLOWED_HOSTS";
+
+    /** The SSRF rules webhook destinations obey. */
+    public DestinationRules destinations() {
+      return new DestinationRules(allowedHosts, ALLOW_SETTING);
+    }
+
+    @Override
+    public String toString() {
+      return "Webhooks[secrets=" + secrets.size() + " set, allowedHosts=" + allowedHosts + ", maxAttempts="
+          + maxAttempts + ", retryBase=" + retryBase + ", retryMax=" + retryMax + ", timeout=" + timeout
+          + ", concurrency=" + concurrency + "]";
+    }
+  }
 
   public static final String DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
   public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -105,7 +142,16 @@ public record SpoolConfig(
         Duration.ofMillis(s.integer("SPOOL_RETRY_BASE_MILLIS", 1000, 0, 3_600_000)),
         Duration.ofMillis(s.integer("SPOOL_RETRY_MAX_MILLIS", 300_000, 0, 86_400_000)),
         Duration.ofSeconds(s.integer("SPOOL_EVENT_RETENTION_SECS", 3600, 1, 30 * 86_400)),
-        s.integer("SPOOL_EVENT_LOG_MAX", 1000, 10, 1_000_000));
+        s.integer("SPOOL_EVENT_LOG_MAX", 1000, 10, 1_000_000),
+        new Webhooks(
+            s.secrets("SPOOL_WEBHOOK_SECRET", 16),
+            s.list(Webhooks.ALLOW_SETTING, List.of(), h -> Names.HOST.matcher(h).matches(),
+                "a host name or IP address, or *.domain"),
+            s.integer("SPOOL_WEBHOOK_MAX_ATTEMPTS", 10, 1, 100),
+            Duration.ofMillis(s.integer("SPOOL_WEBHOOK_RETRY_BASE_MILLIS", 2000, 0, 3_600_000)),
+            Duration.ofMillis(s.integer("SPOOL_WEBHOOK_RETRY_MAX_MILLIS", 3_600_000, 0, 86_400_000)),
+            Duration.ofSeconds(s.integer("SPOOL_WEBHOOK_TIMEOUT_SECS", 10, 1, 300)),
+            s.integer("SPOOL_WEBHOOK_CONCURRENCY", 32, 1, 10_000)));
     if (config.heartbeatInterval().compareTo(config.visibilityTimeout()) >= 0) {
       s.problem("SPOOL_HEARTBEAT_SECS (" + config.heartbeatInterval().toSeconds()
           + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS (" + config.visibilityTimeout().toSeconds() + ")");

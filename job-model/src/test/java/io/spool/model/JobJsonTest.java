@@ -12,7 +12,8 @@ class JobJsonTest {
   void writesJobsInSnakeCaseWithIsoInstantsAndLowerCaseStatus() {
     var id = JobIds.next();
     var job = new Job(id, "echo", "default", "alice", JobJson.tree("{\"x\":1}"), JobStatus.PENDING, null, null,
-        0, 3, Instant.parse("2026-11-22T10:00:00.123456Z"), null, null, 5, Instant.parse("2026-11-22T10:00:00Z"), 60, false);
+        0, 3, Instant.parse("2026-11-22T10:00:00.123456Z"), null, null, 5, Instant.parse("2026-11-22T10:00:00Z"), 60, false,
+        null, null);
     var tree = JobJson.tree(JobJson.encode(job));
     assertEquals(id.toString(), tree.get("id").asText());
     assertEquals("pending", tree.get("status").asText());

@@ -47,4 +47,17 @@ class SpoolConfigTest {
     assertTrue(error.getMessage().contains("'not ok'"));
     assertFalse(error.getMessage().contains("hunter2"), "the password is not echoed");
   }
+
+  @Test
+  void webhookSecretsAreCheckedButNeverShown() {
+    var error = assertThrows(ConfigException.class, () -> SpoolConfig.fromEnv(Map.of(
+        "SPOOL_WEBHOOK_SECRET", "long-enough-secret-1,tooshort")));
+    assertTrue(error.getMessage().contains("secret 2 of 2 is shorter than 16 characters"), error.getMessage());
+    assertFalse(error.getMessage().contains("tooshort"));
+    var config = SpoolConfig.fromEnv(Map.of("SPOOL_WEBHOOK_SECRET", "old-secret-0123456789, new-secret-0123456789",
+        "SPOOL_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1,*.svc.cluster.local"));
+    assertEquals(List.of("old-secret-0123456789", "new-secret-0123456789"), config.webhooks().secrets());
+    assertFalse(config.toString().contains("0123456789"), "toString hides the secrets");
+    assertTrue(config.webhooks().destinations().allows("hooks.ns.svc.cluster.local"));
+  }
 }

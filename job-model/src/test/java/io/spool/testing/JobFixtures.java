@@ -28,6 +28,7 @@ public final class JobFixtures {
   private int priority;
   private Instant runAt;
   private int timeoutSecs = 3600;
+  private String callbackUrl;
 
   private JobFixtures(String type) {
     this.type = type;
@@ -63,6 +64,11 @@ public final class JobFixtures {
     return this;
   }
 
+  public JobFixtures withCallbackUrl(String callbackUrl) {
+    this.callbackUrl = callbackUrl;
+    return this;
+  }
+
   public JobFixtures withTimeoutSecs(int timeoutSecs) {
     this.timeoutSecs = timeoutSecs;
     return this;
@@ -72,7 +78,7 @@ public final class JobFixtures {
   public UUID insert(SqlClient pg) {
     UUID id = JobIds.next();
     pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(List.of(
-        new NewJob(id, type, queue, user, request, maxAttempts, priority, runAt, timeoutSecs)))).await();
+        new NewJob(id, type, queue, user, request, maxAttempts, priority, runAt, timeoutSecs, callbackUrl)))).await();
     return id;
   }
 

@@ -10,6 +10,7 @@ import io.spool.model.QueueSignals.Signal;
 import io.spool.model.PgClients;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
+import io.spool.model.WebhookSql;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
@@ -98,6 +99,14 @@ public final class Worker implements AutoCloseable {
       // NOTIFY on the wake channel: a job was submitted or requeued while its signal could not reach Redis.
       var wakeups = PgSubscriber.subscriber(vertx, PgClients.connectOptions(config)).reconnectPolicy(retries -> 1000L);
       wakeups.channel(JobSql.wakeChannel(config)).handler(payload -> postgres.wake());
+      if (config.webhooks().secrets().isEmpty()) {
+        log.warn("SPOOL_WEBHOOK_SECRET is not set: this worker delivers no webhooks (they wait, visible on their jobs)");
+      } else {
+        var webhooks = new WebhookSender(pg, config.webhooks(), id, vertx.getOrCreateContext());
+        // NOTIFY on the webhook channel: a job with a callback ended.
+        wakeups.channel(WebhookSql.channel(config)).handler(payload -> webhooks.wake());
+        vertx.deployVerticle(webhooks, virtual).await(30, TimeUnit.SECONDS);
+      }
       wakeups.connect().await(30, TimeUnit.SECONDS);
       var reconciler = new Reconciler(redis, pg, config.keys(), signals, id);
       var blockingRedis = RedisClients.client(vertx, config, 1);
