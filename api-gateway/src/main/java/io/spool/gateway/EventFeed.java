@@ -1,11 +1,14 @@
 package io.spool.gateway;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.Job;
 import io.spool.model.JobEvent;
 import io.spool.model.JobEvents;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
@@ -13,6 +16,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.UUID;
 
 /**
@@ -24,7 +29,7 @@ import java.util.UUID;
 final class EventFeed {
   /** Where the events go. */
   interface Sink {
-    void send(JobEvent event);
+    void send(EventFrame frame);
 
     /** After {@code end}: the feed is over. */
     void ended();
@@ -40,6 +45,11 @@ final class EventFeed {
   private final SqlClient pg;
   private final JobEvents log;
   private final EventHub hub;
+  /**
+   * Reads of a job's final state in flight, by job and user: when a job followed by a thousand clients
+   * ends, they share one query instead of making a thousand.
+   */
+  private final Map<String, Future<Stored>> loading = new ConcurrentHashMap<>();
 
   EventFeed(Vertx vertx, SqlClient pg, JobEvents log, EventHub hub) {
     this.vertx = vertx;
@@ -53,7 +63,7 @@ final class EventFeed {
     private final UUID jobId;
     private final String user;
     private final Sink sink;
-    private final List<JobEvent> early = new ArrayList<>();
+    private final List<EventFrame> early = new ArrayList<>();
     private long lastSeq;
     private boolean caughtUp;
     private boolean over;
@@ -84,9 +94,9 @@ final class EventFeed {
             return log.since(jobId, lastSeq).otherwise(List.of());
           })
           .onSuccess(history -> {
-            history.forEach(this::deliver);
+            history.forEach(event -> deliver(EventFrame.of(event)));
             caughtUp = true;
-            early.sort(Comparator.comparingLong(JobEvent::seq));
+            early.sort(Comparator.comparingLong(frame -> frame.event().seq()));
             early.forEach(this::deliver);
             early.clear();
             if (!over) {
@@ -95,15 +105,16 @@ final class EventFeed {
           });
     }
 
-    private void onLive(JobEvent event) {
+    private void onLive(EventFrame frame) {
       if (!caughtUp) {
-        early.add(event);
+        early.add(frame);
       } else {
-        deliver(event);
+        deliver(frame);
       }
     }
 
-    private void deliver(JobEvent event) {
+    private void deliver(EventFrame frame) {
+      JobEvent event = frame.event();
       if (over || event.seq() <= lastSeq) {
         return;
       }
@@ -113,13 +124,13 @@ final class EventFeed {
       }
       lastSeq = event.seq();
       deliveredSinceCheck = true;
-      sink.send(event);
+      sink.send(frame);
     }
 
     /** The log may be gone: if Postgres says the job has ended, end now. */
     private void endIfFinished() {
-      load().onSuccess(job -> {
-        if (job != null && job.status().isFinished() && !over) {
+      load().onSuccess(stored -> {
+        if (stored != null && stored.job().status().isFinished() && !over) {
           finish(lastSeq + 1);
         }
       });
@@ -129,17 +140,23 @@ final class EventFeed {
     private void finish(long seq) {
       over = true;
       load().onComplete(done -> {
-        Job job = done.succeeded() ? done.result() : null;
-        sink.send(new JobEvent(jobId, seq, JobEvent.END, job == null ? 0 : job.attempts(), Instant.now(),
-            job == null ? null : JobJson.MAPPER.valueToTree(job)));
+        Stored stored = done.succeeded() ? done.result() : null;
+        int attempt = stored == null ? 0 : stored.job().attempts();
+        Instant now = Instant.now();
+        // The job's JSON was encoded once for every client of this job: only the frame is built here.
+        sink.send(new EventFrame(new JobEvent(jobId, seq, JobEvent.END, attempt, now, stored == null ? null : stored.tree()),
+            JobEvents.wireJson(jobId, seq, JobEvent.END, attempt, now.toString(), stored == null ? "null" : stored.json())));
         close();
         sink.ended();
       });
     }
 
-    private Future<Job> load() {
-      return pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(jobId, user))
-          .map(rows -> rows.size() == 0 ? null : JobSql.toJob(rows.iterator().next()));
+    /** The job as Postgres has it now (null if gone), answered on this session's context. */
+    private Future<Stored> load() {
+      Context here = vertx.getOrCreateContext();
+      Promise<Stored> answer = Promise.promise();
+      sharedRead(jobId, user).onComplete(done -> here.runOnContext(v -> answer.handle(done)));
+      return answer.future();
     }
 
     void stop() {
@@ -154,6 +171,32 @@ final class EventFeed {
         registration = null;
       }
     }
+  }
+
+  /** A job as read from Postgres, with its JSON tree and text made once for all who asked. */
+  private record Stored(Job job, JsonNode tree, String json) {}
+
+  private Future<Stored> sharedRead(UUID jobId, String user) {
+    String key = jobId + " " + user;
+    Promise<Stored> read = Promise.promise();
+    Future<Stored> shared = loading.putIfAbsent(key, read.future());
+    if (shared != null) {
+      return shared;
+    }
+    pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(jobId, user))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return null;
+          }
+          Job job = JobSql.toJob(rows.iterator().next());
+          JsonNode tree = JobJson.MAPPER.valueToTree(job);
+          return new Stored(job, tree, JobJson.encode(tree));
+        })
+        .onComplete(done -> {
+          loading.remove(key);
+          read.handle(done);
+        });
+    return read.future();
   }
 
   /** Starts feeding the job's events after {@code afterSeq} to the sink. */

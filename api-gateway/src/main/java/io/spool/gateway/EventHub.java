@@ -1,6 +1,5 @@
 package io.spool.gateway;
 
-import io.spool.model.JobEvent;
 import io.spool.model.JobEvents;
 import io.spool.model.Keys;
 import io.vertx.core.Context;
@@ -12,7 +11,9 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
@@ -35,7 +36,7 @@ final class EventHub {
     void close();
   }
 
-  private record Listener(Context context, Handler<JobEvent> handler) {}
+  private record Listener(Context context, Handler<EventFrame> handler) {}
 
   private final Vertx vertx;
   private final Redis subscriber;
@@ -53,7 +54,7 @@ final class EventHub {
    * Calls {@code handler} (on the caller's context) for each event published for the job from now
    * on; completes once the subscription is in place, so events published after that are not missed.
    */
-  Future<Registration> listen(UUID jobId, Handler<JobEvent> handler) {
+  Future<Registration> listen(UUID jobId, Handler<EventFrame> handler) {
     var listener = new Listener(vertx.getOrCreateContext(), handler);
     boolean first;
     synchronized (this) {
@@ -135,18 +136,27 @@ final class EventHub {
     if (message == null || message.size() != 3 || !"message".equals(message.get(0).toString())) {
       return;
     }
-    JobEvent event;
+    EventFrame frame;
     try {
-      event = JobEvents.parse(message.get(2).toString());
+      String json = message.get(2).toString();
+      frame = new EventFrame(JobEvents.parse(json), json);
     } catch (RuntimeException e) {
       log.warn("unreadable event on {}: {}", message.get(1), e.toString());
       return;
     }
-    Set<Listener> targets;
+    // One task per event loop, not one per listener: a job followed by thousands costs a few hops.
+    Map<Context, List<Listener>> byContext = new HashMap<>();
     synchronized (this) {
-      Set<Listener> set = listeners.get(event.jobId());
-      targets = set == null ? Set.of() : Set.copyOf(set);
+      Set<Listener> set = listeners.get(frame.event().jobId());
+      if (set == null) {
+        return;
+      }
+      set.forEach(listener -> byContext.computeIfAbsent(listener.context(), c -> new ArrayList<>()).add(listener));
     }
-    targets.forEach(listener -> listener.context().runOnContext(v -> listener.handler().handle(event)));
+    byContext.forEach((context, targets) -> context.runOnContext(v -> {
+      for (Listener listener : targets) {
+        listener.handler().handle(frame);
+      }
+    }));
   }
 }

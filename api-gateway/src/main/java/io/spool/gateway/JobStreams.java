@@ -1,7 +1,6 @@
 package io.spool.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.spool.model.JobEvent;
 import io.spool.model.JobIds;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
@@ -54,9 +53,9 @@ final class JobStreams {
       long heartbeat = vertx.setPeriodic(SSE_HEARTBEAT_MILLIS, t -> response.write(": keep-alive\n\n"));
       var session = feed.start(id, user, after, new EventFeed.Sink() {
         @Override
-        public void send(JobEvent event) {
+        public void send(EventFrame frame) {
           // The type is one of a fixed few and the JSON has no raw newlines: no frame injection.
-          response.write("id: " + event.seq() + "\nevent: " + event.type() + "\ndata: " + JobJson.encode(event) + "\n\n");
+          response.write("id: " + frame.event().seq() + "\nevent: " + frame.event().type() + "\ndata: " + frame.json() + "\n\n");
         }
 
         @Override
@@ -83,8 +82,8 @@ final class JobStreams {
         .onSuccess(socket -> {
           var session = feed.start(id, user, after, new EventFeed.Sink() {
             @Override
-            public void send(JobEvent event) {
-              socket.writeTextMessage(JobJson.encode(event));
+            public void send(EventFrame frame) {
+              socket.writeTextMessage(frame.json());
             }
 
             @Override
@@ -140,8 +139,8 @@ final class JobStreams {
     }
     requireOwn(id, user).onSuccess(v -> followed.put(id, feed.start(id, user, after, new EventFeed.Sink() {
       @Override
-      public void send(JobEvent event) {
-        socket.writeTextMessage(JobJson.encode(event));
+      public void send(EventFrame frame) {
+        socket.writeTextMessage(frame.json());
       }
 
       @Override
@@ -164,8 +163,8 @@ final class JobStreams {
   Future<Void> awaitEnd(UUID jobId, String user, Duration max) {
     Promise<Void> ended = Promise.promise();
     long timer = vertx.setTimer(max.toMillis(), t -> ended.tryComplete());
-    hub.listen(jobId, event -> {
-      if (event.isEnd()) {
+    hub.listen(jobId, frame -> {
+      if (frame.event().isEnd()) {
         ended.tryComplete();
       }
     }).onSuccess(registration -> {

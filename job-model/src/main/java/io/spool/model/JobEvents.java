@@ -53,6 +53,16 @@ public final class JobEvents {
   private static final java.util.Map<JobStatus, JsonNode> STATUS_DATA = java.util.Arrays.stream(JobStatus.values())
       .collect(java.util.stream.Collectors.toUnmodifiableMap(s -> s, s -> JobJson.MAPPER.createObjectNode().put("status", s.wire())));
 
+  /**
+   * An event's JSON from its parts, with {@code data} already encoded: built by hand because the hot
+   * paths emit three per job and a gateway may send one end to thousands. Every part but data is a
+   * UUID, a number, a fixed type name or an ISO instant, none of which needs escaping.
+   */
+  public static String wireJson(UUID jobId, long seq, String type, int attempt, String ts, String dataJson) {
+    return "{\"job_id\":\"" + jobId + "\",\"seq\":" + seq + ",\"type\":\"" + type + "\",\"attempt\":" + attempt
+        + ",\"ts\":\"" + ts + "\",\"data\":" + dataJson + "}";
+  }
+
   /** An event to append; {@code data} may be null. */
   public record NewEvent(UUID jobId, String type, int attempt, JsonNode data) {}
 
@@ -86,11 +96,8 @@ public final class JobEvents {
       chunk.forEach(event -> call.arg(keys.jobEvents(event.jobId())).arg(keys.jobEventSeq(event.jobId())));
       call.arg(maxPerJob);
       for (NewEvent event : chunk) {
-        // Built by hand: the hot path emits three per job. Every part but data is a UUID, a number,
-        // a fixed type name or an ISO instant, none of which needs escaping.
-        String json = "{\"job_id\":\"" + event.jobId() + "\",\"seq\":0,\"type\":\"" + event.type()
-            + "\",\"attempt\":" + event.attempt() + ",\"ts\":\"" + now + "\",\"data\":"
-            + (event.data() == null ? "null" : JobJson.encode(event.data())) + "}";
+        String json = wireJson(event.jobId(), 0, event.type(), event.attempt(), now,
+            event.data() == null ? "null" : JobJson.encode(event.data()));
         call.arg(keys.jobEventChannel(event.jobId())).arg(json)
             .arg(event.type().equals(JobEvent.END) ? retentionSecs : 0);
       }

@@ -252,6 +252,27 @@ class EventStreamTest {
   }
 
   @Test
+  void manySocketsOnOneJobEachGetEveryEventAndTheSameFinalJob() throws Exception {
+    String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":600,\"steps\":3}}");
+    var collectors = new ArrayList<Collector>();
+    for (int i = 0; i < 40; i++) {
+      var collector = new Collector();
+      connect(base.replace("http", "ws") + "/v1/jobs/" + id + "/ws", collector);
+      collectors.add(collector);
+    }
+    for (Collector collector : collectors) {
+      collector.closed.get(30, TimeUnit.SECONDS);
+      List<Long> seqs = collector.messages.stream().map(m -> m.get("seq").asLong()).toList();
+      assertEquals(seqs.stream().sorted().distinct().toList(), seqs, "in order, each once");
+      JsonNode end = collector.messages.get(collector.messages.size() - 1);
+      assertEquals("end", end.get("type").asText());
+      assertEquals("completed", end.get("data").get("status").asText());
+      assertEquals(id, end.get("data").get("id").asText());
+      assertEquals(3, collector.messages.stream().filter(m -> m.get("type").asText().equals("progress")).count());
+    }
+  }
+
+  @Test
   void oneSocketFollowsSeveralJobsAndStaysOpen() throws Exception {
     String first = submit("{\"type\":\"sleep\",\"request\":{\"ms\":200,\"steps\":2}}");
     String second = submit("{\"type\":\"echo\"}");
