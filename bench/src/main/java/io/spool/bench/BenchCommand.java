@@ -46,8 +46,41 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--timeout-secs", defaultValue = "900", description = "give up after (default ${DEFAULT-VALUE})")
   int timeoutSecs;
 
+  @Option(names = "--subscribers", defaultValue = "0",
+      description = "WebSocket mode: hold this many sockets on the gateway and measure event delivery latency")
+  int subscribers;
+
+  @Option(names = "--jobs-per-socket", defaultValue = "1",
+      description = "WebSocket mode: jobs each socket follows; above 1 they share /v1/ws (default ${DEFAULT-VALUE})")
+  int jobsPerSocket;
+
+  @Option(names = "--watch-jobs", defaultValue = "20",
+      description = "WebSocket mode: sleep jobs the sockets watch, round robin (default ${DEFAULT-VALUE})")
+  int watchJobs;
+
+  @Option(names = "--event-interval-ms", defaultValue = "1000",
+      description = "WebSocket mode: each watched job emits a progress event this often (default ${DEFAULT-VALUE})")
+  int eventIntervalMillis;
+
+  @Option(names = "--duration-secs", defaultValue = "90",
+      description = "WebSocket mode: how long the watched jobs run (default ${DEFAULT-VALUE})")
+  int durationSecs;
+
+  @Option(names = "--gateway-pid", description = "WebSocket mode: the gateway's pid, to sample its memory")
+  Long gatewayPid;
+
   @Override
   public Integer call() throws Exception {
+    if (subscribers > 0) {
+      if (jobsPerSocket < 1 || watchJobs < 1 || eventIntervalMillis < 1 || durationSecs < 1) {
+        throw new ParameterException(spec.commandLine(),
+            "--jobs-per-socket, --watch-jobs, --event-interval-ms and --duration-secs must be positive");
+      }
+      var run = new SubscriberRun(new SubscriberRun.Options(url, apiKey, subscribers, jobsPerSocket, watchJobs,
+          eventIntervalMillis, durationSecs, gatewayPid, timeoutSecs));
+      System.out.println(run.run());
+      return run.clean() ? 0 : 1;
+    }
     if (jobs < 1 || concurrency < 1 || rate < 0 || timeoutSecs < 1 || warmup < 0) {
       throw new ParameterException(spec.commandLine(),
           "--jobs, --concurrency and --timeout-secs must be positive, --rate and --warmup not negative");

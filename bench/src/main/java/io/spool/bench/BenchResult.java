@@ -48,7 +48,7 @@ record BenchResult(BenchOptions options, int accepted, int rejected, int complet
     return JobJson.encode(json);
   }
 
-  private static ObjectNode percentiles(Histogram micros) {
+  static ObjectNode percentiles(Histogram micros) {
     return JobJson.MAPPER.createObjectNode()
         .put("p50", ms(micros.getValueAtPercentile(50)))
         .put("p90", ms(micros.getValueAtPercentile(90)))
@@ -56,7 +56,7 @@ record BenchResult(BenchOptions options, int accepted, int rejected, int complet
         .put("max", ms(micros.getMaxValue()));
   }
 
-  private static String line(Histogram micros) {
+  static String line(Histogram micros) {
     return String.format(Locale.ROOT, "p50 %8.2f  p90 %8.2f  p99 %8.2f  max %8.2f",
         ms(micros.getValueAtPercentile(50)), ms(micros.getValueAtPercentile(90)),
         ms(micros.getValueAtPercentile(99)), ms(micros.getMaxValue()));
@@ -66,7 +66,7 @@ record BenchResult(BenchOptions options, int accepted, int rejected, int complet
     return round(micros / 1000.0);
   }
 
-  private static double round(double value) {
+  static double round(double value) {
     return Math.round(value * 100) / 100.0;
   }
 }

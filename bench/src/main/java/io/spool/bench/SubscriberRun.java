@@ -1,0 +1,289 @@
+package io.spool.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.spool.model.JobJson;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+import org.HdrHistogram.SynchronizedHistogram;
+
+/**
+ * The WebSocket subscriber benchmark: S sockets on one gateway watching J long {@code sleep} jobs that
+ * emit a {@code progress} event every interval, and how long each event takes from its emission (the
+ * event's {@code ts}, the worker's clock) to a subscriber — counted only once every socket is
+ * connected. Each socket follows {@code jobsPerSocket} jobs: one on {@code /v1/jobs/{id}/ws}, several
+ * through {@code /v1/ws}. Given the gateway's pid, it samples the gateway's resident memory.
+ */
+final class SubscriberRun {
+  /** Connections being opened at once: beyond a few hundred the gateway's accept backlog overflows. */
+  private static final int CONNECTS_IN_FLIGHT = 200;
+
+  record Options(String url, String apiKey, int sockets, int jobsPerSocket, int watchJobs, int intervalMillis,
+      int durationSecs, Long gatewayPid, int timeoutSecs) {}
+
+  private final Options options;
+  private final Vertx vertx;
+  private final String host;
+  private final int port;
+  private final Histogram latencyMicros = new SynchronizedHistogram(3_600_000_000L, 3);
+  private final AtomicInteger connected = new AtomicInteger();
+  private final AtomicInteger connectFailures = new AtomicInteger();
+  private final AtomicInteger ended = new AtomicInteger();
+  private final AtomicInteger closedEarly = new AtomicInteger();
+  private final AtomicLong eventsReceived = new AtomicLong();
+  private final AtomicLong eventsMeasured = new AtomicLong();
+  private volatile String lastError;
+  /** Events emitted before this are not measured: they may have queued behind the connection storm. */
+  private volatile Instant measureFrom = Instant.MAX;
+  private volatile long peakRssKb;
+  /** Events emitted before the first job ended: streaming, without the burst of every job ending at once. */
+  private final Histogram streamingMicros = new SynchronizedHistogram(3_600_000_000L, 3);
+  private volatile Instant firstEnd = Instant.MAX;
+  /** The last second's latencies, printed as the run goes. */
+  private final Recorder interval = new Recorder(3);
+
+  SubscriberRun(Options options) {
+    this.options = options;
+    this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    URI uri = URI.create(options.url());
+    this.host = uri.getHost();
+    this.port = uri.getPort() > 0 ? uri.getPort() : 80;
+  }
+
+  String run() throws Exception {
+    try {
+      long baselineRssKb = rssKb();
+      List<String> jobs = submitJobs();
+      System.out.printf("submitted %d sleep jobs (%d s, an event every %d ms, starting in %d s); connecting %d sockets...%n",
+          jobs.size(), options.durationSecs(), options.intervalMillis(), startDelaySecs(), options.sockets());
+      long connectStart = System.nanoTime();
+      connectAll(jobs);
+      double connectSecs = (System.nanoTime() - connectStart) / 1e9;
+      measureFrom = Instant.now();
+      if (connectSecs > startDelaySecs()) {
+        System.out.println("warning: connecting took longer than the jobs' start delay; early events met a busy gateway");
+      }
+      long connectedRssKb = rssKb();
+      System.out.printf("%d sockets connected in %.1f s (%d failed); measuring until the jobs end...%n",
+          connected.get(), connectSecs, connectFailures.get());
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.timeoutSecs());
+      while (ended.get() + connectFailures.get() < options.sockets() && System.nanoTime() < deadline) {
+        peakRssKb = Math.max(peakRssKb, rssKb());
+        Thread.sleep(1000);
+        Histogram second = interval.getIntervalHistogram();
+        if (second.getTotalCount() > 0) {
+          System.out.printf(Locale.ROOT, "  %,8d events   %s   %d sockets done%n", second.getTotalCount(),
+              BenchResult.line(second), ended.get());
+        }
+      }
+      return report(baselineRssKb, connectedRssKb, connectSecs);
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  private List<String> submitJobs() throws Exception {
+    var client = vertx.createHttpClient(new HttpClientOptions().setDefaultHost(host).setDefaultPort(port));
+    int steps = Math.max(1, options.durationSecs() * 1000 / options.intervalMillis());
+    ObjectNode job = JobJson.MAPPER.createObjectNode().put("type", "sleep");
+    job.putObject("request").put("ms", options.durationSecs() * 1000L).put("steps", steps);
+    var batch = JobJson.MAPPER.createObjectNode();
+    var array = batch.putArray("jobs");
+    // They start once the sockets should all be connected (so the connection storm is not what is
+    // measured), spread over one interval as independent jobs would be, not all emitting at once.
+    Instant first = Instant.now().plusSeconds(startDelaySecs());
+    for (int i = 0; i < options.watchJobs(); i++) {
+      long offsetMillis = (long) i * options.intervalMillis() / options.watchJobs();
+      array.add(job.deepCopy().put("run_at", first.plusMillis(offsetMillis).toString()));
+    }
+    var request = new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/jobs/batch")
+        .putHeader("Content-Type", "application/json");
+    authorize(request);
+    // The body is asked for in the same callback as the response, or its first bytes are gone.
+    var status = new AtomicInteger();
+    Buffer body = client.request(request).compose(r -> r.send(JobJson.encode(batch)))
+        .compose(response -> {
+          status.set(response.statusCode());
+          return response.body();
+        }).await(30, TimeUnit.SECONDS);
+    if (status.get() != 202) {
+      throw new IllegalStateException("submitting the watched jobs failed: HTTP " + status.get() + " " + body);
+    }
+    var ids = new ArrayList<String>();
+    for (JsonNode stored : JobJson.tree(body.toString()).get("jobs")) {
+      ids.add(stored.get("id").asText());
+    }
+    client.close();
+    return ids;
+  }
+
+  private void connectAll(List<String> jobs) throws InterruptedException {
+    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setMaxConnections(options.sockets() + 1).setConnectTimeout(30_000));
+    var permits = new Semaphore(CONNECTS_IN_FLIGHT);
+    int next = 0;
+    for (int i = 0; i < options.sockets(); i++) {
+      permits.acquire();
+      var followed = new ArrayList<String>(options.jobsPerSocket());
+      for (int k = 0; k < options.jobsPerSocket(); k++) {
+        followed.add(jobs.get(next++ % jobs.size()));
+      }
+      connect(client, followed).onComplete(done -> permits.release());
+    }
+    permits.acquire(CONNECTS_IN_FLIGHT);
+  }
+
+  private Future<Void> connect(WebSocketClient client, List<String> followed) {
+    boolean single = followed.size() == 1;
+    var connect = new WebSocketConnectOptions().setHost(host).setPort(port)
+        .setURI(single ? "/v1/jobs/" + followed.get(0) + "/ws" : "/v1/ws");
+    if (options.apiKey() != null) {
+      connect.addHeader("Authorization", "Bearer " + options.apiKey());
+    }
+    var remaining = new AtomicInteger(followed.size());
+    return client.connect(connect).<Void>map(socket -> {
+      connected.incrementAndGet();
+      socket.textMessageHandler(text -> onEvent(text, remaining));
+      socket.closeHandler(v -> {
+        if (remaining.get() > 0) {
+          lastError = closedEarly.incrementAndGet() + " sockets closed before their jobs ended";
+          ended.incrementAndGet();
+        }
+      });
+      if (!single) {
+        followed.forEach(id -> socket.writeTextMessage("{\"op\":\"subscribe\",\"job_id\":\"" + id + "\"}"));
+      }
+      return null;
+    }).onFailure(e -> {
+      connectFailures.incrementAndGet();
+      lastError = "connect: " + e;
+    }).recover(e -> Future.succeededFuture());
+  }
+
+  private void onEvent(String text, AtomicInteger remaining) {
+    eventsReceived.incrementAndGet();
+    // Only two fields are needed: read them straight from the text (Spool writes events with these
+    // fields first, unescaped), so the client's parsing does not crowd out the gateway on a shared machine.
+    String type = field(text, "\"type\":\"");
+    if (type.equals("progress")) {
+      Instant ts = Instant.parse(field(text, "\"ts\":\""));
+      if (!ts.isBefore(measureFrom)) {
+        Instant now = Instant.now();
+        long micros = Math.max(1, (now.getEpochSecond() - ts.getEpochSecond()) * 1_000_000
+            + (now.getNano() - ts.getNano()) / 1000);
+        latencyMicros.recordValue(micros);
+        interval.recordValue(micros);
+        if (ts.isBefore(firstEnd)) {
+          streamingMicros.recordValue(micros);
+        }
+        eventsMeasured.incrementAndGet();
+      }
+    } else if (type.equals("end")) {
+      if (firstEnd == Instant.MAX) {
+        firstEnd = Instant.now();
+      }
+      if (remaining.decrementAndGet() == 0) {
+        ended.incrementAndGet();
+      }
+    }
+  }
+
+  private static String field(String json, String key) {
+    int from = json.indexOf(key);
+    if (from < 0) {
+      return "";
+    }
+    from += key.length();
+    return json.substring(from, json.indexOf('"', from));
+  }
+
+  /** Time to connect every socket, generously: about a thousand a second on a small machine. */
+  private int startDelaySecs() {
+    return 5 + options.sockets() / 1000;
+  }
+
+  private void authorize(RequestOptions request) {
+    if (options.apiKey() != null) {
+      request.putHeader("Authorization", "Bearer " + options.apiKey());
+    }
+  }
+
+  /** The gateway's resident set in KiB, or -1 without a pid. */
+  private long rssKb() {
+    if (options.gatewayPid() == null) {
+      return -1;
+    }
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", options.gatewayPid().toString(), "status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      lastError = "cannot read the gateway's memory: " + e;
+    }
+    return -1;
+  }
+
+  private String report(long baselineRssKb, long connectedRssKb, double connectSecs) {
+    int subscribers = connected.get() * options.jobsPerSocket();
+    String memory = baselineRssKb < 0 ? "not sampled (pass --gateway-pid)" : String.format(Locale.ROOT,
+        "RSS %d MiB before, %d MiB connected, %d MiB peak: %.1f KiB per socket",
+        baselineRssKb / 1024, connectedRssKb / 1024, peakRssKb / 1024,
+        (double) (Math.max(connectedRssKb, peakRssKb) - baselineRssKb) / Math.max(1, connected.get()));
+    System.out.printf(Locale.ROOT, """
+        Spool bench (subscribers): %d sockets x %d jobs each = %d subscriptions over %d jobs
+          connected %d in %.1f s, %d failed; %d of them saw every job end
+          events received %d; measured %d progress events emitted after all were connected
+          delivery latency ms    %s   (emitted by the worker -> read by the subscriber)
+            while streaming      %s   (events emitted before the first job ended)
+          gateway memory         %s%s%n""",
+        options.sockets(), options.jobsPerSocket(), subscribers, options.watchJobs(), connected.get(), connectSecs,
+        connectFailures.get(), ended.get(), eventsReceived.get(), eventsMeasured.get(), BenchResult.line(latencyMicros),
+        BenchResult.line(streamingMicros),
+        memory, lastError == null ? "" : "\n  last error: " + lastError);
+    ObjectNode json = JobJson.MAPPER.createObjectNode()
+        .put("mode", "subscribers")
+        .put("sockets", options.sockets())
+        .put("jobs_per_socket", options.jobsPerSocket())
+        .put("subscriptions", subscribers)
+        .put("watched_jobs", options.watchJobs())
+        .put("connected", connected.get())
+        .put("connect_failures", connectFailures.get())
+        .put("connect_seconds", BenchResult.round(connectSecs))
+        .put("events_received", eventsReceived.get())
+        .put("events_measured", eventsMeasured.get())
+        .put("gateway_rss_mib_before", baselineRssKb < 0 ? null : baselineRssKb / 1024)
+        .put("gateway_rss_mib_connected", connectedRssKb < 0 ? null : connectedRssKb / 1024)
+        .put("gateway_rss_mib_peak", peakRssKb <= 0 ? null : peakRssKb / 1024);
+    json.set("delivery_latency_ms", BenchResult.percentiles(latencyMicros));
+    json.set("streaming_delivery_latency_ms", BenchResult.percentiles(streamingMicros));
+    return JobJson.encode(json);
+  }
+
+  boolean clean() {
+    return connectFailures.get() == 0 && eventsMeasured.get() > 0;
+  }
+}
