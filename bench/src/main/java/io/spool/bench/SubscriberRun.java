@@ -25,6 +25,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 import org.HdrHistogram.SynchronizedHistogram;
@@ -166,9 +167,12 @@ final class SubscriberRun {
     return client.connect(connect).<Void>map(socket -> {
       connected.incrementAndGet();
       socket.textMessageHandler(text -> onEvent(text, remaining));
+      var failure = new AtomicReference<String>();
+      socket.exceptionHandler(e -> failure.set(e.toString()));
       socket.closeHandler(v -> {
         if (remaining.get() > 0) {
-          lastError = closedEarly.incrementAndGet() + " sockets closed before their jobs ended";
+          lastError = closedEarly.incrementAndGet() + " sockets closed before their jobs ended (last: status "
+              + socket.closeStatusCode() + " " + socket.closeReason() + (failure.get() == null ? "" : ", " + failure.get()) + ")";
           ended.incrementAndGet();
         }
       });
@@ -255,13 +259,13 @@ final class SubscriberRun {
         (double) (Math.max(connectedRssKb, peakRssKb) - baselineRssKb) / Math.max(1, connected.get()));
     System.out.printf(Locale.ROOT, """
         Spool bench (subscribers): %d sockets x %d jobs each = %d subscriptions over %d jobs
-          connected %d in %.1f s, %d failed; %d of them saw every job end
+          connected %d in %.1f s, %d failed; %d saw every job end, %d closed before
           events received %d; measured %d progress events emitted after all were connected
           delivery latency ms    %s   (emitted by the worker -> read by the subscriber)
             while streaming      %s   (events emitted before the first job ended)
           gateway memory         %s%s%n""",
         options.sockets(), options.jobsPerSocket(), subscribers, options.watchJobs(), connected.get(), connectSecs,
-        connectFailures.get(), ended.get(), eventsReceived.get(), eventsMeasured.get(), BenchResult.line(latencyMicros),
+        connectFailures.get(), ended.get() - closedEarly.get(), closedEarly.get(), eventsReceived.get(), eventsMeasured.get(), BenchResult.line(latencyMicros),
         BenchResult.line(streamingMicros),
         memory, lastError == null ? "" : "\n  last error: " + lastError);
     ObjectNode json = JobJson.MAPPER.createObjectNode()
@@ -272,6 +276,7 @@ final class SubscriberRun {
         .put("watched_jobs", options.watchJobs())
         .put("connected", connected.get())
         .put("connect_failures", connectFailures.get())
+        .put("closed_before_end", closedEarly.get())
         .put("connect_seconds", BenchResult.round(connectSecs))
         .put("events_received", eventsReceived.get())
         .put("events_measured", eventsMeasured.get())
@@ -284,6 +289,6 @@ final class SubscriberRun {
   }
 
   boolean clean() {
-    return connectFailures.get() == 0 && eventsMeasured.get() > 0;
+    return connectFailures.get() == 0 && closedEarly.get() == 0 && eventsMeasured.get() > 0;
   }
 }
