@@ -59,6 +59,7 @@ final class SubscriberRun {
   /** Events emitted before this are not measured: they may have queued behind the connection storm. */
   private volatile Instant measureFrom = Instant.MAX;
   private volatile long peakRssKb;
+  private WebSocketClient sockets;
   /** Events emitted before the first job ended: streaming, without the burst of every job ending at once. */
   private final Histogram streamingMicros = new SynchronizedHistogram(3_600_000_000L, 3);
   private volatile Instant firstEnd = Instant.MAX;
@@ -141,8 +142,11 @@ final class SubscriberRun {
   }
 
   private void connectAll(List<String> jobs) throws InterruptedException {
-    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
+    // Held in a field for the whole run: a Vert.x client nobody references is closed by a cleaner
+    // when it is garbage-collected, and takes its sockets with it (each closed normally, 1000).
+    sockets = vertx.createWebSocketClient(new WebSocketClientOptions()
         .setMaxConnections(options.sockets() + 1).setConnectTimeout(30_000));
+    WebSocketClient client = sockets;
     var permits = new Semaphore(CONNECTS_IN_FLIGHT);
     int next = 0;
     for (int i = 0; i < options.sockets(); i++) {
