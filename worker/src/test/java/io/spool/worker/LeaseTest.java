@@ -76,12 +76,19 @@ class LeaseTest {
     TestServices.cleanUp(config);
   }
 
-  /** Claims the job as a worker that last heartbeated an hour ago, as if it had crashed mid-run. */
-  private static Job claimedByADeadWorker(UUID id, String deadWorker) {
+  /**
+   * A job claimed by a worker that last heartbeated an hour ago, as if it had crashed mid-run. It is
+   * made in a queue no live worker reads, so the live worker's safety-net claim cannot take it first,
+   * and moved to the default queue once claimed.
+   */
+  private static Job claimedByADeadWorker(JobFixtures job, String deadWorker) {
+    UUID id = job.inQueue("parked").insert(pg);
     pg.preparedQuery("INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - interval '1 hour')")
         .execute(Tuple.of(deadWorker)).await();
     var rows = pg.preparedQuery(JobSql.CLAIM).execute(Tuple.of(new UUID[] {id}, deadWorker)).await();
-    return JobSql.toJob(rows.iterator().next());
+    Job claimed = JobSql.toJob(rows.iterator().next());
+    pg.preparedQuery("UPDATE jobs SET queue = 'default' WHERE id = $1").execute(Tuple.of(id)).await();
+    return claimed;
   }
 
   private static Job awaitStatus(UUID id, JobStatus status) {
@@ -99,8 +106,7 @@ class LeaseTest {
 
   @Test
   void runningJobOfASilentWorkerIsReturnedAndRunByALiveOne() {
-    UUID id = aJob("echo").withRequest("{\"n\":1}").insert(pg);
-    claimedByADeadWorker(id, "crashed-1");
+    UUID id = claimedByADeadWorker(aJob("echo").withRequest("{\"n\":1}"), "crashed-1").id();
     Job job = awaitStatus(id, JobStatus.COMPLETED);
     assertEquals(2, job.attempts(), "the lost attempt counts");
     assertEquals(1, job.result().get("n").asInt());
@@ -111,8 +117,8 @@ class LeaseTest {
 
   @Test
   void staleWorkerCannotOverwriteTheResultOfTheAttemptThatReplacedIt() {
-    UUID id = aJob("echo").withRequest("{\"from\":\"attempt 2\"}").insert(pg);
-    Job staleAttempt = claimedByADeadWorker(id, "crashed-2");
+    Job staleAttempt = claimedByADeadWorker(aJob("echo").withRequest("{\"from\":\"attempt 2\"}"), "crashed-2");
+    UUID id = staleAttempt.id();
     Job replaced = awaitStatus(id, JobStatus.COMPLETED);
     assertEquals(2, replaced.attempts());
 
@@ -131,8 +137,7 @@ class LeaseTest {
 
   @Test
   void lastAttemptLostWithItsWorkerIsDeadLettered() {
-    UUID id = aJob("echo").withMaxAttempts(1).insert(pg);
-    claimedByADeadWorker(id, "crashed-3");
+    UUID id = claimedByADeadWorker(aJob("echo").withMaxAttempts(1), "crashed-3").id();
     Job job = awaitStatus(id, JobStatus.FAILED);
     assertTrue(job.error().contains("lost: worker crashed-3 stopped heartbeating"), job.error());
     assertEquals(1, job.attempts());
