@@ -8,7 +8,10 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.redis.client.Redis;
+import io.spool.model.IdempotencySql;
+import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,6 +19,9 @@ import org.slf4j.LoggerFactory;
 /** A running gateway: its Vert.x, clients and HTTP verticles. The composition root of the gateway. */
 public final class Gateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+  private static final int TRANSACTION_POOL_SIZE = 4;
+  private static final long KEY_SWEEP_MILLIS = 5 * 60_000;
+  private static final int KEY_SWEEP_BATCH = 10_000;
 
   private final Vertx vertx;
   private final SqlClient pg;
@@ -39,9 +45,11 @@ public final class Gateway implements AutoCloseable {
       var types = new JobTypes(pg);
       types.refresh().await(10, TimeUnit.SECONDS);
       vertx.setPeriodic(5000, id -> types.refresh());
+      Pool transactions = PgClients.pool(vertx, config, TRANSACTION_POOL_SIZE);
+      vertx.setPeriodic(KEY_SWEEP_MILLIS, id -> sweepExpiredKeys(pg));
       // One subscription per process for every watched job, on a Redis connection of its own.
       var hub = new EventHub(vertx, RedisClients.client(vertx, config, 1), config.keys());
-      vertx.deployVerticle(() -> new GatewayVerticle(config, pg, redis, types, hub),
+      vertx.deployVerticle(() -> new GatewayVerticle(config, pg, transactions, redis, types, hub),
           new DeploymentOptions().setInstances(config.httpInstances())).await(30, TimeUnit.SECONDS);
       log.info("gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",
           config.httpPort(), config.httpInstances(), config.pgSchema(), config.keyPrefix());
@@ -50,6 +58,17 @@ public final class Gateway implements AutoCloseable {
       vertx.close();
       throw new IllegalStateException("gateway failed to start: " + e.getMessage(), e);
     }
+  }
+
+  /** Deletes expired idempotency keys, a batch at a time; every gateway does it, which is harmless. */
+  private static void sweepExpiredKeys(SqlClient pg) {
+    pg.preparedQuery(IdempotencySql.SWEEP).execute(Tuple.of(KEY_SWEEP_BATCH)).onComplete(done -> {
+      if (done.succeeded() && done.result().rowCount() == KEY_SWEEP_BATCH) {
+        sweepExpiredKeys(pg);
+      } else if (done.failed()) {
+        log.debug("sweeping expired idempotency keys failed: {}", done.cause().toString());
+      }
+    });
   }
 
   public int port() {

@@ -8,18 +8,22 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.redis.client.Redis;
+import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
 
 /** One HTTP server instance on one event loop; {@link Gateway} deploys one per core. */
 final class GatewayVerticle extends VerticleBase {
   private final SpoolConfig config;
   private final SqlClient pg;
+  /** For the few submissions that need a transaction (idempotency keys). */
+  private final Pool transactions;
   private final Redis redis;
   private final JobTypes types;
   private final EventHub hub;
 
-  GatewayVerticle(SpoolConfig config, SqlClient pg, Redis redis, JobTypes types, EventHub hub) {
+  GatewayVerticle(SpoolConfig config, SqlClient pg, Pool transactions, Redis redis, JobTypes types, EventHub hub) {
     this.config = config;
+    this.transactions = transactions;
     this.pg = pg;
     this.redis = redis;
     this.types = types;
@@ -30,7 +34,7 @@ final class GatewayVerticle extends VerticleBase {
   public Future<?> start() {
     // Each instance batches its own inserts on its own event loop: no state crosses threads.
     var signals = new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
-    var submitter = new JobSubmitter(context, pg, signals);
+    var submitter = new JobSubmitter(context, pg, transactions, signals, config.idempotencyTtl());
     var events = JobEvents.of(redis, config);
     var streams = new JobStreams(vertx, pg, new EventFeed(vertx, pg, events, hub), hub);
     var jobs = new JobsHandler(pg, redis, config.keys(), signals, events, streams, submitter, types,

@@ -11,7 +11,15 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import io.spool.model.IdempotencySql;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Set;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -32,18 +40,118 @@ final class JobSubmitter {
   private static final int MAX_COMMITS_IN_FLIGHT = 2;
 
   private final SqlClient pg;
+  private final Pool transactions;
   private final QueueSignals signals;
+  private final Duration idempotencyTtl;
   private final GroupCommit<List<NewJob>, List<Job>> commits;
 
-  JobSubmitter(Context context, SqlClient pg, QueueSignals signals) {
+  /** A job as the request gets it back, and whether this request created it (false: an earlier one with its key did). */
+  record Submitted(Job job, boolean created) {}
+
+  JobSubmitter(Context context, SqlClient pg, Pool transactions, QueueSignals signals, Duration idempotencyTtl) {
     this.pg = pg;
+    this.transactions = transactions;
     this.signals = signals;
+    this.idempotencyTtl = idempotencyTtl;
     this.commits = new GroupCommit<>(context, this::insert, List::size, MAX_ROWS_PER_COMMIT, MAX_COMMITS_IN_FLIGHT);
   }
 
-  /** Commits the jobs (all or none) and answers them as stored. */
-  Future<List<Job>> submit(List<NewJob> jobs) {
-    return commits.submit(jobs);
+  /**
+   * Commits the jobs (all or none) and answers them as stored. Jobs with an idempotency key go through
+   * a transaction of their own that takes the keys first; the rest share group commits.
+   */
+  Future<List<Submitted>> submit(List<NewJob> jobs) {
+    if (jobs.stream().allMatch(job -> job.idempotencyKey() == null)) {
+      return commits.submit(jobs).map(stored -> stored.stream().map(job -> new Submitted(job, true)).toList());
+    }
+    return transactions.withTransaction(conn -> submitKeyed(conn, jobs)).onSuccess(submitted ->
+        signal(submitted.stream().filter(Submitted::created).map(Submitted::job).distinct().toList()));
+  }
+
+  /**
+   * One request's jobs, some with keys, in one transaction: takes the free keys (a concurrent request
+   * taking the same key makes this wait for its commit), then inserts the jobs whose key it took and
+   * those without one. A key already held for the same request answers its existing job; held for a
+   * different request, a 409 that rolls everything back.
+   */
+  private Future<List<Submitted>> submitKeyed(SqlConnection conn, List<NewJob> jobs) {
+    Map<String, NewJob> firstWithKey = new LinkedHashMap<>();
+    for (NewJob job : jobs) {
+      if (job.idempotencyKey() != null) {
+        NewJob first = firstWithKey.putIfAbsent(job.idempotencyKey(), job);
+        if (first != null && !first.requestHash().equals(job.requestHash())) {
+          return Future.failedFuture(conflict(job.idempotencyKey(), "in this batch"));
+        }
+      }
+    }
+    String user = jobs.get(0).userId();
+    List<NewJob> keyed = List.copyOf(firstWithKey.values());
+    return conn.preparedQuery(IdempotencySql.TAKE).execute(Tuple.of(
+            keyed.stream().map(NewJob::userId).toArray(String[]::new),
+            keyed.stream().map(NewJob::idempotencyKey).toArray(String[]::new),
+            keyed.stream().map(NewJob::requestHash).toArray(String[]::new),
+            keyed.stream().map(NewJob::id).toArray(UUID[]::new),
+            idempotencyTtl.toSeconds()))
+        .compose(rows -> {
+          Set<String> taken = new HashSet<>();
+          rows.forEach(row -> taken.add(row.getString("key")));
+          String[] held = firstWithKey.keySet().stream().filter(k -> !taken.contains(k)).toArray(String[]::new);
+          Future<Map<String, UUID>> existing = held.length == 0 ? Future.succeededFuture(Map.of())
+              : conn.preparedQuery(IdempotencySql.HELD).execute(Tuple.of(user, (Object) held)).compose(heldRows -> {
+                  Map<String, UUID> ids = new HashMap<>();
+                  for (Row row : heldRows) {
+                    String key = row.getString("key");
+                    if (!row.getString("request_hash").equals(firstWithKey.get(key).requestHash())) {
+                      return Future.failedFuture(conflict(key, "by an earlier request"));
+                    }
+                    ids.put(key, row.getUUID("job_id"));
+                  }
+                  if (ids.size() < held.length) {
+                    // Expired and taken by another request between the two statements: rare; a retry settles it.
+                    return Future.failedFuture(Problem.conflict("an idempotency key changed hands while this request ran; retry it").exception());
+                  }
+                  return Future.succeededFuture(ids);
+                });
+          return existing.compose(existingIds -> {
+            List<NewJob> fresh = jobs.stream().filter(job -> job.idempotencyKey() == null
+                || (taken.contains(job.idempotencyKey()) && firstWithKey.get(job.idempotencyKey()) == job)).toList();
+            Future<Map<UUID, Job>> inserted = fresh.isEmpty() ? Future.succeededFuture(Map.of())
+                : conn.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(fresh)).map(insertedRows -> {
+                    Map<UUID, Row> byId = new HashMap<>();
+                    insertedRows.forEach(row -> byId.put(row.getUUID("id"), row));
+                    Map<UUID, Job> stored = new HashMap<>();
+                    fresh.forEach(job -> stored.put(job.id(), stored(job, byId.get(job.id()))));
+                    return stored;
+                  });
+            Future<Map<UUID, Job>> earlier = existingIds.isEmpty() ? Future.succeededFuture(Map.of())
+                : conn.preparedQuery(JobSql.SELECT_MANY).execute(Tuple.of((Object) existingIds.values().toArray(UUID[]::new)))
+                    .map(found -> {
+                      Map<UUID, Job> byId = new HashMap<>();
+                      found.forEach(row -> byId.put(row.getUUID("id"), JobSql.toJob(row)));
+                      return byId;
+                    });
+            return Future.all(inserted, earlier).map(both -> {
+              Map<UUID, Job> created = inserted.result();
+              var answers = new ArrayList<Submitted>(jobs.size());
+              for (NewJob job : jobs) {
+                String key = job.idempotencyKey();
+                if (key == null) {
+                  answers.add(new Submitted(created.get(job.id()), true));
+                } else if (taken.contains(key)) {
+                  answers.add(new Submitted(created.get(firstWithKey.get(key).id()), firstWithKey.get(key) == job));
+                } else {
+                  answers.add(new Submitted(earlier.result().get(existingIds.get(key)), false));
+                }
+              }
+              return answers;
+            });
+          });
+        });
+  }
+
+  private static ProblemException conflict(String key, String where) {
+    return Problem.conflict("idempotency key '" + Problem.printable(key) + "' was used " + where
+        + " with a different request; use a new key for a new job").exception();
   }
 
   private Future<List<List<Job>>> insert(List<List<NewJob>> requests) {

@@ -2,6 +2,7 @@ package io.spool.gateway;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.gateway.JobSubmitter.Submitted;
 import io.spool.gateway.Problem.FieldError;
 import io.spool.model.Job;
 import io.spool.model.JobIds;
@@ -38,6 +39,7 @@ final class JobsHandler {
   static final int DEFAULT_PAGE = 50;
   static final int MAX_PAGE = 500;
   static final int MAX_WAIT_SECS = 60;
+  static final String IDEMPOTENCY_HEADER = "Idempotency-Key";
 
   private final SqlClient pg;
   private final JobStreams streams;
@@ -62,37 +64,59 @@ final class JobsHandler {
     this.parser = parser;
   }
 
+  /**
+   * POST /v1/jobs: 202 and the new job; with an idempotency key already used for the same request,
+   * 200 and the job that request made ({@code Idempotent-Replayed: true}).
+   */
   void submit(RoutingContext ctx) {
     var errors = new ArrayList<FieldError>();
-    NewJob job = parser.parse(jsonBody(ctx), "", ApiRoutes.user(ctx), errors);
+    String headerKey = singleHeader(ctx, IDEMPOTENCY_HEADER);
+    NewJob job = parser.parse(jsonBody(ctx), "", ApiRoutes.user(ctx), headerKey, errors);
     accept(ctx, errors.isEmpty() ? List.of(job) : List.of(), errors, false)
         .onSuccess(stored -> {
-          Job created = stored.get(0);
-          ctx.response().setStatusCode(202)
-              .putHeader("Location", "/v1/jobs/" + created.id())
+          Submitted submitted = stored.get(0);
+          if (!submitted.created()) {
+            ctx.response().putHeader("Idempotent-Replayed", "true");
+          }
+          ctx.response().setStatusCode(submitted.created() ? 202 : 200)
+              .putHeader("Location", "/v1/jobs/" + submitted.job().id())
               .putHeader("Content-Type", "application/json")
-              .end(JobJson.encode(created));
+              .end(JobJson.encode(submitted.job()));
         })
         .onFailure(ctx::fail);
   }
 
+  /** POST /v1/jobs/batch: 202 if any job was created, else 200 (every one was an idempotent replay). */
   void submitBatch(RoutingContext ctx) {
     var errors = new ArrayList<FieldError>();
+    if (ctx.request().getHeader(IDEMPOTENCY_HEADER) != null) {
+      errors.add(new FieldError(IDEMPOTENCY_HEADER, "not for batches: give each job its own idempotency_key"));
+    }
     List<NewJob> jobs = parser.parseBatch(jsonBody(ctx), ApiRoutes.user(ctx), errors);
     accept(ctx, jobs, errors, true)
         .onSuccess(stored -> {
-          ctx.response().setStatusCode(202)
+          boolean anyCreated = stored.stream().anyMatch(Submitted::created);
+          ctx.response().setStatusCode(anyCreated ? 202 : 200)
               .putHeader("Content-Type", "application/json")
-              .end(JobJson.encode(jobsBody(stored)));
+              .end(JobJson.encode(jobsBody(stored.stream().map(Submitted::job).toList())));
         })
         .onFailure(ctx::fail);
+  }
+
+  /** A header that may appear at most once; two copies are a 400. */
+  private static String singleHeader(RoutingContext ctx, String name) {
+    List<String> values = ctx.request().headers().getAll(name);
+    if (values.size() > 1) {
+      throw Problem.badRequest(name + " is given " + values.size() + " times; send it once").exception();
+    }
+    return values.isEmpty() ? null : values.get(0);
   }
 
   /**
    * Rejects the lot if anything is invalid, of an unknown type or calls back where it may not; else
    * commits them all at once.
    */
-  private Future<List<Job>> accept(RoutingContext ctx, List<NewJob> jobs, List<FieldError> errors, boolean batch) {
+  private Future<List<Submitted>> accept(RoutingContext ctx, List<NewJob> jobs, List<FieldError> errors, boolean batch) {
     if (!errors.isEmpty()) {
       return Future.failedFuture(Problem.invalid(errors).exception());
     }

@@ -29,7 +29,9 @@ import java.util.Set;
  */
 final class SubmissionParser {
   static final Set<String> FIELDS = Set.of("type", "request", "queue", "max_attempts", "priority", "run_at",
-      "delay_secs", "timeout_secs", "callback_url");
+      "delay_secs", "timeout_secs", "callback_url", "idempotency_key");
+  /** Longest accepted idempotency key. */
+  static final int MAX_KEY_LENGTH = 255;
   static final int MAX_PRIORITY = 1000;
   static final int MAX_DELAY_SECS = 365 * 24 * 3600;
   /** Most jobs one batch request may carry. */
@@ -47,6 +49,14 @@ final class SubmissionParser {
 
   /** Parses one job object; problems go to {@code errors} with {@code path} before each field name. */
   NewJob parse(JsonNode body, String path, String userId, List<FieldError> errors) {
+    return parse(body, path, userId, null, errors);
+  }
+
+  /**
+   * Parses one job object, with the {@code Idempotency-Key} header's value if the request had one
+   * (it must agree with an {@code idempotency_key} in the body).
+   */
+  NewJob parse(JsonNode body, String path, String userId, String headerKey, List<FieldError> errors) {
     if (body == null || !body.isObject()) {
       errors.add(new FieldError(path.isEmpty() ? "(body)" : path, "must be a JSON object"));
       return null;
@@ -104,11 +114,22 @@ final class SubmissionParser {
         errors.add(new FieldError(at(path, "callback_url"), problem));
       }
     }
+    String key = text(body, path, "idempotency_key", false, errors);
+    if (headerKey != null) {
+      if (key != null && !key.equals(headerKey)) {
+        errors.add(new FieldError(at(path, "idempotency_key"), "differs from the Idempotency-Key header; send one"));
+      }
+      key = headerKey;
+    }
+    if (key != null && !validKey(key)) {
+      errors.add(new FieldError(at(path, "idempotency_key"), "must be 1-" + MAX_KEY_LENGTH
+          + " visible ASCII characters (no spaces or control characters)"));
+    }
     if (errors.size() > before) {
       return null;
     }
     return new NewJob(JobIds.next(), type, queue, userId, request, maxAttempts, priority, runAt, timeoutSecs,
-        callbackUrl);
+        callbackUrl, key, key == null ? null : requestHash(body));
   }
 
   /**
@@ -162,6 +183,58 @@ final class SubmissionParser {
       parsed.add(parse(jobs.get(i), "jobs[" + i + "]", userId, errors));
     }
     return parsed;
+  }
+
+  static boolean validKey(String key) {
+    return !key.isEmpty() && key.length() <= MAX_KEY_LENGTH && key.chars().allMatch(c -> c > 0x20 && c < 0x7f);
+  }
+
+  /**
+   * SHA-256 of the submission in a canonical form (object fields sorted, the key itself left out), so
+   * the same request sent again matches whatever its field order or spacing.
+   */
+  static String requestHash(JsonNode body) {
+    var canonical = new StringBuilder();
+    appendCanonical(body, canonical, true);
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(canonical.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void appendCanonical(JsonNode node, StringBuilder out, boolean top) {
+    if (node.isObject()) {
+      var names = new ArrayList<String>();
+      node.fieldNames().forEachRemaining(names::add);
+      java.util.Collections.sort(names);
+      out.append('{');
+      boolean first = true;
+      for (String name : names) {
+        if (top && name.equals("idempotency_key")) {
+          continue;
+        }
+        if (!first) {
+          out.append(',');
+        }
+        first = false;
+        out.append(JobJson.encode(name)).append(':');
+        appendCanonical(node.get(name), out, false);
+      }
+      out.append('}');
+    } else if (node.isArray()) {
+      out.append('[');
+      for (int i = 0; i < node.size(); i++) {
+        if (i > 0) {
+          out.append(',');
+        }
+        appendCanonical(node.get(i), out, false);
+      }
+      out.append(']');
+    } else {
+      out.append(JobJson.encode(node));
+    }
   }
 
   private static int whole(JsonNode body, String path, String field, int min, int max, int fallback,

@@ -28,7 +28,13 @@ final class TestGateway implements AutoCloseable {
 
   /** Registers {@code types} as a worker would have on its start-up, then starts the gateway. */
   static TestGateway start(Class<?> testClass, String... types) {
+    return start(testClass, java.util.Map.of(), types);
+  }
+
+  /** The same, with extra SPOOL_* settings. */
+  static TestGateway start(Class<?> testClass, java.util.Map<String, String> settings, String... types) {
     var env = TestServices.isolatedEnv(testClass);
+    env.putAll(settings);
     try (var socket = new ServerSocket(0)) {
       env.put("SPOOL_HTTP_PORT", String.valueOf(socket.getLocalPort()));
     } catch (IOException e) {

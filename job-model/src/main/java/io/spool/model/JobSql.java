@@ -57,6 +57,9 @@ public final class JobSql {
     return Tuple.of(ids, types, queues, users, requests, attempts, priorities, runAts, timeouts, callbacks);
   }
 
+  /** The jobs with ids $1. */
+  public static final String SELECT_MANY = "SELECT " + COLUMNS + " FROM jobs WHERE id = ANY($1::uuid[])";
+
   /** Job $1 of user $2, with its latest webhook delivery as JSON text in column {@code webhook}. */
   public static final String SELECT_OWN = "SELECT " + COLUMNS + ", (" + WebhookSql.LATEST_OF_JOB + ") AS webhook"
       + " FROM jobs WHERE id = $1 AND user_id = $2";

@@ -11,6 +11,9 @@ import java.util.UUID;
  * @param priority    higher first within a queue
  * @param timeoutSecs how long one attempt may run
  * @param callbackUrl where to POST the signed webhook when the job ends; null for none
+ * @param idempotencyKey the client's key naming this submission for a while; null for none
+ * @param requestHash    SHA-256 (hex) of the canonical submission, to tell a retry from a different
+ *                       request under the same key; null without a key
  */
 public record NewJob(UUID id, String type, String queue, String userId, JsonNode request, int maxAttempts,
-    int priority, Instant runAt, int timeoutSecs, String callbackUrl) {}
+    int priority, Instant runAt, int timeoutSecs, String callbackUrl, String idempotencyKey, String requestHash) {}

@@ -42,6 +42,8 @@ import java.util.Map;
  * @param eventLogMax       events kept per job (older ones are trimmed). {@code SPOOL_EVENT_LOG_MAX},
  *                          default 1000.
  * @param webhooks          how workers deliver webhooks, and where the gateway lets them go.
+ * @param idempotencyTtl    how long an idempotency key names its job; a reuse after that makes a new
+ *                          job. {@code SPOOL_IDEMPOTENCY_TTL_SECS}, default 86400 (24 h).
  */
 public record SpoolConfig(
     String pgUrl,
@@ -62,7 +64,8 @@ public record SpoolConfig(
     Duration retryMax,
     Duration eventRetention,
     int eventLogMax,
-    Webhooks webhooks) {
+    Webhooks webhooks,
+    Duration idempotencyTtl) {
 
   /**
    * Webhook delivery settings.
@@ -151,7 +154,8 @@ public record SpoolConfig(
             Duration.ofMillis(s.integer("SPOOL_WEBHOOK_RETRY_BASE_MILLIS", 2000, 0, 3_600_000)),
             Duration.ofMillis(s.integer("SPOOL_WEBHOOK_RETRY_MAX_MILLIS", 3_600_000, 0, 86_400_000)),
             Duration.ofSeconds(s.integer("SPOOL_WEBHOOK_TIMEOUT_SECS", 10, 1, 300)),
-            s.integer("SPOOL_WEBHOOK_CONCURRENCY", 32, 1, 10_000)));
+            s.integer("SPOOL_WEBHOOK_CONCURRENCY", 32, 1, 10_000)),
+        Duration.ofSeconds(s.integer("SPOOL_IDEMPOTENCY_TTL_SECS", 86_400, 1, 90 * 86_400)));
     if (config.heartbeatInterval().compareTo(config.visibilityTimeout()) >= 0) {
       s.problem("SPOOL_HEARTBEAT_SECS (" + config.heartbeatInterval().toSeconds()
           + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS (" + config.visibilityTimeout().toSeconds() + ")");
