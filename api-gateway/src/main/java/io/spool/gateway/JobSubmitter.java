@@ -178,6 +178,6 @@ final class JobSubmitter {
   private static Job stored(NewJob job, Row inserted) {
     return new Job(job.id(), job.type(), job.queue(), job.userId(), job.request(), JobStatus.PENDING, null, null,
         0, job.maxAttempts(), inserted.getOffsetDateTime("submitted_at").toInstant(), null, null, job.priority(),
-        inserted.getOffsetDateTime("run_at").toInstant(), job.timeoutSecs(), false, job.callbackUrl(), null);
+        inserted.getOffsetDateTime("run_at").toInstant(), job.timeoutSecs(), false, job.callbackUrl(), null, null);
   }
 }

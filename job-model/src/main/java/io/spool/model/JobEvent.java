@@ -11,7 +11,7 @@ import java.util.UUID;
  * @param jobId   the job
  * @param seq     strictly increasing per job, from 1; what clients resume after
  * @param type    {@code status} (data {@code {"status": ...}}), {@code progress} and {@code output}
- *                (from the handler), {@code end} (data: the final job, from Postgres)
+ *                (from the handler), {@code checkpoint} (data: the state the handler saved), {@code end} (data: the final job, from Postgres)
  * @param attempt the attempt that emitted it (0 for the gateway's own)
  * @param ts      when it was emitted
  * @param data    the payload
@@ -20,6 +20,7 @@ public record JobEvent(UUID jobId, long seq, String type, int attempt, Instant t
   public static final String STATUS = "status";
   public static final String PROGRESS = "progress";
   public static final String OUTPUT = "output";
+  public static final String CHECKPOINT = "checkpoint";
   public static final String END = "end";
 
   @JsonIgnore // a helper, not a field on the wire

@@ -15,7 +15,7 @@ public final class JobSql {
   /** The columns of a {@link Job}, JSON columns as text for Jackson. */
   public static final String COLUMNS = "id, type, queue, user_id, request::text AS request, status, "
       + "result::text AS result, error, attempts, max_attempts, submitted_at, started_at, finished_at, "
-      + "priority, run_at, timeout_secs, cancel_requested, callback_url";
+      + "priority, run_at, timeout_secs, cancel_requested, callback_url, checkpoint::text AS checkpoint";
 
   /** Many new jobs in one statement (one commit): parallel arrays, one element per job. */
   public static final String INSERT_MANY = """
@@ -56,6 +56,30 @@ public final class JobSql {
     }
     return Tuple.of(ids, types, queues, users, requests, attempts, priorities, runAts, timeouts, callbacks);
   }
+
+  /**
+   * Saves attempt $2's checkpoint $3 (JSON text) of job $1, fenced: answers a row only while that
+   * attempt still holds the job.
+   */
+  public static final String SAVE_CHECKPOINT = """
+      UPDATE jobs SET checkpoint = $3::text::jsonb, checkpoint_at = clock_timestamp()
+      WHERE id = $1 AND attempts = $2 AND status = 'running'
+      RETURNING id""";
+
+  /** The recorded result of side effect $2 of job $1, if it was done. */
+  public static final String SELECT_SIDE_EFFECT =
+      "SELECT result::text AS result FROM job_side_effects WHERE job_id = $1 AND name = $2";
+
+  /**
+   * Records side effect $2 of job $1 with result $4 (JSON text), done by attempt $3, fenced: answers a
+   * row only if that attempt still holds the job and nothing was recorded under the name yet.
+   */
+  public static final String RECORD_SIDE_EFFECT = """
+      INSERT INTO job_side_effects (job_id, name, attempt, result)
+      SELECT $1, $2, $3, $4::text::jsonb WHERE EXISTS (
+        SELECT 1 FROM jobs WHERE id = $1 AND attempts = $3 AND status = 'running')
+      ON CONFLICT (job_id, name) DO NOTHING
+      RETURNING job_id""";
 
   /** The jobs with ids $1. */
   public static final String SELECT_MANY = "SELECT " + COLUMNS + " FROM jobs WHERE id = ANY($1::uuid[])";
@@ -307,6 +331,7 @@ public final class JobSql {
         row.getInteger("timeout_secs"),
         row.getBoolean("cancel_requested"),
         row.getString("callback_url"),
+        JobJson.tree(row.getString("checkpoint")),
         row.getColumnIndex("webhook") < 0 ? null : JobJson.tree(row.getString("webhook")));
   }
 

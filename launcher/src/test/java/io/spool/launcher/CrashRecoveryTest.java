@@ -1,6 +1,7 @@
 package io.spool.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.model.PgClients;
 import io.spool.testing.Eventually;
@@ -11,6 +12,7 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -31,11 +33,7 @@ class CrashRecoveryTest {
   static void start() {
     cluster = ProcessCluster.start(CrashRecoveryTest.class,
         Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "3", "SPOOL_HEARTBEAT_SECS", "1"), 2);
-    for (SpoolProcess worker : cluster.workers) {
-      var id = WORKER_ID.matcher(worker.output());
-      id.find();
-      workers.put(id.group(1), worker);
-    }
+    cluster.workers.forEach(CrashRecoveryTest::register);
     http = cluster.http;
     vertx = Vertx.vertx();
     pg = PgClients.client(vertx, cluster.config);
@@ -48,14 +46,14 @@ class CrashRecoveryTest {
   }
 
   @Test
-  void jobOfAKilledWorkerProcessIsFinishedByAnother() {
-    var submitted = http.post("/v1/jobs", "{\"type\":\"sleep\",\"request\":{\"ms\":4000,\"steps\":4}}");
+  void jobOfAKilledWorkerProcessResumesFromItsCheckpointOnAnother() {
+    var submitted = http.post("/v1/jobs", "{\"type\":\"sleep\",\"request\":{\"ms\":4000,\"steps\":8}}");
     assertEquals(202, submitted.status(), submitted.raw().body());
     UUID id = UUID.fromString(submitted.json().get("id").asText());
-    Eventually.await("the job is running", Duration.ofSeconds(20), () -> owner(id) != null);
+    Eventually.await("two steps are checkpointed", Duration.ofSeconds(20), () -> stepsDone(id) >= 2);
     String first = owner(id);
 
-    workers.get(first).kill();
+    workers.remove(first).kill();
     Instant killedAt = Instant.now();
 
     Eventually.await("the job completed on the other worker", Duration.ofSeconds(60),
@@ -63,6 +61,9 @@ class CrashRecoveryTest {
     var job = http.get("/v1/jobs/" + id).json();
     assertEquals(2, job.get("attempts").asInt());
     assertEquals(4000, job.get("result").get("slept_ms").asInt());
+    int resumedFrom = job.get("result").get("resumed_from").asInt();
+    assertTrue(resumedFrom >= 2 && resumedFrom < 8, "attempt 2 went on after the checkpointed steps: " + job);
+    assertEquals(8, job.get("checkpoint").get("steps_done").asInt());
     Instant restartedAt = Instant.parse(job.get("started_at").asText());
     // Reported, not asserted: the target is the visibility timeout (3 s here) + 2 s.
     System.out.printf("recovery after SIGKILL: attempt 2 started %d ms after the kill (visibility timeout %d s)%n",
@@ -70,8 +71,62 @@ class CrashRecoveryTest {
     // A finished job keeps the id of the worker that ran its last attempt.
     String second = pg.preparedQuery("SELECT lease_owner FROM jobs WHERE id = $1").execute(Tuple.of(id)).await()
         .iterator().next().getString(0);
-    String other = workers.keySet().stream().filter(w -> !w.equals(first)).findFirst().orElseThrow();
-    assertEquals(other, second);
+    assertTrue(workers.containsKey(second) && !second.equals(first), second + " is a live worker, not " + first);
+    startAnotherWorker();
+  }
+
+  private static void register(SpoolProcess worker) {
+    var id = WORKER_ID.matcher(worker.output());
+    id.find();
+    workers.put(id.group(1), worker);
+  }
+
+  /** SIGKILLs the worker and starts another in its place, so each test has two live workers. */
+  private static void killAndReplace(String workerId) {
+    workers.remove(workerId).kill();
+    startAnotherWorker();
+  }
+
+  private static void startAnotherWorker() {
+    SpoolProcess replacement = cluster.addWorker();
+    ProcessCluster.awaitRunning(replacement);
+    register(replacement);
+  }
+
+  private static int stepsDone(UUID id) {
+    String checkpoint = pg.preparedQuery("SELECT checkpoint->>'steps_done' FROM jobs WHERE id = $1").execute(Tuple.of(id))
+        .await().iterator().next().getString(0);
+    return checkpoint == null ? 0 : Integer.parseInt(checkpoint);
+  }
+
+  @Test
+  void sideEffectDoneOnceIsNotRepeatedByTheAttemptAfterAKill() throws Exception {
+    var calls = new java.util.concurrent.CopyOnWriteArrayList<String>();
+    var receiver = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    receiver.createContext("/charge", exchange -> {
+      calls.add(exchange.getRequestHeaders().getFirst("Idempotency-Key"));
+      exchange.sendResponseHeaders(201, -1);
+      exchange.close();
+    });
+    receiver.start();
+    try {
+      String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/charge";
+      var submitted = http.post("/v1/jobs", "{\"type\":\"charge\",\"request\":{\"url\":\"" + url + "\",\"after_ms\":4000}}");
+      assertEquals(202, submitted.status(), submitted.raw().body());
+      UUID id = UUID.fromString(submitted.json().get("id").asText());
+      Eventually.await("the charge is done and recorded", Duration.ofSeconds(20), () -> pg.preparedQuery(
+          "SELECT count(*) FROM job_side_effects WHERE job_id = $1").execute(Tuple.of(id)).await().iterator().next().getLong(0) == 1);
+      killAndReplace(owner(id));
+
+      Eventually.await("the job completed on the other worker", Duration.ofSeconds(60),
+          () -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("completed"));
+      var job = http.get("/v1/jobs/" + id).json();
+      assertEquals(2, job.get("attempts").asInt(), "the killed attempt and the one that finished");
+      assertEquals(201, job.get("result").get("charged").asInt(), "attempt 2 got the recorded result");
+      assertEquals(List.of(id + ":charge"), calls, "one POST, with the job's stable key");
+    } finally {
+      receiver.stop(0);
+    }
   }
 
   /** The worker holding the job's running attempt, or null. */

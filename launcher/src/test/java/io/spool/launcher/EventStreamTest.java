@@ -140,7 +140,8 @@ class EventStreamTest {
     List<String> kinds = frames.stream().map(f -> f.event() + (f.event().equals("status")
         ? ":" + f.data().get("data").get("status").asText() : f.event().equals("progress")
         ? ":" + f.data().get("data").get("step").asInt() : "")).toList();
-    assertEquals(List.of("status:running", "progress:1", "progress:2", "progress:3", "status:completed", "end"), kinds);
+    assertEquals(List.of("status:running", "progress:1", "checkpoint", "progress:2", "checkpoint", "progress:3",
+        "checkpoint", "status:completed", "end"), kinds);
     JsonNode finalJob = frames.get(frames.size() - 1).data().get("data");
     assertEquals("completed", finalJob.get("status").asText());
     assertEquals(600, finalJob.get("result").get("slept_ms").asInt());
@@ -153,7 +154,7 @@ class EventStreamTest {
         () -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("completed"));
     List<Frame> all = readSse(base + "/v1/jobs/" + id + "/events", null);
     assertOrderedToEnd(all);
-    assertEquals(6, all.size(), all.toString());
+    assertEquals(9, all.size(), all.toString()); // status, 3 x (progress, checkpoint), status, end
     long resumeAfter = all.get(2).id();
     List<Frame> rest = readSse(base + "/v1/jobs/" + id + "/events", String.valueOf(resumeAfter));
     assertOrderedToEnd(rest);
@@ -247,8 +248,10 @@ class EventStreamTest {
     connect(base.replace("http", "ws") + "/v1/jobs/" + id + "/ws", collector);
     collector.closed.get(30, TimeUnit.SECONDS);
     List<String> types = collector.messages.stream().map(m -> m.get("type").asText()).toList();
-    assertEquals(List.of("status", "progress", "progress", "progress", "status", "end"), types);
-    assertEquals("completed", collector.messages.get(5).get("data").get("status").asText());
+    assertEquals(List.of("status", "progress", "checkpoint", "progress", "checkpoint", "progress", "checkpoint",
+        "status", "end"), types);
+    assertEquals(3, collector.messages.get(6).get("data").get("steps_done").asInt());
+    assertEquals("completed", collector.messages.get(8).get("data").get("status").asText());
   }
 
   @Test

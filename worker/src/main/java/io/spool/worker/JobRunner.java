@@ -5,7 +5,9 @@ import io.spool.model.Job;
 import io.spool.model.JobEvents;
 import io.spool.model.JobStatus;
 import io.spool.worker.AttemptFinisher.Outcome;
+import io.spool.handler.AttemptLostException;
 import io.vertx.core.Vertx;
+import io.vertx.sqlclient.SqlClient;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -75,6 +77,8 @@ final class JobRunner {
   private static final long RECORD_RETRY_MAX_MILLIS = 5000;
 
   private final Vertx vertx;
+  /** For the attempts' checkpoints and side effects. */
+  private final SqlClient pg;
   private final HandlerRegistry handlers;
   private final AttemptFinisher finisher;
   private final RetryBackoff backoff;
@@ -82,8 +86,10 @@ final class JobRunner {
   private final AtomicInteger inFlight = new AtomicInteger();
   private final Map<UUID, Running> running = new ConcurrentHashMap<>();
 
-  JobRunner(Vertx vertx, HandlerRegistry handlers, AttemptFinisher finisher, RetryBackoff backoff, JobEvents events) {
+  JobRunner(Vertx vertx, SqlClient pg, HandlerRegistry handlers, AttemptFinisher finisher, RetryBackoff backoff,
+      JobEvents events) {
     this.vertx = vertx;
+    this.pg = pg;
     this.events = events;
     this.handlers = handlers;
     this.finisher = finisher;
@@ -180,9 +186,12 @@ final class JobRunner {
     Outcome outcome;
     try {
       // A handler that returns has done its work, whatever interrupt raced with it.
-      outcome = Outcome.completed(handler.run(new RunningJob(job, events)));
+      outcome = Outcome.completed(handler.run(new RunningJob(job, events, pg)));
     } catch (VirtualMachineError e) {
       throw e;
+    } catch (AttemptLostException e) {
+      // A fenced write (checkpoint, side effect) found the job no longer this attempt's.
+      outcome = null;
     } catch (Throwable e) {
       outcome = failure(job, describe(e));
     }
@@ -191,7 +200,7 @@ final class JobRunner {
     running.remove(job.id());
     // No interrupt can land from here on; one that landed meant this attempt, not the slot's next wait.
     Thread.interrupted();
-    if (stop == null || (outcome.status() == JobStatus.COMPLETED)) {
+    if (outcome == null || stop == null || outcome.status() == JobStatus.COMPLETED) {
       return outcome;
     }
     return switch (stop) {

@@ -6,6 +6,11 @@ import io.spool.model.Job;
 import io.spool.model.JobEvent;
 import io.spool.model.JobEvents;
 import io.spool.model.JobEvents.NewEvent;
+import io.spool.handler.AttemptLostException;
+import io.spool.model.JobJson;
+import io.spool.model.JobSql;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,10 +22,15 @@ final class RunningJob implements JobContext {
 
   private final Job job;
   private final JobEvents events;
+  private final SqlClient pg;
+  /** This attempt's own checkpoints win over the one it was claimed with. */
+  private JsonNode checkpoint;
 
-  RunningJob(Job job, JobEvents events) {
+  RunningJob(Job job, JobEvents events, SqlClient pg) {
     this.job = job;
     this.events = events;
+    this.pg = pg;
+    this.checkpoint = job.checkpoint();
   }
 
   @Override
@@ -33,8 +43,13 @@ final class RunningJob implements JobContext {
     if (!HANDLER_EVENT_TYPES.contains(type)) {
       throw new IllegalArgumentException("handlers emit " + HANDLER_EVENT_TYPES + " events, not '" + type + "'");
     }
+    emitSafely(new NewEvent(job.id(), type, job.attempts(), data));
+  }
+
+  /** Appends the event; if Redis is away it is dropped and the job goes on. */
+  private void emitSafely(NewEvent event) {
     try {
-      events.emit(new NewEvent(job.id(), type, job.attempts(), data)).await();
+      events.emit(event).await();
     } catch (VirtualMachineError e) {
       throw e;
     } catch (Throwable e) {
@@ -42,7 +57,45 @@ final class RunningJob implements JobContext {
         Thread.currentThread().interrupt();
         return;
       }
-      log.debug("event of job {} dropped: {}", job.id(), e.toString());
+      log.debug("event of job {} dropped: {}", event.jobId(), e.toString());
     }
+  }
+
+  @Override
+  public void checkpoint(JsonNode state) {
+    String json = JobJson.encode(state);
+    if (json.contains("\\u0000") && JobJson.containsNul(state)) {
+      throw new IllegalArgumentException("a checkpoint cannot contain the character U+0000");
+    }
+    var saved = pg.preparedQuery(JobSql.SAVE_CHECKPOINT).execute(Tuple.of(job.id(), job.attempts(), json)).await();
+    if (saved.rowCount() == 0) {
+      throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts() + " no longer holds the job");
+    }
+    checkpoint = state;
+    emitSafely(new NewEvent(job.id(), JobEvent.CHECKPOINT, job.attempts(), state));
+  }
+
+  @Override
+  public JsonNode lastCheckpoint() {
+    return checkpoint;
+  }
+
+  @Override
+  public JsonNode once(String name, SideEffect effect) throws Exception {
+    if (name == null || name.isEmpty() || name.length() > 200) {
+      throw new IllegalArgumentException("a side effect's name must be 1-200 characters");
+    }
+    var recorded = pg.preparedQuery(JobSql.SELECT_SIDE_EFFECT).execute(Tuple.of(job.id(), name)).await();
+    if (recorded.size() > 0) {
+      return JobJson.tree(recorded.iterator().next().getString("result"));
+    }
+    JsonNode result = effect.run(job.id() + ":" + name);
+    String json = result == null ? null : JobJson.encode(result);
+    var written = pg.preparedQuery(JobSql.RECORD_SIDE_EFFECT).execute(Tuple.of(job.id(), name, job.attempts(), json)).await();
+    if (written.rowCount() == 0) {
+      throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts()
+          + " no longer holds the job; side effect '" + name + "' was done but not recorded");
+    }
+    return result;
   }
 }

@@ -76,7 +76,7 @@ public final class Worker implements AutoCloseable {
       var signals = new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
       var events = JobEvents.of(redis, config);
       // The finisher's batches live on one event-loop context of their own.
-      var runner = new JobRunner(vertx, handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events),
+      var runner = new JobRunner(vertx, pg, handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events),
           new RetryBackoff(config.retryBase(), config.retryMax()), events);
       // Registered and alive before it claims anything.
       var dispatcher = new JobDispatcher();

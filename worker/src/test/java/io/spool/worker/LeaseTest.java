@@ -4,9 +4,11 @@ import static io.spool.testing.JobFixtures.aJob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.model.Job;
+import io.spool.handler.AttemptLostException;
 import io.spool.model.JobEvents;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
@@ -133,6 +135,15 @@ class LeaseTest {
     assertEquals(JobStatus.COMPLETED, after.status());
     assertEquals("attempt 2", after.result().get("from").asText());
     assertNull(after.error());
+
+    // Nor can it checkpoint, or record a side effect, for the attempt it lost.
+    var stale = new RunningJob(staleAttempt, JobEvents.of(redis, config), pg);
+    assertThrows(AttemptLostException.class, () -> stale.checkpoint(JobJson.tree("{\"from\":\"attempt 1\"}")));
+    assertThrows(AttemptLostException.class, () -> stale.once("charge", key -> JobJson.tree("{}")));
+    assertNull(JobFixtures.load(pg, id).orElseThrow().checkpoint());
+    long sideEffects = pg.preparedQuery("SELECT count(*) FROM job_side_effects WHERE job_id = $1").execute(Tuple.of(id))
+        .await().iterator().next().getLong(0);
+    assertEquals(0, sideEffects);
   }
 
   @Test
