@@ -200,7 +200,8 @@ final class JobRunner {
     running.remove(job.id());
     // No interrupt can land from here on; one that landed meant this attempt, not the slot's next wait.
     Thread.interrupted();
-    if (outcome == null || stop == null || outcome.status() == JobStatus.COMPLETED) {
+    // A stop (timeout, cancel...) decides unless the handler completed; a lost attempt writes nothing.
+    if (stop == null || (outcome != null && outcome.status() == JobStatus.COMPLETED)) {
       return outcome;
     }
     return switch (stop) {

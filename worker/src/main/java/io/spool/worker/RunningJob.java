@@ -11,13 +11,16 @@ import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import io.vertx.core.Future;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The {@link JobContext} of one attempt. */
 final class RunningJob implements JobContext {
   private static final Logger log = LoggerFactory.getLogger(RunningJob.class);
+  private static final long RETRY_MAX_MILLIS = 5000;
   private static final Set<String> HANDLER_EVENT_TYPES = Set.of(JobEvent.PROGRESS, JobEvent.OUTPUT);
 
   private final Job job;
@@ -46,6 +49,33 @@ final class RunningJob implements JobContext {
     emitSafely(new NewEvent(job.id(), type, job.attempts(), data));
   }
 
+  /**
+   * Runs a fenced statement until Postgres answers: while it is away the handler waits here (as the
+   * outcome's write would), holding its lease; a timeout, cancel or shutdown interrupts the wait.
+   */
+  private <T> T durably(Supplier<Future<T>> statement) {
+    for (long wait = 250; ; wait = Math.min(wait * 2, RETRY_MAX_MILLIS)) {
+      try {
+        return statement.get().await();
+      } catch (VirtualMachineError e) {
+        throw e;
+      } catch (Throwable e) {
+        if (e instanceof InterruptedException || Thread.currentThread().isInterrupted()) {
+          Thread.currentThread().interrupt();
+          throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts() + " was stopped while waiting for Postgres");
+        }
+        log.warn("job {} attempt {}: Postgres did not answer ({}); retrying in {} ms", job.id(), job.attempts(),
+            e.toString(), wait);
+        try {
+          Thread.sleep(wait);
+        } catch (InterruptedException stopped) {
+          Thread.currentThread().interrupt();
+          throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts() + " was stopped while waiting for Postgres");
+        }
+      }
+    }
+  }
+
   /** Appends the event; if Redis is away it is dropped and the job goes on. */
   private void emitSafely(NewEvent event) {
     try {
@@ -67,7 +97,7 @@ final class RunningJob implements JobContext {
     if (json.contains("\\u0000") && JobJson.containsNul(state)) {
       throw new IllegalArgumentException("a checkpoint cannot contain the character U+0000");
     }
-    var saved = pg.preparedQuery(JobSql.SAVE_CHECKPOINT).execute(Tuple.of(job.id(), job.attempts(), json)).await();
+    var saved = durably(() -> pg.preparedQuery(JobSql.SAVE_CHECKPOINT).execute(Tuple.of(job.id(), job.attempts(), json)));
     if (saved.rowCount() == 0) {
       throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts() + " no longer holds the job");
     }
@@ -85,13 +115,13 @@ final class RunningJob implements JobContext {
     if (name == null || name.isEmpty() || name.length() > 200) {
       throw new IllegalArgumentException("a side effect's name must be 1-200 characters");
     }
-    var recorded = pg.preparedQuery(JobSql.SELECT_SIDE_EFFECT).execute(Tuple.of(job.id(), name)).await();
+    var recorded = durably(() -> pg.preparedQuery(JobSql.SELECT_SIDE_EFFECT).execute(Tuple.of(job.id(), name)));
     if (recorded.size() > 0) {
       return JobJson.tree(recorded.iterator().next().getString("result"));
     }
     JsonNode result = effect.run(job.id() + ":" + name);
     String json = result == null ? null : JobJson.encode(result);
-    var written = pg.preparedQuery(JobSql.RECORD_SIDE_EFFECT).execute(Tuple.of(job.id(), name, job.attempts(), json)).await();
+    var written = durably(() -> pg.preparedQuery(JobSql.RECORD_SIDE_EFFECT).execute(Tuple.of(job.id(), name, job.attempts(), json)));
     if (written.rowCount() == 0) {
       throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts()
           + " no longer holds the job; side effect '" + name + "' was done but not recorded");
