@@ -61,7 +61,7 @@ final class JobSubmitter {
    * a transaction of their own that takes the keys first; the rest share group commits.
    */
   Future<List<Submitted>> submit(List<NewJob> jobs) {
-    if (jobs.stream().allMatch(job -> job.idempotencyKey() == null)) {
+    if (jobs.stream().allMatch(job -> job.idempotencyKey() == null && !job.rejectIfBusy())) {
       return commits.submit(jobs).map(stored -> stored.stream().map(job -> new Submitted(job, true)).toList());
     }
     return transactions.withTransaction(conn -> submitKeyed(conn, jobs)).onSuccess(submitted ->
@@ -86,12 +86,17 @@ final class JobSubmitter {
     }
     String user = jobs.get(0).userId();
     List<NewJob> keyed = List.copyOf(firstWithKey.values());
-    return conn.preparedQuery(IdempotencySql.TAKE).execute(Tuple.of(
+    return refuseBusyKeys(conn, jobs).compose(free -> keyed.isEmpty() ? Future.succeededFuture(List.<Row>of())
+        : conn.preparedQuery(IdempotencySql.TAKE).execute(Tuple.of(
             keyed.stream().map(NewJob::userId).toArray(String[]::new),
             keyed.stream().map(NewJob::idempotencyKey).toArray(String[]::new),
             keyed.stream().map(NewJob::requestHash).toArray(String[]::new),
             keyed.stream().map(NewJob::id).toArray(UUID[]::new),
-            idempotencyTtl.toSeconds()))
+            idempotencyTtl.toSeconds())).map(rows -> {
+              var list = new ArrayList<Row>();
+              rows.forEach(list::add);
+              return (List<Row>) list;
+            }))
         .compose(rows -> {
           Set<String> taken = new HashSet<>();
           rows.forEach(row -> taken.add(row.getString("key")));
@@ -149,6 +154,40 @@ final class JobSubmitter {
         });
   }
 
+  /**
+   * Fails with 409 if a job submitted with {@code concurrency_strategy: reject} finds a pending or
+   * running job of its concurrency key. The check holds a transaction-scoped advisory lock on the key,
+   * so two such submissions at once cannot both pass.
+   */
+  private static Future<Void> refuseBusyKeys(SqlConnection conn, List<NewJob> jobs) {
+    Future<Void> checks = Future.succeededFuture();
+    var seen = new HashSet<String>();
+    for (NewJob job : jobs) {
+      if (job.concurrencyKey() == null) {
+        continue;
+      }
+      boolean first = seen.add(job.concurrencyKey());
+      if (!job.rejectIfBusy()) {
+        continue;
+      }
+      if (!first) {
+        return Future.failedFuture(busy(job.concurrencyKey()));
+      }
+      checks = checks.compose(v -> conn.preparedQuery(LOCK_KEY).execute(Tuple.of(job.userId() + "\n" + job.concurrencyKey()))
+          .compose(locked -> conn.preparedQuery(JobSql.KEY_BUSY).execute(Tuple.of(job.userId(), job.concurrencyKey())))
+          .compose(rows -> rows.iterator().next().getBoolean("busy")
+              ? Future.failedFuture(busy(job.concurrencyKey())) : Future.succeededFuture()));
+    }
+    return checks;
+  }
+
+  private static final String LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
+  private static ProblemException busy(String key) {
+    return Problem.conflict("a job with concurrency_key '" + Problem.printable(key)
+        + "' is pending or running, and concurrency_strategy is reject").exception();
+  }
+
   private static ProblemException conflict(String key, String where) {
     return Problem.conflict("idempotency key '" + Problem.printable(key) + "' was used " + where
         + " with a different request; use a new key for a new job").exception();
@@ -178,6 +217,6 @@ final class JobSubmitter {
   private static Job stored(NewJob job, Row inserted) {
     return new Job(job.id(), job.type(), job.queue(), job.userId(), job.request(), JobStatus.PENDING, null, null,
         0, job.maxAttempts(), inserted.getOffsetDateTime("submitted_at").toInstant(), null, null, job.priority(),
-        inserted.getOffsetDateTime("run_at").toInstant(), job.timeoutSecs(), false, job.callbackUrl(), null, null);
+        inserted.getOffsetDateTime("run_at").toInstant(), job.timeoutSecs(), false, job.callbackUrl(), null, job.concurrencyKey(), null);
   }
 }

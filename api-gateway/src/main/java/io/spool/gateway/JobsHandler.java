@@ -200,7 +200,9 @@ final class JobsHandler {
           }
           Job job = JobSql.toJob(rows.iterator().next());
           if (job.status() != JobStatus.RUNNING) {
-            return events.emit(JobEvents.statusChange(id, job.status(), 0)).map(job).otherwise(job);
+            Future<Void> released = job.concurrencyKey() == null ? Future.succeededFuture()
+                : signals.releaseConcurrencyKeys(List.of(id)).otherwiseEmpty();
+            return released.compose(v -> events.emit(JobEvents.statusChange(id, job.status(), 0))).map(job).otherwise(job);
           }
           // The durable flag is set; the message only makes it fast. Losing it costs a heartbeat.
           return redis.send(Request.cmd(Command.PUBLISH).arg(keys.cancelChannel()).arg(id.toString()))

@@ -29,7 +29,7 @@ import java.util.Set;
  */
 final class SubmissionParser {
   static final Set<String> FIELDS = Set.of("type", "request", "queue", "max_attempts", "priority", "run_at",
-      "delay_secs", "timeout_secs", "callback_url", "idempotency_key");
+      "delay_secs", "timeout_secs", "callback_url", "idempotency_key", "concurrency_key", "concurrency_strategy");
   /** Longest accepted idempotency key. */
   static final int MAX_KEY_LENGTH = 255;
   static final int MAX_PRIORITY = 1000;
@@ -125,11 +125,22 @@ final class SubmissionParser {
       errors.add(new FieldError(at(path, "idempotency_key"), "must be 1-" + MAX_KEY_LENGTH
           + " visible ASCII characters (no spaces or control characters)"));
     }
+    String concurrencyKey = text(body, path, "concurrency_key", false, errors);
+    if (concurrencyKey != null && !validKey(concurrencyKey)) {
+      errors.add(new FieldError(at(path, "concurrency_key"), "must be 1-" + MAX_KEY_LENGTH
+          + " visible ASCII characters (no spaces or control characters)"));
+    }
+    String strategy = text(body, path, "concurrency_strategy", false, errors);
+    if (strategy != null && !strategy.equals("enqueue") && !strategy.equals("reject")) {
+      errors.add(new FieldError(at(path, "concurrency_strategy"), "must be enqueue or reject"));
+    } else if (strategy != null && concurrencyKey == null) {
+      errors.add(new FieldError(at(path, "concurrency_strategy"), "needs a concurrency_key"));
+    }
     if (errors.size() > before) {
       return null;
     }
     return new NewJob(JobIds.next(), type, queue, userId, request, maxAttempts, priority, runAt, timeoutSecs,
-        callbackUrl, key, key == null ? null : requestHash(body));
+        callbackUrl, key, key == null ? null : requestHash(body), concurrencyKey, "reject".equals(strategy));
   }
 
   /**

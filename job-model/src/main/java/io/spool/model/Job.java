@@ -25,6 +25,7 @@ import java.util.UUID;
  * @param timeoutSecs  how long one attempt may run before it is interrupted and fails
  * @param cancelRequested a cancellation was asked for while it ran; it ends as cancelled shortly
  * @param callbackUrl  where a signed webhook is POSTed each time the job ends, else null
+ * @param concurrencyKey jobs of one user with the same key run one at a time, in submission order; else null
  * @param checkpoint   the handler's last checkpoint (any JSON), from which a retried attempt resumes; else null
  * @param webhook      the latest webhook delivery ({@code url, state, attempts, last_status, last_error,
  *                     next_attempt_at, delivered_at}) on a job read by id, else null
@@ -49,4 +50,5 @@ public record Job(
     boolean cancelRequested,
     String callbackUrl,
     JsonNode checkpoint,
+    String concurrencyKey,
     JsonNode webhook) {}

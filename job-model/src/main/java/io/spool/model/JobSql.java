@@ -15,17 +15,28 @@ public final class JobSql {
   /** The columns of a {@link Job}, JSON columns as text for Jackson. */
   public static final String COLUMNS = "id, type, queue, user_id, request::text AS request, status, "
       + "result::text AS result, error, attempts, max_attempts, submitted_at, started_at, finished_at, "
-      + "priority, run_at, timeout_secs, cancel_requested, callback_url, checkpoint::text AS checkpoint";
+      + "priority, run_at, timeout_secs, cancel_requested, callback_url, checkpoint::text AS checkpoint, concurrency_key";
+
+  /**
+   * A pending job {@code alias} may start: it has no concurrency key, or no job of its user with the
+   * same key is running or pending from earlier (submission order is id order).
+   */
+  static String notBlocked(String alias) {
+    return "(%1$s.concurrency_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.user_id = %1$s.user_id"
+        .formatted(alias) + " AND o.concurrency_key = %1$s.concurrency_key AND o.id <> %1$s.id".formatted(alias)
+        + " AND (o.status = 'running' OR (o.status = 'pending' AND o.id < %1$s.id))))".formatted(alias);
+  }
 
   /** Many new jobs in one statement (one commit): parallel arrays, one element per job. */
   public static final String INSERT_MANY = """
       INSERT INTO jobs (id, type, queue, user_id, request, status, max_attempts, priority, run_at, timeout_secs,
-                        callback_url)
+                        callback_url, concurrency_key)
       SELECT u.id, u.type, u.queue, u.user_id, u.request::jsonb, 'pending', u.max_attempts, u.priority,
-             coalesce(u.run_at, now()), u.timeout_secs, u.callback_url
+             coalesce(u.run_at, now()), u.timeout_secs, u.callback_url, u.concurrency_key
       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
-                  $8::timestamptz[], $9::int[], $10::text[])
-        AS u(id, type, queue, user_id, request, max_attempts, priority, run_at, timeout_secs, callback_url)
+                  $8::timestamptz[], $9::int[], $10::text[], $11::text[])
+        AS u(id, type, queue, user_id, request, max_attempts, priority, run_at, timeout_secs, callback_url,
+             concurrency_key)
       RETURNING id, submitted_at, run_at""";
 
   /** The parameters of {@link #INSERT_MANY} for these jobs. */
@@ -41,6 +52,7 @@ public final class JobSql {
     var runAts = new OffsetDateTime[n];
     var timeouts = new Integer[n];
     var callbacks = new String[n];
+    var concurrencyKeys = new String[n];
     for (int i = 0; i < n; i++) {
       NewJob job = jobs.get(i);
       ids[i] = job.id();
@@ -53,8 +65,10 @@ public final class JobSql {
       runAts[i] = job.runAt() == null ? null : job.runAt().atOffset(ZoneOffset.UTC);
       timeouts[i] = job.timeoutSecs();
       callbacks[i] = job.callbackUrl();
+      concurrencyKeys[i] = job.concurrencyKey();
     }
-    return Tuple.of(ids, types, queues, users, requests, attempts, priorities, runAts, timeouts, callbacks);
+    return Tuple.of(ids, types, queues, users, requests, attempts, priorities, runAts, timeouts, callbacks,
+        concurrencyKeys);
   }
 
   /**
@@ -95,12 +109,12 @@ public final class JobSql {
    */
   public static final String CLAIM = """
       WITH claimable AS (
-        SELECT id FROM jobs WHERE id = ANY($1::uuid[]) AND %s AND run_at <= now()
+        SELECT id FROM jobs c WHERE id = ANY($1::uuid[]) AND %s AND run_at <= now() AND %s
         ORDER BY id FOR UPDATE SKIP LOCKED)
       UPDATE jobs j SET status = 'running', attempts = attempts + 1, lease_owner = $2,
                         started_at = clock_timestamp(), finished_at = NULL, result = NULL, error = NULL
       FROM claimable c WHERE j.id = c.id
-      RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), prefixed("j.", COLUMNS));
+      RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), notBlocked("c"), prefixed("j.", COLUMNS));
 
   /** A failed attempt is retried if the job was not asked to cancel and has attempts left in this run. */
   private static final String RETRY = "(v.status = 'failed' AND NOT j.cancel_requested AND j.attempts - j.attempts_base < j.max_attempts)";
@@ -123,7 +137,8 @@ public final class JobSql {
       FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[])
         AS v(id, attempt, status, result, error, backoff_ms)
       WHERE j.id = v.id AND j.attempts = v.attempt AND %2$s
-      RETURNING j.id, j.status, j.queue, j.priority, j.run_at, j.attempts""".formatted(RETRY, JobStatus.COMPLETED.sqlGuard("j.status"));
+      RETURNING j.id, j.status, j.queue, j.priority, j.run_at, j.attempts, j.concurrency_key IS NOT NULL AS keyed"""
+      .formatted(RETRY, JobStatus.COMPLETED.sqlGuard("j.status"));
 
   /**
    * A user's jobs (or only their dead letters: failed and not discarded), newest first, optionally filtered. Parameters: $1 user, then the status, type and
@@ -194,14 +209,14 @@ public final class JobSql {
    */
   public static final String CLAIM_NEXT = """
       WITH next AS (
-        SELECT id FROM jobs
-        WHERE queue = ANY($1::text[]) AND %s AND run_at <= now()
+        SELECT id FROM jobs c
+        WHERE queue = ANY($1::text[]) AND %s AND run_at <= now() AND %s
         ORDER BY priority DESC, run_at, id
         LIMIT $3 FOR UPDATE SKIP LOCKED)
       UPDATE jobs j SET status = 'running', attempts = attempts + 1, lease_owner = $2,
                         started_at = clock_timestamp(), finished_at = NULL, result = NULL, error = NULL
       FROM next WHERE j.id = next.id
-      RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), prefixed("j.", COLUMNS));
+      RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), notBlocked("c"), prefixed("j.", COLUMNS));
 
   /**
    * Pending jobs after id $1 (null: from the start), in id order, at most $2: what the reconciler
@@ -212,12 +227,29 @@ public final class JobSql {
       WHERE status = 'pending' AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2""";
 
   /**
-   * Of the given jobs, those still pending: id, queue, priority, and how many milliseconds until they
-   * are due by Postgres's clock (0 if due).
+   * Of the given jobs, those still pending and not waiting behind their concurrency key (the job
+   * ahead of them signals them when it ends): id, queue, priority, and how many milliseconds until
+   * they are due by Postgres's clock (0 if due).
    */
   public static final String SELECT_PENDING_AMONG = """
       SELECT id, queue, priority, greatest(0, ceil(extract(epoch FROM run_at - now()) * 1000))::bigint AS due_in_ms
-      FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'pending'""";
+      FROM jobs c WHERE id = ANY($1::uuid[]) AND status = 'pending' AND %s""".formatted(notBlocked("c"));
+
+  /**
+   * For jobs $1 that just left running or pending: the next job of each one's concurrency key that
+   * may start now (earliest pending, nothing running), to be signalled. Returns id, queue, priority,
+   * run_at.
+   */
+  public static final String NEXT_OF_KEYS = """
+      SELECT DISTINCT ON (n.user_id, n.concurrency_key) n.id, n.queue, n.priority, n.run_at
+      FROM jobs e JOIN jobs n ON n.user_id = e.user_id AND n.concurrency_key = e.concurrency_key
+      WHERE e.id = ANY($1::uuid[]) AND e.concurrency_key IS NOT NULL AND n.status = 'pending' AND %s
+      ORDER BY n.user_id, n.concurrency_key, n.id""".formatted(notBlocked("n"));
+
+  /** Whether user $1 has a pending or running job with concurrency key $2. */
+  public static final String KEY_BUSY = """
+      SELECT EXISTS (SELECT 1 FROM jobs WHERE user_id = $1 AND concurrency_key = $2
+                     AND status IN ('pending', 'running')) AS busy""";
 
   /**
    * A worker's heartbeat, which also registers it: $1 worker id, $2 its queues. Answers whether the
@@ -332,6 +364,7 @@ public final class JobSql {
         row.getBoolean("cancel_requested"),
         row.getString("callback_url"),
         JobJson.tree(row.getString("checkpoint")),
+        row.getString("concurrency_key"),
         row.getColumnIndex("webhook") < 0 ? null : JobJson.tree(row.getString("webhook")));
   }
 

@@ -86,6 +86,23 @@ public final class QueueSignals {
   }
 
   /** Moves up to {@code limit} due delayed signals to their streams. */
+  /**
+   * These jobs just stopped running (or pending): signals the job each one's concurrency key lets
+   * start next, if any. Jobs without a key cost one indexed look-up and nothing else.
+   */
+  public Future<Void> releaseConcurrencyKeys(Collection<UUID> jobIds) {
+    if (jobIds.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return pg.preparedQuery(JobSql.NEXT_OF_KEYS).execute(io.vertx.sqlclient.Tuple.of((Object) jobIds.toArray(UUID[]::new)))
+        .compose(rows -> {
+          var next = new java.util.ArrayList<Signal>();
+          rows.forEach(row -> next.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),
+              row.getOffsetDateTime("run_at").toInstant())));
+          return signal(next);
+        });
+  }
+
   public Future<Promotion> promoteDue(int limit) {
     return redis.send(Request.cmd(Command.EVAL).arg(PROMOTE_DUE).arg(1).arg(keys.delayed()).arg(limit)
             .arg(Keys.FIELD_JOB_ID))

@@ -13,7 +13,7 @@ class JobJsonTest {
     var id = JobIds.next();
     var job = new Job(id, "echo", "default", "alice", JobJson.tree("{\"x\":1}"), JobStatus.PENDING, null, null,
         0, 3, Instant.parse("2026-11-22T10:00:00.123456Z"), null, null, 5, Instant.parse("2026-11-22T10:00:00Z"), 60, false,
-        null, null, null);
+        null, null, null, null);
     var tree = JobJson.tree(JobJson.encode(job));
     assertEquals(id.toString(), tree.get("id").asText());
     assertEquals("pending", tree.get("status").asText());

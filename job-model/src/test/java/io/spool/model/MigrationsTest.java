@@ -48,7 +48,7 @@ class MigrationsTest {
     // The schema accepts exactly the five statuses.
     var id = JobIds.next();
     pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(List.of(
-        new NewJob(id, "echo", "default", "u", JobJson.tree("{\"a\":1}"), 3, 0, null, 60, null, null, null)))).await();
+        new NewJob(id, "echo", "default", "u", JobJson.tree("{\"a\":1}"), 3, 0, null, 60, null, null, null, null, false)))).await();
     List<Row> rows = StreamSupport.stream(pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(id, "u")).await()
         .spliterator(), false).toList();
     Job job = JobSql.toJob(rows.get(0));

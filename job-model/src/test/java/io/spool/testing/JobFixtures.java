@@ -78,7 +78,7 @@ public final class JobFixtures {
   public UUID insert(SqlClient pg) {
     UUID id = JobIds.next();
     pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(List.of(
-        new NewJob(id, type, queue, user, request, maxAttempts, priority, runAt, timeoutSecs, callbackUrl, null, null)))).await();
+        new NewJob(id, type, queue, user, request, maxAttempts, priority, runAt, timeoutSecs, callbackUrl, null, null, null, false)))).await();
     return id;
   }
 

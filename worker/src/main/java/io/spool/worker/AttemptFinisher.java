@@ -100,7 +100,11 @@ final class AttemptFinisher {
           Map<UUID, Row> written = new HashMap<>();
           var retries = new ArrayList<Signal>();
           var changes = new ArrayList<NewEvent>();
+          var keyed = new ArrayList<UUID>();
           for (Row row : rows) {
+            if (row.getBoolean("keyed")) {
+              keyed.add(row.getUUID("id"));
+            }
             written.put(row.getUUID("id"), row);
             changes.addAll(JobEvents.statusChange(row.getUUID("id"), JobStatus.parse(row.getString("status")),
                 row.getInteger("attempts")));
@@ -112,6 +116,9 @@ final class AttemptFinisher {
           events.emit(changes).onFailure(e -> log.debug("status events dropped: {}", e.toString()));
           signals.signal(retries).onFailure(e ->
               log.warn("could not signal {} retries; they wait in Postgres: {}", retries.size(), e.toString()));
+          signals.releaseConcurrencyKeys(keyed).onFailure(e ->
+              log.warn("could not signal the next jobs of {} concurrency keys; the safety net claims them: {}",
+                  keyed.size(), e.toString()));
           var answers = new ArrayList<Boolean>(n);
           for (Finish finish : batch) {
             answers.add(written.containsKey(finish.job().id()));

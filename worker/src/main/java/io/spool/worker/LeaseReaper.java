@@ -112,8 +112,12 @@ final class LeaseReaper extends VerticleBase {
   private Future<Void> signalAgain(List<Row> lost) {
     var again = new ArrayList<Signal>();
     var changes = new ArrayList<NewEvent>();
+    var ended = new ArrayList<UUID>();
     for (Row row : lost) {
       String status = row.getString("status");
+      if (!status.equals("pending")) {
+        ended.add(UUID.fromString(row.getValue("id").toString()));
+      }
       changes.addAll(JobEvents.statusChange(UUID.fromString(row.getValue("id").toString()), JobStatus.parse(status),
           row.getInteger("attempts")));
       log.warn("job {} lost its worker; it is {} now", row.getValue("id"), status);
@@ -123,7 +127,8 @@ final class LeaseReaper extends VerticleBase {
       }
     }
     events.emit(changes).onFailure(e -> log.debug("status events dropped: {}", e.toString()));
-    return signals.signal(again);
+    // A lost job back to pending is still first of its concurrency key; one that ended lets the next start.
+    return signals.signal(again).compose(v -> signals.releaseConcurrencyKeys(ended));
   }
 
   private static List<Row> toList(Iterable<Row> rows) {

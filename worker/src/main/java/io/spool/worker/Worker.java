@@ -143,7 +143,11 @@ public final class Worker implements AutoCloseable {
       awaitIdle(HANDLER_STOP_WAIT);
       var handedBack = new ArrayList<Signal>();
       var changes = new ArrayList<NewEvent>();
+      var cancelled = new ArrayList<java.util.UUID>();
       for (Row row : pg.preparedQuery(JobSql.HAND_BACK).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS)) {
+        if (!row.getString("status").equals("pending")) {
+          cancelled.add(row.getUUID("id"));
+        }
         changes.addAll(JobEvents.statusChange(row.getUUID("id"), JobStatus.parse(row.getString("status")),
             row.getInteger("attempts")));
         if (row.getString("status").equals("pending")) {
@@ -151,6 +155,7 @@ public final class Worker implements AutoCloseable {
         }
       }
       events.emit(changes).otherwiseEmpty().await(10, TimeUnit.SECONDS);
+      signals.releaseConcurrencyKeys(cancelled).await(10, TimeUnit.SECONDS);
       if (!handedBack.isEmpty()) {
         log.info("worker {} handed {} running jobs back", id, handedBack.size());
         signals.signal(handedBack).await(10, TimeUnit.SECONDS);
