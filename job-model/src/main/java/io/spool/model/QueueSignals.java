@@ -85,7 +85,6 @@ public final class QueueSignals {
     return redis.batch(requests).<Void>mapEmpty().recover(e -> wakeThroughPostgres());
   }
 
-  /** Moves up to {@code limit} due delayed signals to their streams. */
   /**
    * These jobs just stopped running (or pending): signals the job each one's concurrency key lets
    * start next, if any. Jobs without a key cost one indexed look-up and nothing else.
@@ -103,6 +102,7 @@ public final class QueueSignals {
         });
   }
 
+  /** Moves up to {@code limit} due delayed signals to their streams. */
   public Future<Promotion> promoteDue(int limit) {
     return redis.send(Request.cmd(Command.EVAL).arg(PROMOTE_DUE).arg(1).arg(keys.delayed()).arg(limit)
             .arg(Keys.FIELD_JOB_ID))
