@@ -1,7 +1,6 @@
 package io.spool.gateway;
 
 import io.spool.model.JobEvents;
-import io.spool.model.JobSql;
 import io.spool.model.QueueSignals;
 import io.spool.model.SpoolConfig;
 import io.vertx.core.Future;
@@ -33,7 +32,7 @@ final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     // Each instance batches its own inserts on its own event loop: no state crosses threads.
-    var signals = new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
+    var signals = QueueSignals.of(redis, pg, config);
     var submitter = new JobSubmitter(context, pg, transactions, signals, config.idempotencyTtl());
     var events = JobEvents.of(redis, config);
     var streams = new JobStreams(vertx, pg, new EventFeed(vertx, pg, events, hub), hub);

@@ -6,7 +6,6 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
-import io.vertx.redis.client.ResponseType;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,7 +29,7 @@ public final class JobEvents {
    * {@code "seq":0}, and a ttl in seconds (0: leave the expiry as it is). A log's first event always
    * sets one, so no log outlives its job by more than a week.
    */
-  private static final String EMIT = """
+  private static final RedisScript EMIT = new RedisScript("""
       local a = 2
       for i = 1, #KEYS, 2 do
         local seq = redis.call('INCR', KEYS[i + 1])
@@ -45,8 +44,7 @@ public final class JobEvents {
         end
         a = a + 3
       end
-      return (#KEYS) / 2""".formatted(UNENDED_TTL_SECS);
-  private static final String EMIT_SHA = sha1(EMIT);
+      return (#KEYS) / 2""".formatted(UNENDED_TTL_SECS));
   /** Events per script call: a call runs atomically, so it is kept short. */
   private static final int EVENTS_PER_CALL = 100;
 
@@ -92,7 +90,7 @@ public final class JobEvents {
     List<NewEvent> all = List.copyOf(events);
     for (int from = 0; from < all.size(); from += EVENTS_PER_CALL) {
       List<NewEvent> chunk = all.subList(from, Math.min(all.size(), from + EVENTS_PER_CALL));
-      var call = Request.cmd(Command.EVALSHA).arg(EMIT_SHA).arg(chunk.size() * 2);
+      var call = EMIT.call().arg(chunk.size() * 2);
       chunk.forEach(event -> call.arg(keys.jobEvents(event.jobId())).arg(keys.jobEventSeq(event.jobId())));
       call.arg(maxPerJob);
       for (NewEvent event : chunk) {
@@ -103,34 +101,7 @@ public final class JobEvents {
       }
       calls.add(call);
     }
-    return send(calls).recover(e -> {
-      if (e.getMessage() == null || !e.getMessage().contains("NOSCRIPT")) {
-        return Future.failedFuture(e);
-      }
-      // First use on this Redis, or it restarted since: load the script, then send the calls again.
-      return redis.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(EMIT)).compose(loaded -> send(calls));
-    });
-  }
-
-  /** Sends the calls in one pipeline; fails if any of them answered an error. */
-  private Future<Void> send(List<Request> calls) {
-    return redis.batch(calls).compose(replies -> {
-      for (Response reply : replies) {
-        if (reply != null && reply.type() == ResponseType.ERROR) {
-          return Future.failedFuture(reply.toString());
-        }
-      }
-      return Future.succeededFuture();
-    });
-  }
-
-  private static String sha1(String text) {
-    try {
-      return java.util.HexFormat.of().formatHex(
-          java.security.MessageDigest.getInstance("SHA-1").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return EMIT.run(redis, calls).mapEmpty();
   }
 
   public Future<Void> emit(NewEvent event) {

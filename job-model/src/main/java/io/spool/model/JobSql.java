@@ -103,21 +103,33 @@ public final class JobSql {
       + " FROM jobs WHERE id = $1 AND user_id = $2";
 
   /**
-   * Takes ownership of the given jobs that are still claimable: the one place ownership is decided.
-   * Rows are locked in id order, skipping any another claim holds, so concurrent claims never deadlock.
-   * $1 ids, $2 the claiming worker's id. Returns the claimed jobs with their new attempt number.
+   * The one place ownership is decided (design note 3): the picked jobs that are still claimable —
+   * pending, due, not waiting behind their concurrency key (candidates are aliased {@code c}) — become
+   * running for worker $2 with their next attempt number, locked with SKIP LOCKED so claims side by
+   * side never wait on each other. {@code filterAndOrder} narrows and orders the candidates.
    */
-  public static final String CLAIM = """
-      WITH claimable AS (
-        SELECT id FROM jobs c WHERE id = ANY($1::uuid[]) AND %s AND run_at <= now() AND %s
-        ORDER BY id FOR UPDATE SKIP LOCKED)
-      UPDATE jobs j SET status = 'running', attempts = attempts + 1, lease_owner = $2,
-                        started_at = clock_timestamp(), finished_at = NULL, result = NULL, error = NULL
-      FROM claimable c WHERE j.id = c.id
-      RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), notBlocked("c"), prefixed("j.", COLUMNS));
+  private static String claim(String filterAndOrder) {
+    return """
+        WITH claimable AS (
+          SELECT id FROM jobs c WHERE %s AND run_at <= now() AND %s AND %s FOR UPDATE SKIP LOCKED)
+        UPDATE jobs j SET status = 'running', attempts = attempts + 1, lease_owner = $2,
+                          started_at = clock_timestamp(), finished_at = NULL, result = NULL, error = NULL
+        FROM claimable WHERE j.id = claimable.id
+        RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), notBlocked("c"), filterAndOrder,
+        prefixed("j.", COLUMNS));
+  }
+
+  /**
+   * Claims jobs $1 (read from a stream) for worker $2, locked in id order so concurrent claims never
+   * deadlock. Returns the claimed jobs with their new attempt number.
+   */
+  public static final String CLAIM = claim("id = ANY($1::uuid[]) ORDER BY id");
+
+  /** This run's attempts are used up (attempts started since submission or the last requeue). */
+  private static final String EXHAUSTED = "j.attempts - j.attempts_base >= j.max_attempts";
 
   /** A failed attempt is retried if the job was not asked to cancel and has attempts left in this run. */
-  private static final String RETRY = "(v.status = 'failed' AND NOT j.cancel_requested AND j.attempts - j.attempts_base < j.max_attempts)";
+  private static final String RETRY = "(v.status = 'failed' AND NOT j.cancel_requested AND NOT " + EXHAUSTED + ")";
 
   /**
    * Ends many attempts in one statement. Each row names its job, the attempt it ends (the fence), the
@@ -207,16 +219,7 @@ public final class JobSql {
    * from Postgres: the Runs.next idea, used while Redis is down. SKIP LOCKED lets workers claim side
    * by side without waiting on each other.
    */
-  public static final String CLAIM_NEXT = """
-      WITH next AS (
-        SELECT id FROM jobs c
-        WHERE queue = ANY($1::text[]) AND %s AND run_at <= now() AND %s
-        ORDER BY priority DESC, run_at, id
-        LIMIT $3 FOR UPDATE SKIP LOCKED)
-      UPDATE jobs j SET status = 'running', attempts = attempts + 1, lease_owner = $2,
-                        started_at = clock_timestamp(), finished_at = NULL, result = NULL, error = NULL
-      FROM next WHERE j.id = next.id
-      RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), notBlocked("c"), prefixed("j.", COLUMNS));
+  public static final String CLAIM_NEXT = claim("queue = ANY($1::text[]) ORDER BY priority DESC, run_at, id LIMIT $3");
 
   /**
    * Pending jobs after id $1 (null: from the start), in id order, at most $2: what the reconciler
@@ -237,13 +240,13 @@ public final class JobSql {
 
   /**
    * For jobs $1 that just left running or pending: the next job of each one's concurrency key that
-   * may start now (earliest pending, nothing running), to be signalled. Returns id, queue, priority,
-   * run_at.
+   * may start now (earliest pending, nothing running), to be signalled. Never a job of $1 itself: one
+   * that went back to pending is signalled by whoever put it back. Returns id, queue, priority, run_at.
    */
   public static final String NEXT_OF_KEYS = """
       SELECT DISTINCT ON (n.user_id, n.concurrency_key) n.id, n.queue, n.priority, n.run_at
       FROM jobs e JOIN jobs n ON n.user_id = e.user_id AND n.concurrency_key = e.concurrency_key
-      WHERE e.id = ANY($1::uuid[]) AND e.concurrency_key IS NOT NULL AND n.status = 'pending' AND %s
+      WHERE e.id = ANY($1::uuid[]) AND e.concurrency_key IS NOT NULL AND n.id <> e.id AND n.status = 'pending' AND %s
       ORDER BY n.user_id, n.concurrency_key, n.id""".formatted(notBlocked("n"));
 
   /** Whether user $1 has a pending or running job with concurrency key $2. */
@@ -266,12 +269,12 @@ public final class JobSql {
    */
   private static final String LOSE_ATTEMPT = """
       status = CASE WHEN j.cancel_requested THEN 'cancelled'
-                    WHEN j.attempts - j.attempts_base >= j.max_attempts THEN 'failed'
+                    WHEN %1$s THEN 'failed'
                     ELSE 'pending' END,
-      finished_at = CASE WHEN j.cancel_requested OR j.attempts - j.attempts_base >= j.max_attempts
-                         THEN clock_timestamp() END,
+      finished_at = CASE WHEN j.cancel_requested OR %1$s THEN clock_timestamp() END,
       lease_owner = NULL, run_at = now(),
-      error = 'attempt ' || j.attempts || ' lost: worker ' || coalesce(j.lease_owner, '?') || ' stopped heartbeating'""";
+      error = 'attempt ' || j.attempts || ' lost: worker ' || coalesce(j.lease_owner, '?') || ' stopped heartbeating'"""
+      .formatted(EXHAUSTED);
 
   /**
    * Forgets the workers silent for longer than $1 seconds and, in the same statement, returns their

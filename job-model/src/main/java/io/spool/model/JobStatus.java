@@ -21,6 +21,11 @@ public enum JobStatus {
   FAILED,
   CANCELLED;
 
+  /** Lower-case names, made once: statuses are parsed for every row read and written in every JSON. */
+  private final String wire = name().toLowerCase(Locale.ROOT);
+  private static final Map<String, JobStatus> BY_WIRE = Arrays.stream(values())
+      .collect(Collectors.toUnmodifiableMap(JobStatus::wire, s -> s));
+
   private static final Map<JobStatus, Set<JobStatus>> NEXT = Map.of(
       PENDING, EnumSet.of(RUNNING, CANCELLED),
       // running → pending: a retry after backoff, a lease that expired, or a worker handing back on shutdown.
@@ -33,7 +38,7 @@ public enum JobStatus {
   /** The name on the wire and in the database: lower case. */
   @JsonValue
   public String wire() {
-    return name().toLowerCase(Locale.ROOT);
+    return wire;
   }
 
   /** Whether the job has ended, for now: completed, failed (dead-lettered) or cancelled. */
@@ -58,7 +63,7 @@ public enum JobStatus {
   }
 
   public static Optional<JobStatus> fromWire(String value) {
-    return Arrays.stream(values()).filter(s -> s.wire().equals(value)).findFirst();
+    return Optional.ofNullable(value == null ? null : BY_WIRE.get(value));
   }
 
   public static JobStatus parse(String value) {

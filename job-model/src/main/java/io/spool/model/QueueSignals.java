@@ -27,7 +27,7 @@ public final class QueueSignals {
    * Answers {moved, millis until the next one is due or -1}. The streams are not declared keys: they
    * share the delayed set's hash tag, so they live in its slot.
    */
-  private static final String PROMOTE_DUE = """
+  private static final RedisScript PROMOTE_DUE = new RedisScript("""
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
       local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
@@ -38,7 +38,7 @@ public final class QueueSignals {
       end
       local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
       if nxt[2] then return {#due, tonumber(nxt[2]) - now} end
-      return {#due, -1}""";
+      return {#due, -1}""");
 
   /** A job to signal: where it waits, in which band, from when. {@code runAt} null means now. */
   public record Signal(UUID jobId, String queue, int priority, Instant runAt) {
@@ -55,6 +55,11 @@ public final class QueueSignals {
   private final SqlClient pg;
   private final String wakeChannel;
 
+  /** The signals of the Spool these settings describe. */
+  public static QueueSignals of(Redis redis, SqlClient pg, SpoolConfig config) {
+    return new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
+  }
+
   public QueueSignals(Redis redis, Keys keys, SqlClient pg, String wakeChannel) {
     this.redis = redis;
     this.keys = keys;
@@ -63,7 +68,7 @@ public final class QueueSignals {
   }
 
   /** Wakes workers waiting on Postgres; fails only if Postgres is unreachable too. */
-  public Future<Void> wakeThroughPostgres() {
+  private Future<Void> wakeThroughPostgres() {
     return pg.preparedQuery(JobSql.WAKE).execute(Tuple.of(wakeChannel)).mapEmpty();
   }
 
@@ -93,9 +98,9 @@ public final class QueueSignals {
     if (jobIds.isEmpty()) {
       return Future.succeededFuture();
     }
-    return pg.preparedQuery(JobSql.NEXT_OF_KEYS).execute(io.vertx.sqlclient.Tuple.of((Object) jobIds.toArray(UUID[]::new)))
+    return pg.preparedQuery(JobSql.NEXT_OF_KEYS).execute(Tuple.of((Object) jobIds.toArray(UUID[]::new)))
         .compose(rows -> {
-          var next = new java.util.ArrayList<Signal>();
+          var next = new ArrayList<Signal>();
           rows.forEach(row -> next.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),
               row.getOffsetDateTime("run_at").toInstant())));
           return signal(next);
@@ -104,8 +109,7 @@ public final class QueueSignals {
 
   /** Moves up to {@code limit} due delayed signals to their streams. */
   public Future<Promotion> promoteDue(int limit) {
-    return redis.send(Request.cmd(Command.EVAL).arg(PROMOTE_DUE).arg(1).arg(keys.delayed()).arg(limit)
-            .arg(Keys.FIELD_JOB_ID))
+    return PROMOTE_DUE.run(redis, PROMOTE_DUE.call().arg(1).arg(keys.delayed()).arg(limit).arg(Keys.FIELD_JOB_ID))
         .map(reply -> new Promotion(reply.get(0).toLong(), reply.get(1).toLong()));
   }
 }

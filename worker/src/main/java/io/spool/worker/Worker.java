@@ -73,7 +73,7 @@ public final class Worker implements AutoCloseable {
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       pg.preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
           .await(30, TimeUnit.SECONDS);
-      var signals = new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
+      var signals = QueueSignals.of(redis, pg, config);
       var events = JobEvents.of(redis, config);
       // The finisher's batches live on one event-loop context of their own.
       var runner = new JobRunner(vertx, pg, handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events),

@@ -125,7 +125,7 @@ class LeaseTest {
     assertEquals(2, replaced.attempts());
 
     // The "dead" worker wakes up and reports its attempt 1: the fence matches nothing.
-    var finisher = new AttemptFinisher(vertx.getOrCreateContext(), pg, new QueueSignals(redis, keys, pg, JobSql.wakeChannel(config)),
+    var finisher = new AttemptFinisher(vertx.getOrCreateContext(), pg, QueueSignals.of(redis, pg, config),
         JobEvents.of(redis, config));
     boolean written = finisher.finish(staleAttempt, Outcome.completed(JobJson.tree("{\"from\":\"attempt 1\"}"))).await();
     assertFalse(written);
