@@ -71,6 +71,15 @@ public final class JobJson {
     return false;
   }
 
+  /**
+   * Whether {@code tree}, encoded as {@code json}, holds U+0000 (Postgres cannot store it). Jackson
+   * writes it as a six-character escape; only when that text appears is the tree walked, to tell it
+   * from an escaped backslash followed by "u0000".
+   */
+  public static boolean hasNul(String json, JsonNode tree) {
+    return json.contains("\\u0000") && containsNul(tree);
+  }
+
   public static <T> T decode(String json, Class<T> type) {
     try {
       return MAPPER.readValue(json, type);

@@ -16,9 +16,9 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,9 +41,7 @@ final class AttemptFinisher {
   record Outcome(JobStatus status, String resultJson, String error, long backoffMillis) {
     static Outcome completed(JsonNode result) {
       String json = JobJson.encode(result);
-      // Jackson writes U+0000 as a six-character escape; only when that text appears is the tree walked,
-      // to tell it from an escaped backslash followed by "u0000".
-      if (json.contains("\\u0000") && JobJson.containsNul(result)) {
+      if (JobJson.hasNul(json, result)) {
         return failed("the handler's result contains the character U+0000, which cannot be stored", 0);
       }
       return new Outcome(JobStatus.COMPLETED, json, null, 0);
@@ -97,7 +95,7 @@ final class AttemptFinisher {
     return pg.preparedQuery(JobSql.FINISH_MANY)
         .execute(Tuple.of(ids, attempts, statuses, results, errors, backoffs))
         .map(rows -> {
-          Map<UUID, Row> written = new HashMap<>();
+          Set<UUID> written = new HashSet<>();
           var retries = new ArrayList<Signal>();
           var changes = new ArrayList<NewEvent>();
           var keyed = new ArrayList<UUID>();
@@ -105,7 +103,7 @@ final class AttemptFinisher {
             if (row.getBoolean("keyed")) {
               keyed.add(row.getUUID("id"));
             }
-            written.put(row.getUUID("id"), row);
+            written.add(row.getUUID("id"));
             changes.addAll(JobEvents.statusChange(row.getUUID("id"), JobStatus.parse(row.getString("status")),
                 row.getInteger("attempts")));
             if (row.getString("status").equals(JobStatus.PENDING.wire())) {
@@ -121,7 +119,7 @@ final class AttemptFinisher {
                   keyed.size(), e.toString()));
           var answers = new ArrayList<Boolean>(n);
           for (Finish finish : batch) {
-            answers.add(written.containsKey(finish.job().id()));
+            answers.add(written.contains(finish.job().id()));
           }
           return answers;
         });

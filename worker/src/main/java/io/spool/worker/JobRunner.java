@@ -74,7 +74,6 @@ final class JobRunner {
    */
   private final ScheduledExecutorService timeouts = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().daemon().name("spool-job-timeouts").factory());
-  private static final long RECORD_RETRY_MAX_MILLIS = 5000;
 
   private final Vertx vertx;
   /** For the attempts' checkpoints and side effects. */
@@ -148,29 +147,15 @@ final class JobRunner {
       log.info("job {} attempt {} stopped: the job is handed back or taken over", job.id(), job.attempts());
       return;
     }
-    // Postgres may be away: keep trying while this worker lives and holds the lease (if it dies, the
-    // lease reaper hands the job to another attempt; if it stops, the job is handed back).
-    for (long wait = 250; ; wait = Math.min(wait * 2, RECORD_RETRY_MAX_MILLIS)) {
-      try {
-        if (!finisher.finish(job, outcome).await()) {
-          log.info("job {} attempt {} was taken away from this worker; its outcome is dropped", job.id(), job.attempts());
-        }
-        return;
-      } catch (VirtualMachineError e) {
-        throw e;
-      } catch (Throwable e) {
-        if (e instanceof InterruptedException) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-        log.warn("could not record the outcome of job {} attempt {}, retrying in {} ms: {}", job.id(), job.attempts(),
-            wait, e.toString());
-        try {
-          vertx.timer(wait).await();
-        } catch (Exception interrupted) {
-          return;
-        }
+    // Postgres may be away: keep trying while this worker lives and holds the lease (if it stops, the
+    // job is handed back).
+    try {
+      if (!PostgresRetry.untilAnswered(vertx, () -> finisher.finish(job, outcome),
+          "the outcome of job " + job.id() + " attempt " + job.attempts())) {
+        log.info("job {} attempt {} was taken away from this worker; its outcome is dropped", job.id(), job.attempts());
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -186,7 +171,7 @@ final class JobRunner {
     Outcome outcome;
     try {
       // A handler that returns has done its work, whatever interrupt raced with it.
-      outcome = Outcome.completed(handler.run(new RunningJob(job, events, pg)));
+      outcome = Outcome.completed(handler.run(new RunningJob(job, events, pg, vertx)));
     } catch (VirtualMachineError e) {
       throw e;
     } catch (AttemptLostException e) {

@@ -1,12 +1,9 @@
 package io.spool.worker;
 
 import io.spool.model.JobEvents;
-import io.spool.model.JobEvents.NewEvent;
 import io.spool.model.JobSql;
-import io.spool.model.JobStatus;
 import io.spool.model.Keys;
 import io.spool.model.QueueSignals;
-import io.spool.model.QueueSignals.Signal;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.redis.client.Command;
@@ -18,9 +15,9 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Returns the running jobs of workers silent for longer than the visibility timeout to pending and
@@ -98,43 +95,16 @@ final class LeaseReaper extends VerticleBase {
         }
       }
       // Signal first: dropping consumers is housekeeping and may fail with Redis.
-      return signalAgain(lost).compose(v -> Future.join(drops).<Void>mapEmpty().otherwiseEmpty());
+      return ReturnedJobs.announce(lost, "lost its worker", Level.WARN, events, signals)
+          .compose(v -> Future.join(drops).<Void>mapEmpty().otherwiseEmpty());
     }).compose(v -> {
       if (System.nanoTime() - nextOrphanSweepNanos < 0) {
         return Future.succeededFuture();
       }
       nextOrphanSweepNanos = System.nanoTime() + (long) (visibilitySecs * 1e9);
       return pg.preparedQuery(JobSql.REAP_ORPHANS).execute(Tuple.of(visibilitySecs))
-          .compose(rows -> signalAgain(toList(rows)));
+          .compose(rows -> ReturnedJobs.announce(rows, "lost its worker", Level.WARN, events, signals));
     });
-  }
-
-  private Future<Void> signalAgain(List<Row> lost) {
-    var again = new ArrayList<Signal>();
-    var changes = new ArrayList<NewEvent>();
-    var ended = new ArrayList<UUID>();
-    for (Row row : lost) {
-      String status = row.getString("status");
-      if (!status.equals("pending")) {
-        ended.add(UUID.fromString(row.getValue("id").toString()));
-      }
-      changes.addAll(JobEvents.statusChange(UUID.fromString(row.getValue("id").toString()), JobStatus.parse(status),
-          row.getInteger("attempts")));
-      log.warn("job {} lost its worker; it is {} now", row.getValue("id"), status);
-      if (status.equals("pending")) {
-        again.add(new Signal(UUID.fromString(row.getValue("id").toString()), row.getString("queue"),
-            row.getInteger("priority"), null));
-      }
-    }
-    events.emit(changes).onFailure(e -> log.debug("status events dropped: {}", e.toString()));
-    // A lost job back to pending is still first of its concurrency key; one that ended lets the next start.
-    return signals.signal(again).compose(v -> signals.releaseConcurrencyKeys(ended));
-  }
-
-  private static List<Row> toList(Iterable<Row> rows) {
-    var list = new ArrayList<Row>();
-    rows.forEach(list::add);
-    return list;
   }
 
   /** Deletes a dead worker's consumer unless it still holds signals (XAUTOCLAIM will move those). */

@@ -12,6 +12,7 @@ import io.spool.model.JobSql;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -20,17 +21,18 @@ import org.slf4j.LoggerFactory;
 /** The {@link JobContext} of one attempt. */
 final class RunningJob implements JobContext {
   private static final Logger log = LoggerFactory.getLogger(RunningJob.class);
-  private static final long RETRY_MAX_MILLIS = 5000;
   private static final Set<String> HANDLER_EVENT_TYPES = Set.of(JobEvent.PROGRESS, JobEvent.OUTPUT);
 
   private final Job job;
   private final JobEvents events;
   private final SqlClient pg;
+  private final Vertx vertx;
   /** This attempt's own checkpoints win over the one it was claimed with. */
   private JsonNode checkpoint;
 
-  RunningJob(Job job, JobEvents events, SqlClient pg) {
+  RunningJob(Job job, JobEvents events, SqlClient pg, Vertx vertx) {
     this.job = job;
+    this.vertx = vertx;
     this.events = events;
     this.pg = pg;
     this.checkpoint = job.checkpoint();
@@ -49,30 +51,13 @@ final class RunningJob implements JobContext {
     emitSafely(new NewEvent(job.id(), type, job.attempts(), data));
   }
 
-  /**
-   * Runs a fenced statement until Postgres answers: while it is away the handler waits here (as the
-   * outcome's write would), holding its lease; a timeout, cancel or shutdown interrupts the wait.
-   */
+  /** Runs a fenced statement until Postgres answers; a stop while it waits ends the attempt. */
   private <T> T durably(Supplier<Future<T>> statement) {
-    for (long wait = 250; ; wait = Math.min(wait * 2, RETRY_MAX_MILLIS)) {
-      try {
-        return statement.get().await();
-      } catch (VirtualMachineError e) {
-        throw e;
-      } catch (Throwable e) {
-        if (e instanceof InterruptedException || Thread.currentThread().isInterrupted()) {
-          Thread.currentThread().interrupt();
-          throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts() + " was stopped while waiting for Postgres");
-        }
-        log.warn("job {} attempt {}: Postgres did not answer ({}); retrying in {} ms", job.id(), job.attempts(),
-            e.toString(), wait);
-        try {
-          Thread.sleep(wait);
-        } catch (InterruptedException stopped) {
-          Thread.currentThread().interrupt();
-          throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts() + " was stopped while waiting for Postgres");
-        }
-      }
+    try {
+      return PostgresRetry.untilAnswered(vertx, statement, "job " + job.id() + " attempt " + job.attempts());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AttemptLostException(e.getMessage());
     }
   }
 
@@ -94,7 +79,7 @@ final class RunningJob implements JobContext {
   @Override
   public void checkpoint(JsonNode state) {
     String json = JobJson.encode(state);
-    if (json.contains("\\u0000") && JobJson.containsNul(state)) {
+    if (JobJson.hasNul(json, state)) {
       throw new IllegalArgumentException("a checkpoint cannot contain the character U+0000");
     }
     var saved = durably(() -> pg.preparedQuery(JobSql.SAVE_CHECKPOINT).execute(Tuple.of(job.id(), job.attempts(), json)));

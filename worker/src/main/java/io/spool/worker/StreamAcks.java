@@ -22,13 +22,12 @@ final class StreamAcks {
     this.redis = redis;
   }
 
-  /** {@code entries}: pairs of stream key and entry id. */
-  Future<Void> ackAndDelete(Collection<Map.Entry<String, String>> entries) {
+  Future<Void> ackAndDelete(Collection<StreamEntries.Entry> entries) {
     if (entries.isEmpty()) {
       return Future.succeededFuture();
     }
     Map<String, List<String>> byStream = new LinkedHashMap<>();
-    entries.forEach(e -> byStream.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue()));
+    entries.forEach(e -> byStream.computeIfAbsent(e.stream(), k -> new ArrayList<>()).add(e.entryId()));
     var requests = new ArrayList<Request>();
     byStream.forEach((stream, ids) -> {
       var ack = Request.cmd(Command.XACK).arg(stream).arg(Keys.GROUP);

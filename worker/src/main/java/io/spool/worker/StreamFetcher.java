@@ -20,12 +20,10 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.AbstractMap.SimpleEntry;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -58,7 +56,6 @@ final class StreamFetcher extends VerticleBase {
   private final Redis blockingRedis;
   private final Redis redis;
   private final SqlClient pg;
-  private final Keys keys;
   /** The queues' streams, highest priority band first. */
   private final List<String> allStreams;
   private final QueueSignals signals;
@@ -81,7 +78,6 @@ final class StreamFetcher extends VerticleBase {
     this.blockingRedis = blockingRedis;
     this.redis = redis;
     this.pg = pg;
-    this.keys = keys;
     this.allStreams = java.util.stream.Stream.of(1, 0, -1)
         .flatMap(band -> queues.stream().map(q -> keys.queueStream(q, band))).toList();
     this.signals = signals;
@@ -216,20 +212,17 @@ final class StreamFetcher extends VerticleBase {
    * takes high-priority signals first and puts back what it cannot start.
    */
   private List<Entry> readByBand(int wanted) {
-    var entries = new ArrayList<>(StreamEntries.parse(connection.send(readGroup(allStreams, wanted, true)).await()));
+    var entries = new ArrayList<>(StreamEntries.parse(connection.send(readGroup(wanted)).await()));
     // A RESP3 reply is a map: its streams come in no particular order. Highest band first again.
     entries.sort(Comparator.comparingInt(entry -> allStreams.indexOf(entry.stream())));
     return entries;
   }
 
-  private Request readGroup(List<String> streams, int count, boolean block) {
-    var read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.GROUP).arg(workerId).arg("COUNT").arg(count);
-    if (block) {
-      read.arg("BLOCK").arg(BLOCK_MILLIS);
-    }
-    read.arg("STREAMS");
-    streams.forEach(read::arg);
-    streams.forEach(stream -> read.arg(">"));
+  private Request readGroup(int count) {
+    var read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.GROUP).arg(workerId).arg("COUNT").arg(count)
+        .arg("BLOCK").arg(BLOCK_MILLIS).arg("STREAMS");
+    allStreams.forEach(read::arg);
+    allStreams.forEach(stream -> read.arg(">"));
     return read;
   }
 
@@ -278,11 +271,7 @@ final class StreamFetcher extends VerticleBase {
     if (!ids.isEmpty()) {
       signalAgainIfPending(ids);
     }
-    var settled = new ArrayList<Map.Entry<String, String>>(entries.size());
-    for (Entry entry : entries) {
-      settled.add(new SimpleEntry<>(entry.stream(), entry.entryId()));
-    }
-    acks.ackAndDelete(settled).onFailure(e -> log.warn("could not acknowledge {} signals: {}", settled.size(), e.toString()));
+    acks.ackAndDelete(entries).onFailure(e -> log.warn("could not acknowledge {} signals: {}", entries.size(), e.toString()));
     start(claimed);
   }
 

@@ -1,12 +1,9 @@
 package io.spool.worker;
 
 import io.spool.model.JobEvents;
-import io.spool.model.JobEvents.NewEvent;
 import io.spool.model.JobSql;
-import io.spool.model.JobStatus;
 import io.spool.model.Migrations;
 import io.spool.model.QueueSignals;
-import io.spool.model.QueueSignals.Signal;
 import io.spool.model.PgClients;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
@@ -16,17 +13,16 @@ import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.pgclient.pubsub.PgSubscriber;
-import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /** A running worker process: the composition root of the worker daemon. */
 public final class Worker implements AutoCloseable {
@@ -141,25 +137,11 @@ public final class Worker implements AutoCloseable {
       dispatcher.dropReady();
       runner.interruptHandlers();
       awaitIdle(HANDLER_STOP_WAIT);
-      var handedBack = new ArrayList<Signal>();
-      var changes = new ArrayList<NewEvent>();
-      var cancelled = new ArrayList<java.util.UUID>();
-      for (Row row : pg.preparedQuery(JobSql.HAND_BACK).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS)) {
-        if (!row.getString("status").equals("pending")) {
-          cancelled.add(row.getUUID("id"));
-        }
-        changes.addAll(JobEvents.statusChange(row.getUUID("id"), JobStatus.parse(row.getString("status")),
-            row.getInteger("attempts")));
-        if (row.getString("status").equals("pending")) {
-          handedBack.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"), null));
-        }
-      }
-      events.emit(changes).otherwiseEmpty().await(10, TimeUnit.SECONDS);
-      signals.releaseConcurrencyKeys(cancelled).await(10, TimeUnit.SECONDS);
-      if (!handedBack.isEmpty()) {
+      var handedBack = pg.preparedQuery(JobSql.HAND_BACK).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS);
+      if (handedBack.size() > 0) {
         log.info("worker {} handed {} running jobs back", id, handedBack.size());
-        signals.signal(handedBack).await(10, TimeUnit.SECONDS);
       }
+      ReturnedJobs.announce(handedBack, "was handed back", Level.INFO, events, signals).await(10, TimeUnit.SECONDS);
       pg.preparedQuery(JobSql.DELETE_WORKER).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
