@@ -6,7 +6,6 @@ import io.spool.model.JobEvent;
 import io.spool.model.JobEvents;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -17,7 +16,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.HashMap;
 import java.util.UUID;
 
 /**
@@ -47,9 +46,10 @@ final class EventFeed {
   private final EventHub hub;
   /**
    * Reads of a job's final state in flight, by job and user: when a job followed by a thousand clients
-   * ends, they share one query instead of making a thousand.
+   * of this event loop ends, they share one query instead of making a thousand. Only this feed's
+   * event loop touches it (one feed per gateway verticle), and query answers come back on it.
    */
-  private final Map<String, Future<Stored>> loading = new ConcurrentHashMap<>();
+  private final Map<String, Future<Stored>> loading = new HashMap<>();
 
   EventFeed(Vertx vertx, SqlClient pg, JobEvents log, EventHub hub) {
     this.vertx = vertx;
@@ -151,12 +151,9 @@ final class EventFeed {
       });
     }
 
-    /** The job as Postgres has it now (null if gone), answered on this session's context. */
+    /** The job as Postgres has it now (null if gone). */
     private Future<Stored> load() {
-      Context here = vertx.getOrCreateContext();
-      Promise<Stored> answer = Promise.promise();
-      sharedRead(jobId, user).onComplete(done -> here.runOnContext(v -> answer.handle(done)));
-      return answer.future();
+      return sharedRead(jobId, user);
     }
 
     void stop() {

@@ -26,13 +26,11 @@ public final class Gateway implements AutoCloseable {
   private final Vertx vertx;
   private final SqlClient pg;
   private final Redis redis;
-  private final SpoolConfig config;
 
-  private Gateway(Vertx vertx, SqlClient pg, Redis redis, SpoolConfig config) {
+  private Gateway(Vertx vertx, SqlClient pg, Redis redis) {
     this.vertx = vertx;
     this.pg = pg;
     this.redis = redis;
-    this.config = config;
   }
 
   /** Migrates the schema, then serves HTTP on {@code SPOOL_HTTP_PORT}; blocks until listening. */
@@ -53,7 +51,7 @@ public final class Gateway implements AutoCloseable {
           new DeploymentOptions().setInstances(config.httpInstances())).await(30, TimeUnit.SECONDS);
       log.info("gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",
           config.httpPort(), config.httpInstances(), config.pgSchema(), config.keyPrefix());
-      return new Gateway(vertx, pg, redis, config);
+      return new Gateway(vertx, pg, redis);
     } catch (Exception e) {
       vertx.close();
       throw new IllegalStateException("gateway failed to start: " + e.getMessage(), e);
@@ -69,10 +67,6 @@ public final class Gateway implements AutoCloseable {
         log.debug("sweeping expired idempotency keys failed: {}", done.cause().toString());
       }
     });
-  }
-
-  public int port() {
-    return config.httpPort();
   }
 
   /** Stops serving and closes every connection. */

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.JobIds;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
-import io.spool.model.JobStatus;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -157,29 +156,26 @@ final class JobStreams {
   }
 
   /**
-   * Completes when the job has probably ended (an {@code end} event arrived) or after {@code max};
-   * the caller then reads the job from Postgres. No polling of Postgres while it waits.
+   * A wait for a job's end: {@code ended} completes when its {@code end} event arrives or after the
+   * maximum; {@code close} stops listening. No polling of Postgres while it waits.
    */
-  Future<Void> awaitEnd(UUID jobId, String user, Duration max) {
+  record EndWatch(Future<Void> ended, Runnable close) {}
+
+  /**
+   * Starts listening for the job's end; completes once the subscription is in place, so a caller that
+   * reads the job after that misses no end: one that came earlier shows in what it reads.
+   */
+  Future<EndWatch> watchForEnd(UUID jobId, Duration max) {
     Promise<Void> ended = Promise.promise();
     long timer = vertx.setTimer(max.toMillis(), t -> ended.tryComplete());
-    hub.listen(jobId, frame -> {
+    return hub.listen(jobId, frame -> {
       if (frame.event().isEnd()) {
         ended.tryComplete();
       }
-    }).onSuccess(registration -> {
-      ended.future().onComplete(x -> {
-        vertx.cancelTimer(timer);
-        registration.close();
-      });
-      // It may have ended before the subscription was in place: look once more, now that it is.
-      pg.preparedQuery(JobSql.SELECT_OWN_STATUS).execute(Tuple.of(jobId, user)).onSuccess(rows -> {
-        if (rows.size() == 0 || JobStatus.parse(rows.iterator().next().getString("status")).isFinished()) {
-          ended.tryComplete();
-        }
-      });
-    });
-    return ended.future();
+    }).map(registration -> new EndWatch(ended.future(), () -> {
+      vertx.cancelTimer(timer);
+      registration.close();
+    }));
   }
 
   private Future<Void> requireOwn(UUID id, String user) {

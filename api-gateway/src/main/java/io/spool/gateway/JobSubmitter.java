@@ -9,8 +9,8 @@ import io.spool.model.QueueSignals;
 import io.spool.model.QueueSignals.Signal;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
@@ -65,7 +65,7 @@ final class JobSubmitter {
       return commits.submit(jobs).map(stored -> stored.stream().map(job -> new Submitted(job, true)).toList());
     }
     return transactions.withTransaction(conn -> submitKeyed(conn, jobs)).onSuccess(submitted ->
-        signal(submitted.stream().filter(Submitted::created).map(Submitted::job).distinct().toList()));
+        signal(submitted.stream().filter(Submitted::created).map(Submitted::job).toList()));
   }
 
   /**
@@ -84,74 +84,82 @@ final class JobSubmitter {
         }
       }
     }
-    String user = jobs.get(0).userId();
     List<NewJob> keyed = List.copyOf(firstWithKey.values());
-    return refuseBusyKeys(conn, jobs).compose(free -> keyed.isEmpty() ? Future.succeededFuture(List.<Row>of())
-        : conn.preparedQuery(IdempotencySql.TAKE).execute(Tuple.of(
+    return refuseBusyKeys(conn, jobs)
+        .compose(v -> takeKeys(conn, keyed))
+        .compose(taken -> heldJobIds(conn, jobs.get(0).userId(), firstWithKey, taken).compose(existingIds -> {
+          List<NewJob> fresh = jobs.stream().filter(job -> job.idempotencyKey() == null
+              || (taken.contains(job.idempotencyKey()) && firstWithKey.get(job.idempotencyKey()) == job)).toList();
+          Future<Map<UUID, Job>> inserted = fresh.isEmpty() ? Future.succeededFuture(Map.of())
+              : conn.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(fresh)).map(rows -> storedById(fresh, rows));
+          Future<Map<UUID, Job>> earlier = existingIds.isEmpty() ? Future.succeededFuture(Map.of())
+              : conn.preparedQuery(JobSql.SELECT_MANY).execute(Tuple.of((Object) existingIds.values().toArray(UUID[]::new)))
+                  .map(rows -> {
+                    Map<UUID, Job> byId = new HashMap<>();
+                    rows.forEach(row -> byId.put(row.getUUID("id"), JobSql.toJob(row)));
+                    return byId;
+                  });
+          return Future.all(inserted, earlier).map(both -> {
+            var answers = new ArrayList<Submitted>(jobs.size());
+            for (NewJob job : jobs) {
+              String key = job.idempotencyKey();
+              if (key == null) {
+                answers.add(new Submitted(inserted.result().get(job.id()), true));
+              } else if (taken.contains(key)) {
+                NewJob first = firstWithKey.get(key);
+                answers.add(new Submitted(inserted.result().get(first.id()), first == job));
+              } else {
+                answers.add(new Submitted(earlier.result().get(existingIds.get(key)), false));
+              }
+            }
+            return answers;
+          });
+        }));
+  }
+
+  /** Takes the keys that are free or expired; answers the ones taken. */
+  private Future<Set<String>> takeKeys(SqlConnection conn, List<NewJob> keyed) {
+    if (keyed.isEmpty()) {
+      return Future.succeededFuture(Set.of());
+    }
+    return conn.preparedQuery(IdempotencySql.TAKE).execute(Tuple.of(
             keyed.stream().map(NewJob::userId).toArray(String[]::new),
             keyed.stream().map(NewJob::idempotencyKey).toArray(String[]::new),
             keyed.stream().map(NewJob::requestHash).toArray(String[]::new),
             keyed.stream().map(NewJob::id).toArray(UUID[]::new),
-            idempotencyTtl.toSeconds())).map(rows -> {
-              var list = new ArrayList<Row>();
-              rows.forEach(list::add);
-              return (List<Row>) list;
-            }))
-        .compose(rows -> {
+            idempotencyTtl.toSeconds()))
+        .map(rows -> {
           Set<String> taken = new HashSet<>();
           rows.forEach(row -> taken.add(row.getString("key")));
-          String[] held = firstWithKey.keySet().stream().filter(k -> !taken.contains(k)).toArray(String[]::new);
-          Future<Map<String, UUID>> existing = held.length == 0 ? Future.succeededFuture(Map.of())
-              : conn.preparedQuery(IdempotencySql.HELD).execute(Tuple.of(user, (Object) held)).compose(heldRows -> {
-                  Map<String, UUID> ids = new HashMap<>();
-                  for (Row row : heldRows) {
-                    String key = row.getString("key");
-                    if (!row.getString("request_hash").equals(firstWithKey.get(key).requestHash())) {
-                      return Future.failedFuture(conflict(key, "by an earlier request"));
-                    }
-                    ids.put(key, row.getUUID("job_id"));
-                  }
-                  if (ids.size() < held.length) {
-                    // Expired and taken by another request between the two statements: rare; a retry settles it.
-                    return Future.failedFuture(Problem.conflict("an idempotency key changed hands while this request ran; retry it").exception());
-                  }
-                  return Future.succeededFuture(ids);
-                });
-          return existing.compose(existingIds -> {
-            List<NewJob> fresh = jobs.stream().filter(job -> job.idempotencyKey() == null
-                || (taken.contains(job.idempotencyKey()) && firstWithKey.get(job.idempotencyKey()) == job)).toList();
-            Future<Map<UUID, Job>> inserted = fresh.isEmpty() ? Future.succeededFuture(Map.of())
-                : conn.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(fresh)).map(insertedRows -> {
-                    Map<UUID, Row> byId = new HashMap<>();
-                    insertedRows.forEach(row -> byId.put(row.getUUID("id"), row));
-                    Map<UUID, Job> stored = new HashMap<>();
-                    fresh.forEach(job -> stored.put(job.id(), stored(job, byId.get(job.id()))));
-                    return stored;
-                  });
-            Future<Map<UUID, Job>> earlier = existingIds.isEmpty() ? Future.succeededFuture(Map.of())
-                : conn.preparedQuery(JobSql.SELECT_MANY).execute(Tuple.of((Object) existingIds.values().toArray(UUID[]::new)))
-                    .map(found -> {
-                      Map<UUID, Job> byId = new HashMap<>();
-                      found.forEach(row -> byId.put(row.getUUID("id"), JobSql.toJob(row)));
-                      return byId;
-                    });
-            return Future.all(inserted, earlier).map(both -> {
-              Map<UUID, Job> created = inserted.result();
-              var answers = new ArrayList<Submitted>(jobs.size());
-              for (NewJob job : jobs) {
-                String key = job.idempotencyKey();
-                if (key == null) {
-                  answers.add(new Submitted(created.get(job.id()), true));
-                } else if (taken.contains(key)) {
-                  answers.add(new Submitted(created.get(firstWithKey.get(key).id()), firstWithKey.get(key) == job));
-                } else {
-                  answers.add(new Submitted(earlier.result().get(existingIds.get(key)), false));
-                }
-              }
-              return answers;
-            });
-          });
+          return taken;
         });
+  }
+
+  /**
+   * The jobs named by the keys not taken, which earlier requests hold: 409 if one was held for a
+   * different request.
+   */
+  private static Future<Map<String, UUID>> heldJobIds(SqlConnection conn, String user, Map<String, NewJob> firstWithKey,
+      Set<String> taken) {
+    String[] held = firstWithKey.keySet().stream().filter(k -> !taken.contains(k)).toArray(String[]::new);
+    if (held.length == 0) {
+      return Future.succeededFuture(Map.of());
+    }
+    return conn.preparedQuery(IdempotencySql.HELD).execute(Tuple.of(user, (Object) held)).compose(rows -> {
+      Map<String, UUID> ids = new HashMap<>();
+      for (Row row : rows) {
+        String key = row.getString("key");
+        if (!row.getString("request_hash").equals(firstWithKey.get(key).requestHash())) {
+          return Future.failedFuture(conflict(key, "by an earlier request"));
+        }
+        ids.put(key, row.getUUID("job_id"));
+      }
+      if (ids.size() < held.length) {
+        // Expired and taken by another request between the two statements: rare; a retry settles it.
+        return Future.failedFuture(Problem.conflict("an idempotency key changed hands while this request ran; retry it").exception());
+      }
+      return Future.succeededFuture(ids);
+    });
   }
 
   /**
@@ -173,15 +181,13 @@ final class JobSubmitter {
       if (!first) {
         return Future.failedFuture(busy(job.concurrencyKey()));
       }
-      checks = checks.compose(v -> conn.preparedQuery(LOCK_KEY).execute(Tuple.of(job.userId() + "\n" + job.concurrencyKey()))
+      checks = checks.compose(v -> conn.preparedQuery(JobSql.LOCK_CONCURRENCY_KEY).execute(Tuple.of(job.userId() + "\n" + job.concurrencyKey()))
           .compose(locked -> conn.preparedQuery(JobSql.KEY_BUSY).execute(Tuple.of(job.userId(), job.concurrencyKey())))
           .compose(rows -> rows.iterator().next().getBoolean("busy")
               ? Future.failedFuture(busy(job.concurrencyKey())) : Future.succeededFuture()));
     }
     return checks;
   }
-
-  private static final String LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 
   private static ProblemException busy(String key) {
     return Problem.conflict("a job with concurrency_key '" + Problem.printable(key)
@@ -196,13 +202,10 @@ final class JobSubmitter {
   private Future<List<List<Job>>> insert(List<List<NewJob>> requests) {
     List<NewJob> all = requests.stream().flatMap(List::stream).toList();
     return pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(all)).map(rows -> {
-      Map<UUID, Row> inserted = new HashMap<>(all.size() * 2);
-      for (Row row : rows) {
-        inserted.put(row.getUUID("id"), row);
-      }
+      Map<UUID, Job> inserted = storedById(all, rows);
       var answers = new ArrayList<List<Job>>(requests.size());
       for (List<NewJob> request : requests) {
-        answers.add(request.stream().map(job -> stored(job, inserted.get(job.id()))).toList());
+        answers.add(request.stream().map(job -> inserted.get(job.id())).toList());
       }
       signal(answers.stream().flatMap(List::stream).toList());
       return answers;
@@ -212,6 +215,15 @@ final class JobSubmitter {
   private void signal(List<Job> jobs) {
     signals.signal(jobs.stream().map(Signal::of).toList()).onFailure(e ->
         log.warn("could not signal {} committed jobs on Redis; they wait in Postgres: {}", jobs.size(), e.getMessage()));
+  }
+
+  /** The jobs as stored, by id, from the rows INSERT_MANY returned for them. */
+  private static Map<UUID, Job> storedById(List<NewJob> jobs, RowSet<Row> rows) {
+    Map<UUID, Row> byId = new HashMap<>(jobs.size() * 2);
+    rows.forEach(row -> byId.put(row.getUUID("id"), row));
+    Map<UUID, Job> stored = new HashMap<>(jobs.size() * 2);
+    jobs.forEach(job -> stored.put(job.id(), stored(job, byId.get(job.id()))));
+    return stored;
   }
 
   private static Job stored(NewJob job, Row inserted) {

@@ -78,10 +78,8 @@ final class JobsHandler {
           if (!submitted.created()) {
             ctx.response().putHeader("Idempotent-Replayed", "true");
           }
-          ctx.response().setStatusCode(submitted.created() ? 202 : 200)
-              .putHeader("Location", "/v1/jobs/" + submitted.job().id())
-              .putHeader("Content-Type", "application/json")
-              .end(JobJson.encode(submitted.job()));
+          ctx.response().putHeader("Location", "/v1/jobs/" + submitted.job().id());
+          sendJson(ctx, submitted.created() ? 202 : 200, submitted.job());
         })
         .onFailure(ctx::fail);
   }
@@ -96,9 +94,7 @@ final class JobsHandler {
     accept(ctx, jobs, errors, true)
         .onSuccess(stored -> {
           boolean anyCreated = stored.stream().anyMatch(Submitted::created);
-          ctx.response().setStatusCode(anyCreated ? 202 : 200)
-              .putHeader("Content-Type", "application/json")
-              .end(JobJson.encode(jobsBody(stored.stream().map(Submitted::job).toList())));
+          sendJson(ctx, anyCreated ? 202 : 200, jobsBody(stored.stream().map(Submitted::job).toList()));
         })
         .onFailure(ctx::fail);
   }
@@ -148,12 +144,17 @@ final class JobsHandler {
     UUID id = pathId(ctx);
     String user = ApiRoutes.user(ctx);
     int waitSecs = waitSecs(ctx);
-    load(id, user)
-        .compose(job -> job.status().isFinished() || waitSecs == 0
-            ? Future.succeededFuture(job)
-            : streams.awaitEnd(id, user, Duration.ofSeconds(waitSecs)).compose(v -> load(id, user)))
-        .onSuccess(job -> ctx.response().putHeader("Content-Type", "application/json").end(JobJson.encode(job)))
-        .onFailure(ctx::fail);
+    Future<Job> answer = waitSecs == 0 ? load(id, user) : streams.watchForEnd(id, Duration.ofSeconds(waitSecs))
+        // Listening before the first read: an end after it wakes the wait; one before it shows in it.
+        .compose(watch -> load(id, user)
+            .compose(job -> job.status().isFinished() ? Future.succeededFuture(job)
+                : watch.ended().compose(v -> load(id, user)))
+            .onComplete(done -> watch.close().run()));
+    answer.onSuccess(job -> sendJson(ctx, 200, job)).onFailure(ctx::fail);
+  }
+
+  private static void sendJson(RoutingContext ctx, int status, Object body) {
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(JobJson.encode(body));
   }
 
   private Future<Job> load(UUID id, String user) {
@@ -208,8 +209,7 @@ final class JobsHandler {
           return redis.send(Request.cmd(Command.PUBLISH).arg(keys.cancelChannel()).arg(id.toString()))
               .map(job).otherwise(job);
         })
-        .onSuccess(job -> ctx.response().setStatusCode(job.status() == JobStatus.RUNNING ? 202 : 200)
-            .putHeader("Content-Type", "application/json").end(JobJson.encode(job)))
+        .onSuccess(job -> sendJson(ctx, job.status() == JobStatus.RUNNING ? 202 : 200, job))
         .onFailure(ctx::fail);
   }
 
@@ -226,7 +226,7 @@ final class JobsHandler {
           return events.emit(JobEvents.statusChange(id, job.status(), 0)).otherwiseEmpty()
               .compose(v -> signals.signal(List.of(Signal.of(job))).map(job).otherwise(job));
         })
-        .onSuccess(job -> ctx.response().putHeader("Content-Type", "application/json").end(JobJson.encode(job)))
+        .onSuccess(job -> sendJson(ctx, 200, job))
         .onFailure(ctx::fail);
   }
 
@@ -236,14 +236,14 @@ final class JobsHandler {
     String user = ApiRoutes.user(ctx);
     pg.preparedQuery(JobSql.DISCARD).execute(Tuple.of(id, user))
         .compose(rows -> rows.size() == 0
-            ? explainMiss(id, user, "the job is not in the dead-letter queue").mapEmpty()
+            ? explainMiss(id, user, "the job is not in the dead-letter queue")
             : Future.succeededFuture())
         .onSuccess(v -> ctx.response().setStatusCode(204).end())
         .onFailure(ctx::fail);
   }
 
   /** Why a conditional write matched nothing: 404 if the job is not the caller's, else 409. */
-  private Future<Job> explainMiss(UUID id, String user, String rule) {
+  private <T> Future<T> explainMiss(UUID id, String user, String rule) {
     return pg.preparedQuery(JobSql.SELECT_OWN_STATUS).execute(Tuple.of(id, user)).compose(rows -> {
       if (rows.size() == 0) {
         return Future.failedFuture(Problem.notFound("no job " + id).exception());
@@ -304,7 +304,7 @@ final class JobsHandler {
           }
           var body = jobsBody(jobs);
           body.put("next_cursor", rows.size() > pageSize ? encodeCursor(jobs.get(jobs.size() - 1).id()) : null);
-          ctx.response().putHeader("Content-Type", "application/json").end(JobJson.encode(body));
+          sendJson(ctx, 200, body);
         })
         .onFailure(ctx::fail);
   }

@@ -249,6 +249,13 @@ public final class JobSql {
       WHERE e.id = ANY($1::uuid[]) AND e.concurrency_key IS NOT NULL AND n.id <> e.id AND n.status = 'pending' AND %s
       ORDER BY n.user_id, n.concurrency_key, n.id""".formatted(notBlocked("n"));
 
+  /**
+   * Holds a transaction-scoped advisory lock on $1 (user and concurrency key), so two submissions that
+   * refuse a busy key cannot both find it free. A statement of its own before {@link #KEY_BUSY}: under
+   * read committed, a check in the same statement would read a snapshot taken before the lock.
+   */
+  public static final String LOCK_CONCURRENCY_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
   /** Whether user $1 has a pending or running job with concurrency key $2. */
   public static final String KEY_BUSY = """
       SELECT EXISTS (SELECT 1 FROM jobs WHERE user_id = $1 AND concurrency_key = $2
