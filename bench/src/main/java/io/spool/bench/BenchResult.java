@@ -6,7 +6,7 @@ import java.util.Locale;
 import org.HdrHistogram.Histogram;
 
 /** The figures of a run: a readable summary, and one JSON line for machines. */
-record BenchResult(BenchOptions options, int accepted, int rejected, int completed, int failed, int checks,
+record BenchResult(BenchOptions options, int rejected, int completed, int failed, int checks,
     double seconds, Histogram startLatencyMicros, Histogram endLatencyMicros, Histogram submitMicros, String lastError) {
 
   boolean clean() {

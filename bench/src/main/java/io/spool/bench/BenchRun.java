@@ -10,7 +10,6 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
-import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -29,8 +28,7 @@ final class BenchRun {
   private final BenchOptions options;
   private final Vertx vertx;
   private final WebClient client;
-  private final String host;
-  private final int port;
+  private final GatewayTarget target;
   private final String submitBody;
 
   private final Histogram startLatencyMicros = new Histogram(3);
@@ -45,7 +43,6 @@ final class BenchRun {
   private int submitted;
   private int submitsInFlight;
   private int checksInFlight;
-  private int accepted;
   private int rejected;
   private int completed;
   private int failed;
@@ -55,9 +52,7 @@ final class BenchRun {
   BenchRun(BenchOptions options) {
     this.options = options;
     this.vertx = Vertx.vertx();
-    URI uri = URI.create(options.url());
-    this.host = uri.getHost();
-    this.port = uri.getPort() > 0 ? uri.getPort() : 80;
+    this.target = GatewayTarget.of(options.url(), options.apiKey());
     this.client = WebClient.create(vertx, new WebClientOptions().setKeepAlive(true).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(options.concurrency() * 2 + 4));
     var body = JobJson.MAPPER.createObjectNode().put("type", options.type());
@@ -105,12 +100,11 @@ final class BenchRun {
     submitted++;
     submitsInFlight++;
     long sentAt = System.nanoTime();
-    var request = client.post(port, host, "/v1/jobs").putHeader("Content-Type", "application/json");
-    authorize(request);
+    var request = client.post(target.port(), target.host(), "/v1/jobs").putHeader("Content-Type", "application/json");
+    target.authorize(request::putHeader);
     request.sendBuffer(Buffer.buffer(submitBody)).onComplete(ar -> {
       submitsInFlight--;
       if (ar.succeeded() && ar.result().statusCode() == 202) {
-        accepted++;
         submitMicros.recordValue(Math.max(1, (System.nanoTime() - sentAt) / 1000));
         unconfirmed.add(new Unconfirmed(ar.result().bodyAsJsonObject().getString("id"), System.nanoTime() + CONFIRM_DELAY_NANOS));
       } else {
@@ -124,8 +118,8 @@ final class BenchRun {
   private void check(String id) {
     checksInFlight++;
     checks++;
-    var request = client.get(port, host, "/v1/jobs/" + id);
-    authorize(request);
+    var request = client.get(target.port(), target.host(), "/v1/jobs/" + id);
+    target.authorize(request::putHeader);
     request.send().onComplete(ar -> {
       checksInFlight--;
       if (ar.succeeded() && ar.result().statusCode() == 200) {
@@ -159,19 +153,13 @@ final class BenchRun {
     }
   }
 
-  private void authorize(io.vertx.ext.web.client.HttpRequest<Buffer> request) {
-    if (options.apiKey() != null) {
-      request.putHeader("Authorization", "Bearer " + options.apiKey());
-    }
-  }
-
   private static long micros(Instant from, Instant to) {
     return Math.max(1, Duration.between(from, to).toNanos() / 1000);
   }
 
   private BenchResult result(long endNanos) {
     double seconds = (endNanos - startNanos) / 1e9;
-    return new BenchResult(options, accepted, rejected, completed, failed, checks, seconds,
+    return new BenchResult(options, rejected, completed, failed, checks, seconds,
         startLatencyMicros, endLatencyMicros, submitMicros, lastError);
   }
 }

@@ -7,14 +7,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.ext.web.client.WebClient;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -46,8 +43,7 @@ final class SubscriberRun {
 
   private final Options options;
   private final Vertx vertx;
-  private final String host;
-  private final int port;
+  private final GatewayTarget target;
   private final Histogram latencyMicros = new SynchronizedHistogram(3_600_000_000L, 3);
   private final AtomicInteger connected = new AtomicInteger();
   private final AtomicInteger connectFailures = new AtomicInteger();
@@ -69,9 +65,7 @@ final class SubscriberRun {
   SubscriberRun(Options options) {
     this.options = options;
     this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
-    URI uri = URI.create(options.url());
-    this.host = uri.getHost();
-    this.port = uri.getPort() > 0 ? uri.getPort() : 80;
+    this.target = GatewayTarget.of(options.url(), options.apiKey());
   }
 
   String run() throws Exception {
@@ -107,7 +101,6 @@ final class SubscriberRun {
   }
 
   private List<String> submitJobs() throws Exception {
-    var client = vertx.createHttpClient(new HttpClientOptions().setDefaultHost(host).setDefaultPort(port));
     int steps = Math.max(1, options.durationSecs() * 1000 / options.intervalMillis());
     ObjectNode job = JobJson.MAPPER.createObjectNode().put("type", "sleep");
     job.putObject("request").put("ms", options.durationSecs() * 1000L).put("steps", steps);
@@ -120,24 +113,19 @@ final class SubscriberRun {
       long offsetMillis = (long) i * options.intervalMillis() / options.watchJobs();
       array.add(job.deepCopy().put("run_at", first.plusMillis(offsetMillis).toString()));
     }
-    var request = new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/jobs/batch")
-        .putHeader("Content-Type", "application/json");
-    authorize(request);
-    // The body is asked for in the same callback as the response, or its first bytes are gone.
-    var status = new AtomicInteger();
-    Buffer body = client.request(request).compose(r -> r.send(JobJson.encode(batch)))
-        .compose(response -> {
-          status.set(response.statusCode());
-          return response.body();
-        }).await(30, TimeUnit.SECONDS);
-    if (status.get() != 202) {
-      throw new IllegalStateException("submitting the watched jobs failed: HTTP " + status.get() + " " + body);
+    var client = WebClient.create(vertx);
+    var request = client.post(target.port(), target.host(), "/v1/jobs/batch").putHeader("Content-Type", "application/json");
+    target.authorize(request::putHeader);
+    var response = request.sendBuffer(Buffer.buffer(JobJson.encode(batch))).await(30, TimeUnit.SECONDS);
+    client.close();
+    if (response.statusCode() != 202) {
+      throw new IllegalStateException("submitting the watched jobs failed: HTTP " + response.statusCode() + " "
+          + response.bodyAsString());
     }
     var ids = new ArrayList<String>();
-    for (JsonNode stored : JobJson.tree(body.toString()).get("jobs")) {
+    for (JsonNode stored : JobJson.tree(response.bodyAsString()).get("jobs")) {
       ids.add(stored.get("id").asText());
     }
-    client.close();
     return ids;
   }
 
@@ -162,11 +150,9 @@ final class SubscriberRun {
 
   private Future<Void> connect(WebSocketClient client, List<String> followed) {
     boolean single = followed.size() == 1;
-    var connect = new WebSocketConnectOptions().setHost(host).setPort(port)
+    var connect = new WebSocketConnectOptions().setHost(target.host()).setPort(target.port())
         .setURI(single ? "/v1/jobs/" + followed.get(0) + "/ws" : "/v1/ws");
-    if (options.apiKey() != null) {
-      connect.addHeader("Authorization", "Bearer " + options.apiKey());
-    }
+    target.authorize(connect::addHeader);
     var remaining = new AtomicInteger(followed.size());
     return client.connect(connect).<Void>map(socket -> {
       connected.incrementAndGet();
@@ -230,12 +216,6 @@ final class SubscriberRun {
   /** Time to connect every socket, generously: about a thousand a second on a small machine. */
   private int startDelaySecs() {
     return 5 + options.sockets() / 1000;
-  }
-
-  private void authorize(RequestOptions request) {
-    if (options.apiKey() != null) {
-      request.putHeader("Authorization", "Bearer " + options.apiKey());
-    }
   }
 
   /** The gateway's resident set in KiB, or -1 without a pid. */

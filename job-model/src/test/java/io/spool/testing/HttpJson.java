@@ -38,6 +38,15 @@ public final class HttpJson {
         .POST(HttpRequest.BodyPublishers.ofString(json)));
   }
 
+  /** Submits a job; anything but 202 fails the test with the answer. Answers the job's id. */
+  public String submit(String json) {
+    Response response = post("/v1/jobs", json);
+    if (response.status() != 202) {
+      throw new AssertionError("expected 202 for " + json + ", got " + response.status() + ": " + response.raw().body());
+    }
+    return response.json().get("id").asText();
+  }
+
   public Response send(HttpRequest.Builder request) {
     try {
       var response = client.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());

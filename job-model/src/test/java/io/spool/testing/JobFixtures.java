@@ -13,7 +13,6 @@ import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import io.spool.model.NewJob;
-import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -25,9 +24,6 @@ public final class JobFixtures {
   private final String user = "anonymous";
   private JsonNode request = JobJson.MAPPER.createObjectNode();
   private int maxAttempts = 3;
-  private int priority;
-  private Instant runAt;
-  private int timeoutSecs = 3600;
   private String callbackUrl;
 
   private JobFixtures(String type) {
@@ -48,19 +44,8 @@ public final class JobFixtures {
     return this;
   }
 
-
   public JobFixtures withMaxAttempts(int maxAttempts) {
     this.maxAttempts = maxAttempts;
-    return this;
-  }
-
-  public JobFixtures withPriority(int priority) {
-    this.priority = priority;
-    return this;
-  }
-
-  public JobFixtures runningNoEarlierThan(Instant runAt) {
-    this.runAt = runAt;
     return this;
   }
 
@@ -69,16 +54,11 @@ public final class JobFixtures {
     return this;
   }
 
-  public JobFixtures withTimeoutSecs(int timeoutSecs) {
-    this.timeoutSecs = timeoutSecs;
-    return this;
-  }
-
-  /** Inserts the job as pending, without signalling it. */
+  /** Inserts the job as pending (priority 0, due now, timeout an hour), without signalling it. */
   public UUID insert(SqlClient pg) {
     UUID id = JobIds.next();
     pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(List.of(
-        new NewJob(id, type, queue, user, request, maxAttempts, priority, runAt, timeoutSecs, callbackUrl, null, null, null, false)))).await();
+        new NewJob(id, type, queue, user, request, maxAttempts, 0, null, 3600, callbackUrl, null, null, null, false)))).await();
     return id;
   }
 

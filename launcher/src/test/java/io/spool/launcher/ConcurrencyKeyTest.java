@@ -31,9 +31,7 @@ class ConcurrencyKeyTest {
   }
 
   private static String submit(String json) {
-    var response = http.post("/v1/jobs", json);
-    assertEquals(202, response.status(), response.raw().body());
-    return response.json().get("id").asText();
+    return http.submit(json);
   }
 
   private record Run(String jobId, long start, long end) {}

@@ -74,9 +74,7 @@ class EventStreamTest {
   }
 
   private static String submit(String json) {
-    var response = http.post("/v1/jobs", json);
-    assertEquals(202, response.status(), response.raw().body());
-    return response.json().get("id").asText();
+    return http.submit(json);
   }
 
   /** One SSE frame. */

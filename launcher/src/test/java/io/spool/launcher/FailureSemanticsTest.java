@@ -63,9 +63,7 @@ class FailureSemanticsTest {
   }
 
   private static String submit(String json) {
-    var response = http.post("/v1/jobs", json);
-    assertEquals(202, response.status(), response.raw().body());
-    return response.json().get("id").asText();
+    return http.submit(json);
   }
 
   private static JsonNode job(String id) {

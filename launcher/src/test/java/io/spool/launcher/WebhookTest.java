@@ -110,9 +110,7 @@ class WebhookTest {
   }
 
   private static String submit(String json) {
-    var response = http.post("/v1/jobs", json);
-    assertEquals(202, response.status(), response.raw().body());
-    return response.json().get("id").asText();
+    return http.submit(json);
   }
 
   private static JsonNode awaitWebhookState(String id, String state) {
