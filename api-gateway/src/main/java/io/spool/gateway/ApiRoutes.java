@@ -2,6 +2,10 @@ package io.spool.gateway;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.vertx.core.Vertx;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -21,12 +25,15 @@ public final class ApiRoutes {
 
   private ApiRoutes() {}
 
-  static Router router(Vertx vertx, JobsHandler jobs, JobStreams streams, Health health) {
+  static Router router(Vertx vertx, ApiKeys keys, RateLimiter limiter, JobsHandler jobs, JobStreams streams, Health health) {
     Router router = Router.router(vertx);
     router.get("/health/live").handler(health::live);
     router.get("/health/ready").handler(health::ready);
 
-    router.route("/v1/*").handler(ApiRoutes::identify);
+    router.route("/v1/*").handler(ctx -> identify(keys, ctx));
+    if (limiter.enabled()) {
+      router.route("/v1/*").handler(ctx -> limit(limiter, ctx));
+    }
     router.post("/v1/jobs").handler(body()).handler(ApiRoutes::requireJson).handler(jobs::submit);
     router.post("/v1/jobs/batch").handler(body()).handler(ApiRoutes::requireJson).handler(jobs::submitBatch);
     router.get("/v1/jobs").handler(jobs::list);
@@ -47,14 +54,86 @@ public final class ApiRoutes {
     return router;
   }
 
-  /** The calling user. Until API keys arrive every caller is the same anonymous user. */
+  /** The calling user, named by the request's API key. */
   static String user(RoutingContext ctx) {
     return ctx.get(USER);
   }
 
-  private static void identify(RoutingContext ctx) {
-    ctx.put(USER, "anonymous");
+  /** Lets the request on as the user its key names; a missing or unknown key is a 401. */
+  private static void identify(ApiKeys keys, RoutingContext ctx) {
+    if (keys.disabled()) {
+      ctx.put(USER, ApiKeys.ANONYMOUS);
+      ctx.next();
+      return;
+    }
+    String key = presentedKey(ctx);
+    String user = key == null || key.isEmpty() ? null : keys.identify(key);
+    if (user == null) {
+      // The same answer for a missing and a wrong key, and never the key itself.
+      ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"spool\"");
+      Problem.of(401, "unauthorized", "Unauthorized", key == null
+          ? "send your API key as Authorization: Bearer <key>"
+          : "the API key is not valid").send(ctx);
+      return;
+    }
+    ctx.put(USER, user);
     ctx.next();
+  }
+
+  /** Lets the request on if its user is within the rate limit; else 429 with {@code Retry-After}. */
+  private static void limit(RateLimiter limiter, RoutingContext ctx) {
+    // Held while Redis answers, so the body is still there for the BodyHandler after this.
+    ctx.request().pause();
+    limiter.take(user(ctx)).onComplete(taken -> {
+      long waitMillis = taken.succeeded() ? taken.result() : 0;
+      if (waitMillis <= 0) {
+        ctx.next();
+        return;
+      }
+      // Nothing will read the body: let it drain.
+      ctx.request().resume();
+      ctx.response().putHeader("Retry-After", Long.toString(Math.max(1, (waitMillis + 999) / 1000)));
+      Problem.of(429, "rate-limited", "Too many requests",
+          "more than SPOOL_RATE_LIMIT requests a second; nothing was done, retry after the Retry-After seconds").send(ctx);
+    });
+  }
+
+  /**
+   * The key from {@code Authorization: Bearer <key>}; browsers cannot set headers on WebSockets and
+   * EventSource, so the event routes also take {@code ?access_token=<key>}.
+   */
+  private static String presentedKey(RoutingContext ctx) {
+    String header = ctx.request().getHeader("Authorization");
+    if (header != null) {
+      return header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).strip() : "";
+    }
+    String path = ctx.request().path();
+    if (ctx.request().method() == HttpMethod.GET && (path.endsWith("/events") || path.endsWith("/ws"))) {
+      try {
+        return ctx.request().getParam("access_token");
+      } catch (RuntimeException malformedQuery) {
+        return "";
+      }
+    }
+    return null;
+  }
+
+  /**
+   * A request that is not valid HTTP, or whose URL or headers are too long (the codec's limits: 4,096
+   * and 8,192 bytes): a problem like every other 4xx, and the connection closes.
+   */
+  static void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    Problem problem;
+    if (cause instanceof TooLongHttpLineException) {
+      problem = Problem.of(414, "uri-too-long", "URI too long", "the request line is longer than 4096 bytes");
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      problem = Problem.of(431, "headers-too-large", "Request header fields too large", "the headers are larger than 8192 bytes");
+    } else {
+      problem = Problem.badRequest("the request is not valid HTTP");
+    }
+    request.response().putHeader("Connection", "close");
+    problem.send(request.response());
   }
 
   private static BodyHandler body() {
@@ -63,10 +142,17 @@ public final class ApiRoutes {
 
   private static void requireJson(RoutingContext ctx) {
     String type = ctx.request().getHeader("Content-Type");
-    String mediaType = type == null ? "" : type.split(";", 2)[0].trim();
-    if (!mediaType.equalsIgnoreCase("application/json")) {
+    String[] parts = type == null ? new String[] {""} : type.split(";", 2);
+    if (!parts[0].trim().equalsIgnoreCase("application/json")) {
       Problem.of(415, "unsupported-media-type", "Unsupported media type",
           "send the body as Content-Type: application/json").send(ctx);
+      return;
+    }
+    // JSON between systems is UTF-8 (RFC 8259); another declared charset is refused, not guessed at.
+    String charset = parts.length < 2 ? null : parts[1].replaceAll("(?i).*charset\\s*=\\s*\"?([^\";]*).*", "$1").trim();
+    if (charset != null && parts[1].toLowerCase(java.util.Locale.ROOT).contains("charset") && !charset.equalsIgnoreCase("utf-8")) {
+      Problem.of(415, "unsupported-media-type", "Unsupported media type",
+          "send the body as UTF-8 JSON (charset=utf-8 or no charset)").send(ctx);
       return;
     }
     ctx.next();

@@ -6,6 +6,7 @@ import io.spool.model.JobEvent;
 import io.spool.model.JobEvents;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
+import io.spool.model.JobStatus;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -39,6 +40,14 @@ final class EventFeed {
    * net when events cannot flow (Redis away, an event lost), so a subscriber never hangs.
    */
   static final long QUIET_CHECK_MILLIS = 10_000;
+  /**
+   * A worker records a job's end in Postgres before it appends the final status event: a feed that
+   * finds the job ended without that event waits this long for it, so every subscriber sees it before
+   * {@code end} (unless the log is gone or Redis is away).
+   */
+  static final long FINAL_STATUS_GRACE_MILLIS = 1_000;
+  /** How soon a feed asks again for a job's log it could not read. */
+  static final long HISTORY_RETRY_MILLIS = 1_000;
 
   private final Vertx vertx;
   private final SqlClient pg;
@@ -67,6 +76,10 @@ final class EventFeed {
     private long lastSeq;
     private boolean caughtUp;
     private boolean over;
+    /** The job has ended in Postgres; {@code end} follows its final status event, or the grace. */
+    private boolean ending;
+    private boolean sawFinalStatus;
+    private long graceTimer = -1;
     private boolean deliveredSinceCheck;
     private long quietCheck = -1;
     private EventHub.Registration registration;
@@ -85,24 +98,49 @@ final class EventFeed {
         }
         deliveredSinceCheck = false;
       });
-      hub.listen(jobId, this::onLive)
-          .compose(r -> {
-            registration = r;
-            if (over) {
-              r.close();
-            }
-            return log.since(jobId, lastSeq).otherwise(List.of());
-          })
-          .onSuccess(history -> {
-            history.forEach(event -> deliver(EventFrame.of(event)));
-            caughtUp = true;
-            early.sort(Comparator.comparingLong(frame -> frame.event().seq()));
-            early.forEach(this::deliver);
-            early.clear();
+      hub.listen(jobId, this::onLive).onSuccess(r -> {
+        registration = r;
+        if (over) {
+          r.close();
+        } else {
+          catchUp();
+        }
+      });
+    }
+
+    /**
+     * Sends the logged events after {@code lastSeq}, then those that arrived live meanwhile. A failed
+     * read (Redis away) is tried again rather than taken as an empty log, which would skip events
+     * silently; meanwhile a job that has ended still gets its {@code end}.
+     */
+    private void catchUp() {
+      log.since(jobId, lastSeq).onComplete(read -> {
+        if (over) {
+          return;
+        }
+        if (read.failed()) {
+          endIfFinished();
+          vertx.setTimer(HISTORY_RETRY_MILLIS, t -> {
             if (!over) {
-              endIfFinished();
+              catchUp();
             }
           });
+          return;
+        }
+        read.result().forEach(event -> deliver(EventFrame.of(event)));
+        caughtUp = true;
+        deliverEarly();
+        if (!over) {
+          endIfFinished();
+        }
+      });
+    }
+
+    /** The live events that arrived before the log was read, in order (deliver drops repeats). */
+    private void deliverEarly() {
+      early.sort(Comparator.comparingLong(frame -> frame.event().seq()));
+      early.forEach(this::deliver);
+      early.clear();
     }
 
     private void onLive(EventFrame frame) {
@@ -125,14 +163,36 @@ final class EventFeed {
       lastSeq = event.seq();
       deliveredSinceCheck = true;
       sink.send(frame);
-    }
-
-    /** The log may be gone: if Postgres says the job has ended, end now. */
-    private void endIfFinished() {
-      load().onSuccess(stored -> {
-        if (stored != null && stored.job().status().isFinished() && !over) {
+      if (event.type().equals(JobEvent.STATUS) && event.data() != null
+          && JobStatus.fromWire(event.data().path("status").asText()).map(JobStatus::isFinished).orElse(false)) {
+        sawFinalStatus = true;
+        if (ending) {
+          vertx.cancelTimer(graceTimer);
           finish(lastSeq + 1);
         }
+      }
+    }
+
+    /** The log may be gone: if Postgres says the job has ended, end (after its final status event). */
+    private void endIfFinished() {
+      load().onSuccess(stored -> {
+        if (stored == null || !stored.job().status().isFinished() || over || ending) {
+          return;
+        }
+        if (sawFinalStatus) {
+          finish(lastSeq + 1);
+          return;
+        }
+        ending = true;
+        graceTimer = vertx.setTimer(FINAL_STATUS_GRACE_MILLIS, id -> log.since(jobId, lastSeq).otherwise(List.of())
+            .onComplete(read -> {
+              read.result().forEach(event -> deliver(EventFrame.of(event)));
+              // Live events held while the log could not be read come after it.
+              deliverEarly();
+              if (!over) {
+                finish(lastSeq + 1);
+              }
+            }));
       });
     }
 
@@ -163,6 +223,7 @@ final class EventFeed {
 
     private void close() {
       vertx.cancelTimer(quietCheck);
+      vertx.cancelTimer(graceTimer);
       if (registration != null) {
         registration.close();
         registration = null;

@@ -35,6 +35,10 @@ public final class Gateway implements AutoCloseable {
 
   /** Migrates the schema, then serves HTTP on {@code SPOOL_HTTP_PORT}; blocks until listening. */
   public static Gateway start(SpoolConfig config) {
+    ApiKeys keys = ApiKeys.load(config.auth());
+    if (keys.disabled()) {
+      log.warn("SPOOL_AUTH=none: the API asks for no key and every caller is the user '{}'", ApiKeys.ANONYMOUS);
+    }
     Migrations.apply(config);
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     try {
@@ -46,8 +50,11 @@ public final class Gateway implements AutoCloseable {
       Pool transactions = PgClients.pool(vertx, config, TRANSACTION_POOL_SIZE);
       vertx.setPeriodic(KEY_SWEEP_MILLIS, id -> sweepExpiredKeys(pg));
       // One subscription per process for every watched job, on a Redis connection of its own.
+      // Shared by the event loops: one count of pending jobs, one set of local rate buckets.
+      var pending = PendingJobs.counting(vertx, pg, config.limits().queueLimit());
+      var limiter = new RateLimiter(redis, config.keys(), config.limits());
       var hub = new EventHub(vertx, RedisClients.client(vertx, config, 1), config.keys());
-      vertx.deployVerticle(() -> new GatewayVerticle(config, pg, transactions, redis, types, hub),
+      vertx.deployVerticle(() -> new GatewayVerticle(config, keys, limiter, pending, pg, transactions, redis, types, hub),
           new DeploymentOptions().setInstances(config.httpInstances())).await(30, TimeUnit.SECONDS);
       log.info("gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",
           config.httpPort(), config.httpInstances(), config.pgSchema(), config.keyPrefix());

@@ -19,9 +19,16 @@ final class GatewayVerticle extends VerticleBase {
   private final Redis redis;
   private final JobTypes types;
   private final EventHub hub;
+  private final ApiKeys keys;
+  private final RateLimiter limiter;
+  private final PendingJobs pending;
 
-  GatewayVerticle(SpoolConfig config, SqlClient pg, Pool transactions, Redis redis, JobTypes types, EventHub hub) {
+  GatewayVerticle(SpoolConfig config, ApiKeys keys, RateLimiter limiter, PendingJobs pending, SqlClient pg,
+      Pool transactions, Redis redis, JobTypes types, EventHub hub) {
     this.config = config;
+    this.keys = keys;
+    this.limiter = limiter;
+    this.pending = pending;
     this.transactions = transactions;
     this.pg = pg;
     this.redis = redis;
@@ -37,10 +44,11 @@ final class GatewayVerticle extends VerticleBase {
     var events = JobEvents.of(redis, config);
     var streams = new JobStreams(vertx, pg, new EventFeed(vertx, pg, events, hub), hub);
     var jobs = new JobsHandler(pg, redis, config.keys(), signals, events, streams, submitter, types,
-        new SubmissionParser(config));
-    var router = ApiRoutes.router(vertx, jobs, streams, new Health(pg, redis));
+        new SubmissionParser(config), pending);
+    var router = ApiRoutes.router(vertx, keys, limiter, jobs, streams, new Health(pg, redis));
     return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))
         .requestHandler(router)
+        .invalidRequestHandler(ApiRoutes::invalidRequest)
         .listen();
   }
 }

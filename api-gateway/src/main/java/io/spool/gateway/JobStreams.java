@@ -13,7 +13,10 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
+import io.vertx.core.buffer.Buffer;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Map;
 import java.util.UUID;
 
@@ -24,6 +27,8 @@ import java.util.UUID;
 final class JobStreams {
   /** An idle SSE stream gets a comment this often, so proxies and clients keep it open. */
   static final long SSE_HEARTBEAT_MILLIS = 15_000;
+  /** An idle WebSocket gets a ping this often, for the same reason (proxies close silent ones). */
+  static final long WS_PING_MILLIS = 15_000;
 
   private final Vertx vertx;
   private final SqlClient pg;
@@ -79,6 +84,7 @@ final class JobStreams {
     requireOwn(id, user)
         .compose(v -> ctx.request().toWebSocket())
         .onSuccess(socket -> {
+          long ping = keepAlive(socket);
           var session = feed.start(id, user, after, new EventFeed.Sink() {
             @Override
             public void send(EventFrame frame) {
@@ -90,7 +96,10 @@ final class JobStreams {
               socket.close();
             }
           });
-          socket.closeHandler(x -> session.stop());
+          socket.closeHandler(x -> {
+            vertx.cancelTimer(ping);
+            session.stop();
+          });
         })
         .onFailure(ctx::fail);
   }
@@ -104,13 +113,34 @@ final class JobStreams {
   void multiJobWebSocket(RoutingContext ctx) {
     String user = ApiRoutes.user(ctx);
     ctx.request().toWebSocket().onSuccess(socket -> {
-      Map<UUID, EventFeed.Session> followed = new HashMap<>();
+      var followed = new Followed();
+      long ping = keepAlive(socket);
       socket.textMessageHandler(text -> onCommand(socket, user, followed, text));
-      socket.closeHandler(x -> followed.values().forEach(EventFeed.Session::stop));
+      socket.closeHandler(x -> {
+        vertx.cancelTimer(ping);
+        followed.closed = true;
+        followed.feeds.values().forEach(EventFeed.Session::stop);
+      });
     }).onFailure(ctx::fail);
   }
 
-  private void onCommand(ServerWebSocket socket, String user, Map<UUID, EventFeed.Session> followed, String text) {
+  /**
+   * What one {@code /v1/ws} socket follows: running feeds, and jobs whose ownership is being checked
+   * (a second subscribe in that moment is "already subscribed", an unsubscribe cancels the start).
+   * Touched only on the socket's event loop.
+   */
+  private static final class Followed {
+    final Map<UUID, EventFeed.Session> feeds = new HashMap<>();
+    final Set<UUID> checking = new HashSet<>();
+    boolean closed;
+  }
+
+  /** Pings the socket while it is open; answers the timer to cancel. */
+  private long keepAlive(ServerWebSocket socket) {
+    return vertx.setPeriodic(WS_PING_MILLIS, t -> socket.writePing(Buffer.buffer()));
+  }
+
+  private void onCommand(ServerWebSocket socket, String user, Followed followed, String text) {
     JsonNode command;
     try {
       command = JobJson.MAPPER.readTree(text);
@@ -125,34 +155,53 @@ final class JobStreams {
       return;
     }
     if (op.equals("unsubscribe")) {
-      EventFeed.Session session = followed.remove(id);
+      followed.checking.remove(id);
+      EventFeed.Session session = followed.feeds.remove(id);
       if (session != null) {
         session.stop();
       }
       return;
     }
     long after = command.path("after").asLong(0);
-    if (followed.containsKey(id) || after < 0) {
+    if (followed.feeds.containsKey(id) || followed.checking.contains(id) || after < 0) {
       sendError(socket, id.toString(), after < 0 ? "after must not be negative" : "already subscribed");
       return;
     }
-    requireOwn(id, user).onSuccess(v -> followed.put(id, feed.start(id, user, after, new EventFeed.Sink() {
-      @Override
-      public void send(EventFrame frame) {
-        socket.writeTextMessage(frame.json());
+    followed.checking.add(id);
+    requireOwn(id, user).onComplete(owned -> {
+      // Unsubscribed or closed while the check ran: start nothing.
+      if (!followed.checking.remove(id) || followed.closed) {
+        return;
       }
+      if (owned.failed()) {
+        if (owned.cause() instanceof ProblemException) {
+          sendError(socket, id.toString(), "no job " + id);
+        } else {
+          var error = errorMessage(id.toString(), "the job could not be checked just now; subscribe again").put("retry", true);
+          socket.writeTextMessage(JobJson.encode(error));
+        }
+        return;
+      }
+      followed.feeds.put(id, feed.start(id, user, after, new EventFeed.Sink() {
+        @Override
+        public void send(EventFrame frame) {
+          socket.writeTextMessage(frame.json());
+        }
 
-      @Override
-      public void ended() {
-        followed.remove(id);
-      }
-    }))).onFailure(e -> sendError(socket, id.toString(), "no job " + id));
+        @Override
+        public void ended() {
+          followed.feeds.remove(id);
+        }
+      }));
+    });
   }
 
   private static void sendError(ServerWebSocket socket, String jobId, String message) {
-    var error = JobJson.MAPPER.createObjectNode().put("type", "error").put("message", message);
-    error.put("job_id", jobId);
-    socket.writeTextMessage(JobJson.encode(error));
+    socket.writeTextMessage(JobJson.encode(errorMessage(jobId, message)));
+  }
+
+  private static com.fasterxml.jackson.databind.node.ObjectNode errorMessage(String jobId, String message) {
+    return JobJson.MAPPER.createObjectNode().put("type", "error").put("job_id", jobId).put("message", message);
   }
 
   /**

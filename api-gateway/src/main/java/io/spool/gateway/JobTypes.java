@@ -1,6 +1,7 @@
 package io.spool.gateway;
 
 import io.spool.handler.JobHandler;
+import io.spool.model.HttpCall;
 import io.spool.model.JobSql;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
@@ -15,8 +16,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The job types the gateway accepts: handlers on its own class path, plus every type a worker has
- * registered in Postgres (so a gateway deployed without the handlers' jars still knows them).
+ * The job types the gateway accepts: {@code http}, which every worker runs, handlers on its own class
+ * path, plus every type a worker has registered in Postgres (so a gateway deployed without the
+ * handlers' jars still knows them, and {@code llm} once a worker configured for it has started).
  */
 final class JobTypes {
   private static final Logger log = LoggerFactory.getLogger(JobTypes.class);
@@ -35,6 +37,8 @@ final class JobTypes {
 
   private static Set<String> loadLocal() {
     var types = new TreeSet<String>();
+    // Every worker runs it; llm is known once a worker configured for it registers it.
+    types.add(HttpCall.TYPE);
     var providers = ServiceLoader.load(JobHandler.class).iterator();
     while (true) {
       try {

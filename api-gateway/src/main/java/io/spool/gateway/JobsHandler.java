@@ -49,10 +49,12 @@ final class JobsHandler {
   private final QueueSignals signals;
   private final JobSubmitter submitter;
   private final JobTypes types;
+  private final PendingJobs pending;
   private final SubmissionParser parser;
 
   JobsHandler(SqlClient pg, Redis redis, Keys keys, QueueSignals signals, JobEvents events, JobStreams streams,
-      JobSubmitter submitter, JobTypes types, SubmissionParser parser) {
+      JobSubmitter submitter, JobTypes types, SubmissionParser parser, PendingJobs pending) {
+    this.pending = pending;
     this.pg = pg;
     this.events = events;
     this.streams = streams;
@@ -129,10 +131,20 @@ final class JobsHandler {
         }
         return Future.failedFuture(Problem.invalid(typeErrors).exception());
       }
-      return parser.checkCallbackHosts(ctx.vertx(), jobs, batch);
-    }).compose(hostErrors -> hostErrors.isEmpty()
-        ? submitter.submit(jobs)
-        : Future.failedFuture(Problem.invalid(hostErrors).exception()));
+      // The cheap refusal before the DNS lookups; the room is held until the insert has answered.
+      if (!pending.reserve(jobs.size())) {
+        ctx.response().putHeader("Retry-After", "1");
+        return Future.failedFuture(Problem.of(429, "queue-full", "Too many pending jobs",
+            "Spool holds its limit of " + pending.limit() + " pending jobs (SPOOL_QUEUE_LIMIT); nothing was accepted, "
+                + "retry after the Retry-After seconds").exception());
+      }
+      return parser.checkDestinationHosts(ctx.vertx(), jobs, batch)
+          .compose(hostErrors -> hostErrors.isEmpty()
+              ? submitter.submit(jobs)
+              : Future.failedFuture(Problem.invalid(hostErrors).exception()))
+          .onComplete(done -> pending.release(jobs.size()
+              - (done.succeeded() ? (int) done.result().stream().filter(Submitted::created).count() : 0)));
+    });
   }
 
   /**
@@ -316,6 +328,10 @@ final class JobsHandler {
     return body;
   }
 
+  /** A field given twice is an error, not "the last one wins": a typo must not pass silently. */
+  private static final com.fasterxml.jackson.databind.ObjectReader STRICT_READER =
+      JobJson.MAPPER.reader().with(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
   /** The request's JSON body; 400 if it is missing or not JSON. */
   static JsonNode jsonBody(RoutingContext ctx) {
     var body = ctx.body().buffer();
@@ -323,7 +339,7 @@ final class JobsHandler {
       throw Problem.badRequest("the request has no body; send a JSON object").exception();
     }
     try {
-      return JobJson.MAPPER.readTree(body.getBytes());
+      return STRICT_READER.readTree(body.getBytes());
     } catch (JacksonException e) {
       throw Problem.badRequest("the body is not valid JSON: " + e.getOriginalMessage()).exception();
     } catch (java.io.IOException e) {

@@ -1,5 +1,6 @@
 package io.spool.gateway;
 
+import io.spool.model.ConfigException;
 import io.spool.model.SpoolConfig;
 
 /** {@code spool gateway}: the HTTP API as a process of its own. */
@@ -7,7 +8,14 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    Gateway gateway = Gateway.start(SpoolConfig.fromEnvOrExit());
+    Gateway gateway;
+    try {
+      gateway = Gateway.start(SpoolConfig.fromEnvOrExit());
+    } catch (ConfigException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "spool-shutdown"));
   }
 }

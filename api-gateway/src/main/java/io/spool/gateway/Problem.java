@@ -2,6 +2,7 @@ package io.spool.gateway;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spool.model.JobJson;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
 
@@ -68,11 +69,15 @@ public record Problem(int status, String slug, String title, String detail, List
   }
 
   public void send(RoutingContext ctx) {
-    if (ctx.response().headWritten()) {
-      ctx.response().reset();
+    send(ctx.response());
+  }
+
+  public void send(HttpServerResponse response) {
+    if (response.headWritten()) {
+      response.reset();
       return;
     }
-    ctx.response()
+    response
         .setStatusCode(status)
         .putHeader("Content-Type", CONTENT_TYPE)
         .end(JobJson.encode(toJson()));

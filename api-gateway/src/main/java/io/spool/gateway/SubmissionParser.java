@@ -10,7 +10,9 @@ import io.vertx.core.Vertx;
 import java.net.URI;
 import java.util.HashMap;
 import java.util.Map;
+import io.spool.model.HttpCall;
 import io.spool.model.JobIds;
+import io.spool.model.LlmCall;
 import io.spool.model.JobJson;
 import io.spool.model.Names;
 import io.spool.model.NewJob;
@@ -40,11 +42,13 @@ final class SubmissionParser {
   private final int defaultMaxAttempts;
   private final int defaultTimeoutSecs;
   private final DestinationRules webhookDestinations;
+  private final DestinationRules httpDestinations;
 
   SubmissionParser(SpoolConfig config) {
     this.defaultMaxAttempts = config.maxAttempts();
     this.defaultTimeoutSecs = (int) config.jobTimeout().toSeconds();
     this.webhookDestinations = config.webhooks().destinations();
+    this.httpDestinations = config.httpJobs().destinations();
   }
 
   /** Parses one job object; problems go to {@code errors} with {@code path} before each field name. */
@@ -86,10 +90,20 @@ final class SubmissionParser {
     } else if (JobJson.containsNul(request)) {
       // Postgres jsonb cannot store U+0000; refuse it here rather than fail the shared insert.
       errors.add(new FieldError(at(path, "request"), "must not contain the character U+0000"));
+    } else if (HttpCall.TYPE.equals(type)) {
+      HttpCall.parse(request, httpDestinations, (field, message) -> errors.add(new FieldError(at(path, "request." + field), message)));
+    } else if (LlmCall.TYPE.equals(type)) {
+      LlmCall.check(request, (field, message) -> errors.add(new FieldError(at(path, "request." + field), message)));
     }
     int maxAttempts = whole(body, path, "max_attempts", 1, SpoolConfig.MAX_ATTEMPTS_LIMIT, defaultMaxAttempts, errors);
     int priority = whole(body, path, "priority", -MAX_PRIORITY, MAX_PRIORITY, 0, errors);
     int timeoutSecs = whole(body, path, "timeout_secs", 1, SpoolConfig.MAX_TIMEOUT_SECS, defaultTimeoutSecs, errors);
+    if (HttpCall.TYPE.equals(type) && request.path("after_ms").canConvertToLong()
+        && request.path("after_ms").asLong() >= timeoutSecs * 1000L) {
+      // Every attempt would time out after its request had succeeded.
+      errors.add(new FieldError(at(path, "request.after_ms"), "must be shorter than the job's timeout_secs ("
+          + timeoutSecs + " s): the wait counts toward it"));
+    }
     Instant runAt = null;
     String runAtText = text(body, path, "run_at", false, errors);
     if (runAtText != null) {
@@ -143,16 +157,44 @@ final class SubmissionParser {
         callbackUrl, key, key == null ? null : requestHash(body), concurrencyKey, "reject".equals(strategy));
   }
 
+  /** A URL of a parsed job that Spool will call: the field it came from, its host, and the rules it obeys. */
+  private record Destination(String field, String host, DestinationRules rules) {
+    /** One lookup serves every destination of a host under the same rules (the allow-lists differ). */
+    Lookup lookup() {
+      return new Lookup(rules, host);
+    }
+  }
+
+  /** A host to resolve and check under a rule set (compared by identity: one per setting). */
+  private record Lookup(DestinationRules rules, String host) {}
+
+  /** The URLs of a job that Spool will call on the user's behalf: its webhook, and an {@code http} job's URL. */
+  private List<Destination> destinations(NewJob job, String path) {
+    var destinations = new ArrayList<Destination>(2);
+    if (job.callbackUrl() != null) {
+      destinations.add(new Destination(at(path, "callback_url"), URI.create(job.callbackUrl()).getHost(), webhookDestinations));
+    }
+    if (HttpCall.TYPE.equals(job.type()) && job.request().path("url").isTextual()) {
+      destinations.add(new Destination(at(path, "request.url"), URI.create(job.request().get("url").asText()).getHost(),
+          httpDestinations));
+    }
+    return destinations;
+  }
+
   /**
-   * Resolves the callback hosts of parsed jobs and lists those refused: a name that does not resolve,
-   * or resolves to an address the SSRF rules forbid. Workers check again before each delivery.
+   * Resolves the hosts of the URLs that parsed jobs will call (webhooks, {@code http} jobs) and lists
+   * those refused: a name that does not resolve, or resolves to an address the SSRF rules forbid.
+   * Workers check again before each request.
    */
-  Future<List<FieldError>> checkCallbackHosts(Vertx vertx, List<NewJob> jobs, boolean batch) {
-    Map<String, Future<?>> lookups = new HashMap<>();
-    for (NewJob job : jobs) {
-      String host = job.callbackUrl() == null ? null : URI.create(job.callbackUrl()).getHost();
-      if (host != null && !webhookDestinations.allows(host)) {
-        lookups.computeIfAbsent(host, h -> webhookDestinations.resolve(vertx, h));
+  Future<List<FieldError>> checkDestinationHosts(Vertx vertx, List<NewJob> jobs, boolean batch) {
+    var all = new ArrayList<Destination>();
+    for (int i = 0; i < jobs.size(); i++) {
+      all.addAll(destinations(jobs.get(i), batch ? "jobs[" + i + "]" : ""));
+    }
+    Map<Lookup, Future<?>> lookups = new HashMap<>();
+    for (Destination destination : all) {
+      if (!destination.rules().allows(destination.host())) {
+        lookups.computeIfAbsent(destination.lookup(), lookup -> lookup.rules().resolve(vertx, lookup.host()));
       }
     }
     if (lookups.isEmpty()) {
@@ -160,12 +202,11 @@ final class SubmissionParser {
     }
     return Future.join(List.copyOf(lookups.values())).transform(done -> {
       var errors = new ArrayList<FieldError>();
-      for (int i = 0; i < jobs.size(); i++) {
-        String url = jobs.get(i).callbackUrl();
-        Future<?> lookup = url == null ? null : lookups.get(URI.create(url).getHost());
+      for (Destination destination : all) {
+        Future<?> lookup = lookups.get(destination.lookup());
         if (lookup != null && lookup.failed()) {
           String why = lookup.cause() instanceof RefusedDestination ? lookup.cause().getMessage() : "its host could not be checked";
-          errors.add(new FieldError(batch ? "jobs[" + i + "].callback_url" : "callback_url", why));
+          errors.add(new FieldError(destination.field(), why));
         }
       }
       return Future.succeededFuture(errors);

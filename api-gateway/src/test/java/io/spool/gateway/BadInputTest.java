@@ -93,7 +93,26 @@ class BadInputTest {
         Arguments.of("status filter on the DLQ", HttpRequest.newBuilder(URI.create(base + "/v1/dlq?status=failed")).GET(), 400),
         Arguments.of("unknown route", HttpRequest.newBuilder(URI.create(base + "/v1/nothing-here")).GET(), 404),
         Arguments.of("wrong method", HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).PUT(BodyPublishers.ofString("{}")), 405),
-        Arguments.of("delete on a job", HttpRequest.newBuilder(URI.create(base + "/v1/jobs/" + java.util.UUID.randomUUID())).DELETE(), 405));
+        Arguments.of("delete on a job", HttpRequest.newBuilder(URI.create(base + "/v1/jobs/" + java.util.UUID.randomUUID())).DELETE(), 405),
+        Arguments.of("a field given twice", json("{\"type\":\"echo\",\"type\":\"sleep\"}"), 400),
+        Arguments.of("empty type", json("{\"type\":\"\"}"), 422),
+        Arguments.of("timeout as a string", json("{\"type\":\"echo\",\"timeout_secs\":\"60\"}"), 422),
+        Arguments.of("priority beyond any number", json("{\"type\":\"echo\",\"priority\":1e400}"), 422),
+        Arguments.of("idempotency key with a space", json("{\"type\":\"echo\",\"idempotency_key\":\"a b\"}"), 422),
+        Arguments.of("Idempotency-Key header twice", json("{\"type\":\"echo\"}").header("Idempotency-Key", "a").header("Idempotency-Key", "b"), 400),
+        Arguments.of("concurrency strategy without a key", json("{\"type\":\"echo\",\"concurrency_strategy\":\"reject\"}"), 422),
+        Arguments.of("batch over 1,000 jobs", post("/v1/jobs/batch", "application/json",
+            "{\"jobs\":[" + String.join(",", java.util.Collections.nCopies(1001, "{\"type\":\"echo\"}")) + "]}"), 422),
+        Arguments.of("JSON in UTF-16", HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).header("Content-Type", "application/json; charset=utf-16")
+            .POST(BodyPublishers.ofString("{\"type\":\"echo\"}", java.nio.charset.StandardCharsets.UTF_16)), 415),
+        Arguments.of("JSON merge patch type", post("/v1/jobs", "application/merge-patch+json", "{\"type\":\"echo\"}"), 415),
+        Arguments.of("bad percent-encoding in a query", HttpRequest.newBuilder(URI.create(base + "/v1/jobs?status=%25zz")).GET(), 400),
+        Arguments.of("wait_secs a fraction", HttpRequest.newBuilder(URI.create(base + "/v1/jobs/" + java.util.UUID.randomUUID() + "?wait_secs=1.5")).GET(), 400),
+        // HTTP/1.1 as curl and browsers send it (not the JDK client's h2c upgrade attempt).
+        Arguments.of("URL of 10,000 characters", HttpRequest.newBuilder(URI.create(base + "/v1/jobs/" + "a".repeat(10_000)))
+            .version(java.net.http.HttpClient.Version.HTTP_1_1).GET(), 414),
+        Arguments.of("header of 20,000 characters", HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).header("X-Big", "b".repeat(20_000))
+            .version(java.net.http.HttpClient.Version.HTTP_1_1).GET(), 431));
   }
 
   @ParameterizedTest(name = "{0} -> {2}")

@@ -1,18 +1,16 @@
 package io.spool.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.client.Job;
+import io.spool.client.JobRequest;
+import io.spool.client.SpoolClient;
 import io.spool.model.JobJson;
 import io.vertx.core.Context;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.PoolOptions;
-import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 
@@ -27,9 +25,9 @@ final class BenchRun {
 
   private final BenchOptions options;
   private final Vertx vertx;
-  private final WebClient client;
-  private final GatewayTarget target;
-  private final String submitBody;
+  private final SpoolClient client;
+  /** The one job submitted again and again, encoded once. */
+  private final JobRequest request;
 
   private final Histogram startLatencyMicros = new Histogram(3);
   private final Histogram endLatencyMicros = new Histogram(3);
@@ -37,7 +35,7 @@ final class BenchRun {
   private final ArrayDeque<Unconfirmed> unconfirmed = new ArrayDeque<>();
   private final Promise<BenchResult> done = Promise.promise();
 
-  private record Unconfirmed(String id, long dueNanos) {}
+  private record Unconfirmed(UUID id, long dueNanos) {}
 
   private long startNanos;
   private int submitted;
@@ -52,15 +50,14 @@ final class BenchRun {
   BenchRun(BenchOptions options) {
     this.options = options;
     this.vertx = Vertx.vertx();
-    this.target = GatewayTarget.of(options.url(), options.apiKey());
-    this.client = WebClient.create(vertx, new WebClientOptions().setKeepAlive(true).setTcpNoDelay(true),
-        new PoolOptions().setHttp1MaxSize(options.concurrency() * 2 + 4));
-    var body = JobJson.MAPPER.createObjectNode().put("type", options.type());
-    body.set("request", JobJson.tree(options.request()));
+    // Submissions and checks may both be in flight at the concurrency.
+    this.client = SpoolClient.builder(options.url()).apiKey(options.apiKey()).vertx(vertx)
+        .maxConnections(options.concurrency() * 2 + 4).build();
+    var job = JobRequest.builder(options.type()).request(JobJson.tree(options.request()));
     if (options.queue() != null) {
-      body.put("queue", options.queue());
+      job.queue(options.queue());
     }
-    this.submitBody = JobJson.encode(body);
+    this.request = job.build();
   }
 
   BenchResult run() throws Exception {
@@ -100,57 +97,49 @@ final class BenchRun {
     submitted++;
     submitsInFlight++;
     long sentAt = System.nanoTime();
-    var request = client.post(target.port(), target.host(), "/v1/jobs").putHeader("Content-Type", "application/json");
-    target.authorize(request::putHeader);
-    request.sendBuffer(Buffer.buffer(submitBody)).onComplete(ar -> {
+    client.submit(request).onComplete(ar -> {
       submitsInFlight--;
-      if (ar.succeeded() && ar.result().statusCode() == 202) {
+      if (ar.succeeded()) {
         submitMicros.recordValue(Math.max(1, (System.nanoTime() - sentAt) / 1000));
-        unconfirmed.add(new Unconfirmed(ar.result().bodyAsJsonObject().getString("id"), System.nanoTime() + CONFIRM_DELAY_NANOS));
+        unconfirmed.add(new Unconfirmed(ar.result().job().id(), System.nanoTime() + CONFIRM_DELAY_NANOS));
       } else {
         rejected++;
-        lastError = ar.succeeded() ? "HTTP " + ar.result().statusCode() + " " + ar.result().bodyAsString() : ar.cause().toString();
+        lastError = ar.cause().toString();
       }
       pump();
     });
   }
 
-  private void check(String id) {
+  private void check(UUID id) {
     checksInFlight++;
     checks++;
-    var request = client.get(target.port(), target.host(), "/v1/jobs/" + id);
-    target.authorize(request::putHeader);
-    request.send().onComplete(ar -> {
+    client.get(id).onComplete(ar -> {
       checksInFlight--;
-      if (ar.succeeded() && ar.result().statusCode() == 200) {
-        record(id, ar.result());
+      if (ar.succeeded()) {
+        record(ar.result());
       } else {
-        lastError = ar.succeeded() ? "HTTP " + ar.result().statusCode() + " on GET" : ar.cause().toString();
+        lastError = ar.cause().toString();
         unconfirmed.add(new Unconfirmed(id, System.nanoTime() + CONFIRM_DELAY_NANOS));
       }
       pump();
     });
   }
 
-  private void record(String id, HttpResponse<Buffer> response) {
-    JsonNode job = JobJson.tree(response.bodyAsString());
-    String status = job.get("status").asText();
-    switch (status) {
-      case "completed", "failed", "cancelled" -> {
-        if (status.equals("completed")) {
-          completed++;
-        } else {
-          failed++;
-          lastError = "job " + id + " " + status + ": " + job.get("error").asText();
-        }
-        Instant submittedAt = Instant.parse(job.get("submitted_at").asText());
-        if (!job.get("started_at").isNull()) {
-          startLatencyMicros.recordValue(micros(submittedAt, Instant.parse(job.get("started_at").asText())));
-        }
-        endLatencyMicros.recordValue(micros(submittedAt, Instant.parse(job.get("finished_at").asText())));
-      }
-      default -> unconfirmed.add(new Unconfirmed(id, System.nanoTime() + CONFIRM_DELAY_NANOS));
+  private void record(Job job) {
+    if (!job.status().isFinished()) {
+      unconfirmed.add(new Unconfirmed(job.id(), System.nanoTime() + CONFIRM_DELAY_NANOS));
+      return;
     }
+    if (job.status() == Job.Status.COMPLETED) {
+      completed++;
+    } else {
+      failed++;
+      lastError = "job " + job.id() + " " + job.status().wire() + ": " + job.error();
+    }
+    if (job.startedAt() != null) {
+      startLatencyMicros.recordValue(micros(job.submittedAt(), job.startedAt()));
+    }
+    endLatencyMicros.recordValue(micros(job.submittedAt(), job.finishedAt()));
   }
 
   private static long micros(Instant from, Instant to) {

@@ -4,7 +4,8 @@ import java.net.URI;
 import java.util.function.BiConsumer;
 
 /**
- * The gateway a bench run talks to: where, and the header that authorizes it (none without a key).
+ * The gateway the subscriber benchmark's raw sockets connect to: where, and the header that authorizes
+ * them (none without a key). Everything else goes through {@code SpoolClient}.
  *
  * @param authorization {@code Bearer <key>}, or null
  */

@@ -1,16 +1,15 @@
 package io.spool.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.spool.client.JobRequest;
+import io.spool.client.SpoolClient;
 import io.spool.model.JobJson;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
-import io.vertx.ext.web.client.WebClient;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +17,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -102,31 +102,21 @@ final class SubscriberRun {
 
   private List<String> submitJobs() throws Exception {
     int steps = Math.max(1, options.durationSecs() * 1000 / options.intervalMillis());
-    ObjectNode job = JobJson.MAPPER.createObjectNode().put("type", "sleep");
-    job.putObject("request").put("ms", options.durationSecs() * 1000L).put("steps", steps);
-    var batch = JobJson.MAPPER.createObjectNode();
-    var array = batch.putArray("jobs");
+    Map<String, Long> request = Map.of("ms", options.durationSecs() * 1000L, "steps", (long) steps);
+    var batch = new ArrayList<JobRequest>();
     // They start once the sockets should all be connected (so the connection storm is not what is
     // measured), spread over one interval as independent jobs would be, not all emitting at once.
     Instant first = Instant.now().plusSeconds(startDelaySecs());
     for (int i = 0; i < options.watchJobs(); i++) {
       long offsetMillis = (long) i * options.intervalMillis() / options.watchJobs();
-      array.add(job.deepCopy().put("run_at", first.plusMillis(offsetMillis).toString()));
+      batch.add(JobRequest.builder("sleep").request(request).runAt(first.plusMillis(offsetMillis)).build());
     }
-    var client = WebClient.create(vertx);
-    var request = client.post(target.port(), target.host(), "/v1/jobs/batch").putHeader("Content-Type", "application/json");
-    target.authorize(request::putHeader);
-    var response = request.sendBuffer(Buffer.buffer(JobJson.encode(batch))).await(30, TimeUnit.SECONDS);
-    client.close();
-    if (response.statusCode() != 202) {
-      throw new IllegalStateException("submitting the watched jobs failed: HTTP " + response.statusCode() + " "
-          + response.bodyAsString());
+    var client = SpoolClient.builder(options.url()).apiKey(options.apiKey()).vertx(vertx).build();
+    try {
+      return client.submitBatch(batch).await(30, TimeUnit.SECONDS).stream().map(job -> job.id().toString()).toList();
+    } finally {
+      client.close().await();
     }
-    var ids = new ArrayList<String>();
-    for (JsonNode stored : JobJson.tree(response.bodyAsString()).get("jobs")) {
-      ids.add(stored.get("id").asText());
-    }
-    return ids;
   }
 
   private void connectAll(List<String> jobs) throws InterruptedException {

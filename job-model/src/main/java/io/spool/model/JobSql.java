@@ -98,6 +98,9 @@ public final class JobSql {
   /** The jobs with ids $1. */
   public static final String SELECT_MANY = "SELECT " + COLUMNS + " FROM jobs WHERE id = ANY($1::uuid[])";
 
+  /** Pending jobs, all queues together (an index-only count on the pending index). */
+  public static final String COUNT_PENDING = "SELECT count(*) FROM jobs WHERE status = 'pending'";
+
   /** Job $1 of user $2, with its latest webhook delivery as JSON text in column {@code webhook}. */
   public static final String SELECT_OWN = "SELECT " + COLUMNS + ", (" + WebhookSql.LATEST_OF_JOB + ") AS webhook"
       + " FROM jobs WHERE id = $1 AND user_id = $2";

@@ -74,6 +74,11 @@ public record Keys(String prefix) {
     return tag() + ":delayed";
   }
 
+  /** A user's request-rate bucket: a hash of {@code tokens} and {@code at} (Redis's clock, ms). */
+  public String rateBucket(String user) {
+    return tag() + ":rate:" + user;
+  }
+
   private String tag() {
     return "{" + prefix + "}";
   }

@@ -58,15 +58,16 @@ final class Settings {
     if (value == null) {
       return fallback;
     }
+    String example = fallback != null ? fallback : schemes[0] + "://host:port/path";
     try {
       URI uri = URI.create(value);
       if (uri.getScheme() == null || Arrays.stream(schemes).noneMatch(uri.getScheme()::equals) || uri.getHost() == null) {
-        problems.add(name + " must be a URL like " + fallback + " (scheme " + String.join(" or ", schemes) + ")");
+        problems.add(name + " must be a URL like " + example + " (scheme " + String.join(" or ", schemes) + ")");
         return fallback;
       }
       return value;
     } catch (IllegalArgumentException e) {
-      problems.add(name + " is not a valid URL (expected the form " + fallback + ")");
+      problems.add(name + " is not a valid URL (expected the form " + example + ")");
       return fallback;
     }
   }
@@ -103,6 +104,11 @@ final class Settings {
       }
     }
     return secrets;
+  }
+
+  /** A secret such as an API key: trimmed, never echoed in a problem. */
+  String secret(String name) {
+    return raw(name);
   }
 
   void problem(String text) {

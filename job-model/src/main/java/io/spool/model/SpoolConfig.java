@@ -3,6 +3,7 @@ package io.spool.model;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * Every setting of a Spool process, read from {@code SPOOL_*} environment variables and validated at
@@ -44,6 +45,10 @@ import java.util.Map;
  * @param webhooks          how workers deliver webhooks, and where the gateway lets them go.
  * @param idempotencyTtl    how long an idempotency key names its job; a reuse after that makes a new
  *                          job. {@code SPOOL_IDEMPOTENCY_TTL_SECS}, default 86400 (24 h).
+ * @param httpJobs          how the built-in {@code http} job type calls out, and where it may go.
+ * @param llm               the OpenAI-compatible server the built-in {@code llm} job type streams from.
+ * @param auth              who may call the gateway's API.
+ * @param limits            how much the gateway takes in before it answers 429.
  */
 public record SpoolConfig(
     String pgUrl,
@@ -65,7 +70,11 @@ public record SpoolConfig(
     Duration eventRetention,
     int eventLogMax,
     Webhooks webhooks,
-    Duration idempotencyTtl) {
+    Duration idempotencyTtl,
+    HttpJobs httpJobs,
+    Llm llm,
+    Auth auth,
+    Limits limits) {
 
   /**
    * Webhook delivery settings.
@@ -101,6 +110,83 @@ public record SpoolConfig(
           + ", concurrency=" + concurrency + "]";
     }
   }
+
+  /**
+   * The built-in {@code http} job type.
+   *
+   * @param allowedHosts     hosts exempt from the SSRF rules (which are the webhooks' rules), {@code *.domain}
+   *                         for a whole domain. {@code SPOOL_HTTP_ALLOWED_HOSTS}, default none.
+   * @param timeout          how long one request may take, connecting and reading the answer included
+   *                         (the job's own timeout bounds it too). {@code SPOOL_HTTP_TIMEOUT_SECS}, default 30.
+   * @param maxResponseBytes how much of an answer's body is kept in the result; the rest is dropped and
+   *                         the result says {@code "truncated": true}. {@code SPOOL_HTTP_MAX_RESPONSE_BYTES},
+   *                         default 1048576 (1 MiB).
+   */
+  public record HttpJobs(List<String> allowedHosts, Duration timeout, int maxResponseBytes) {
+    public static final String ALLOW_SETTING = "SPOOL_HTTP_ALLOWED_HOSTS";
+
+    /** The SSRF rules {@code http} jobs obey. */
+    public DestinationRules destinations() {
+      return new DestinationRules(allowedHosts, ALLOW_SETTING);
+    }
+  }
+
+  /**
+   * The built-in {@code llm} job type.
+   *
+   * @param baseUrl     an OpenAI-compatible API, e.g. {@code https://api.openai.com/v1} or a local vLLM or
+   *                    Ollama; {@code /chat/completions} is appended. Workers run {@code llm} jobs only
+   *                    when it is set. {@code SPOOL_LLM_BASE_URL}, no default. The operator's choice, so
+   *                    not subject to the SSRF rules.
+   * @param apiKey      sent as {@code Authorization: Bearer <key>}. {@code SPOOL_LLM_API_KEY}, default none.
+   *                    Never logged.
+   * @param idleTimeout how long the stream may stay silent (before the first token included) before the
+   *                    attempt fails. {@code SPOOL_LLM_IDLE_TIMEOUT_SECS}, default 120.
+   */
+  public record Llm(String baseUrl, String apiKey, Duration idleTimeout) {
+    public boolean enabled() {
+      return baseUrl != null;
+    }
+
+    @Override
+    public String toString() {
+      return "Llm[baseUrl=" + baseUrl + ", apiKey=" + (apiKey == null ? "not set" : "set") + ", idleTimeout="
+          + idleTimeout + "]";
+    }
+  }
+
+  /**
+   * The gateway's API keys. Each entry is {@code key=user}, the key at least 16 characters; a user may
+   * have several keys (to rotate them).
+   *
+   * @param keys     entries from {@code SPOOL_API_KEYS} (comma-separated), default none. Never logged.
+   * @param keysFile a file of entries, one per line ({@code #} starts a comment), read when the gateway
+   *                 starts. {@code SPOOL_API_KEYS_FILE}, default none.
+   * @param disabled {@code SPOOL_AUTH=none}: no keys asked for, every caller is the user
+   *                 {@code anonymous}. The gateway refuses to start with no keys unless this is set.
+   *                 {@code SPOOL_AUTH}, {@code keys} (default) or {@code none}.
+   */
+  public record Auth(List<String> keys, String keysFile, boolean disabled) {
+    @Override
+    public String toString() {
+      return "Auth[keys=" + keys.size() + " set, keysFile=" + keysFile + ", disabled=" + disabled + "]";
+    }
+  }
+
+  /**
+   * Backpressure.
+   *
+   * @param queueLimit most pending jobs (all queues together); past it a submission is a 429 with
+   *                   {@code Retry-After}. Each gateway counts them once a second and adds what it
+   *                   accepted since, so several gateways may overshoot by about a second of intake.
+   *                   {@code SPOOL_QUEUE_LIMIT}, default 100000.
+   * @param ratePerSec requests per second each user may make, on average, shared by all gateways
+   *                   through Redis (each gateway limits on its own while Redis is away); 0 for no limit.
+   *                   {@code SPOOL_RATE_LIMIT}, default 0.
+   * @param rateBurst  requests a user may make at once after being idle. {@code SPOOL_RATE_BURST},
+   *                   default twice the rate.
+   */
+  public record Limits(int queueLimit, int ratePerSec, int rateBurst) {}
 
   public static final String DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
   public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -155,7 +241,21 @@ public record SpoolConfig(
             Duration.ofMillis(s.integer("SPOOL_WEBHOOK_RETRY_MAX_MILLIS", 3_600_000, 0, 86_400_000)),
             Duration.ofSeconds(s.integer("SPOOL_WEBHOOK_TIMEOUT_SECS", 10, 1, 300)),
             s.integer("SPOOL_WEBHOOK_CONCURRENCY", 32, 1, 10_000)),
-        Duration.ofSeconds(s.integer("SPOOL_IDEMPOTENCY_TTL_SECS", 86_400, 1, 90 * 86_400)));
+        Duration.ofSeconds(s.integer("SPOOL_IDEMPOTENCY_TTL_SECS", 86_400, 1, 90 * 86_400)),
+        new HttpJobs(
+            s.list(HttpJobs.ALLOW_SETTING, List.of(), h -> Names.HOST.matcher(h).matches(),
+                "a host name or IP address, or *.domain"),
+            Duration.ofSeconds(s.integer("SPOOL_HTTP_TIMEOUT_SECS", 30, 1, 86_400)),
+            s.integer("SPOOL_HTTP_MAX_RESPONSE_BYTES", 1 << 20, 0, 64 << 20)),
+        new Llm(
+            s.url("SPOOL_LLM_BASE_URL", null, "http", "https"),
+            s.secret("SPOOL_LLM_API_KEY"),
+            Duration.ofSeconds(s.integer("SPOOL_LLM_IDLE_TIMEOUT_SECS", 120, 1, 86_400))),
+        new Auth(
+            s.secrets("SPOOL_API_KEYS", 0),
+            s.string("SPOOL_API_KEYS_FILE", null, Pattern.compile(".{1,4096}"), "a file path"),
+            s.string("SPOOL_AUTH", "keys", Pattern.compile("keys|none"), "keys or none").equals("none")),
+        limits(s));
     if (config.heartbeatInterval().compareTo(config.visibilityTimeout()) >= 0) {
       s.problem("SPOOL_HEARTBEAT_SECS (" + config.heartbeatInterval().toSeconds()
           + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS (" + config.visibilityTimeout().toSeconds() + ")");
@@ -164,6 +264,12 @@ public record SpoolConfig(
     return config;
   }
 
+
+  private static Limits limits(Settings s) {
+    int rate = s.integer("SPOOL_RATE_LIMIT", 0, 0, 1_000_000);
+    return new Limits(s.integer("SPOOL_QUEUE_LIMIT", 100_000, 1, 1_000_000_000), rate,
+        s.integer("SPOOL_RATE_BURST", Math.max(1, 2 * rate), 1, 10_000_000));
+  }
 
   public Keys keys() {
     return new Keys(keyPrefix);

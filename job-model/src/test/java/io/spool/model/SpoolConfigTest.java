@@ -60,4 +60,16 @@ class SpoolConfigTest {
     assertFalse(config.toString().contains("0123456789"), "toString hides the secrets");
     assertTrue(config.webhooks().destinations().allows("hooks.ns.svc.cluster.local"));
   }
+
+  @Test
+  void llmJobsRunOnlyWhereAServerIsConfiguredAndItsKeyIsNeverShown() {
+    assertFalse(SpoolConfig.fromEnv(Map.of()).llm().enabled());
+    var config = SpoolConfig.fromEnv(Map.of("SPOOL_LLM_BASE_URL", "http://127.0.0.1:11434/v1",
+        "SPOOL_LLM_API_KEY", "sk-live-0123456789"));
+    assertTrue(config.llm().enabled());
+    assertEquals("sk-live-0123456789", config.llm().apiKey());
+    assertFalse(config.toString().contains("sk-live"), "toString hides the key");
+    var error = assertThrows(ConfigException.class, () -> SpoolConfig.fromEnv(Map.of("SPOOL_LLM_BASE_URL", "ftp://x")));
+    assertTrue(error.getMessage().contains("SPOOL_LLM_BASE_URL must be a URL like http://host:port/path"), error.getMessage());
+  }
 }

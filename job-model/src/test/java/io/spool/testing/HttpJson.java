@@ -13,10 +13,17 @@ import java.time.Duration;
 /** A blocking HTTP client for tests: every answer with its status, headers and parsed JSON. */
 public final class HttpJson {
   private final String base;
+  private final String apiKey;
   private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   public HttpJson(String base) {
+    this(base, null);
+  }
+
+  /** A client that sends {@code Authorization: Bearer apiKey} on every request. */
+  public HttpJson(String base, String apiKey) {
     this.base = base;
+    this.apiKey = apiKey;
   }
 
   public record Response(int status, HttpResponse<String> raw) {
@@ -49,6 +56,9 @@ public final class HttpJson {
 
   public Response send(HttpRequest.Builder request) {
     try {
+      if (apiKey != null) {
+        request.setHeader("Authorization", "Bearer " + apiKey);
+      }
       var response = client.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
       return new Response(response.statusCode(), response);
     } catch (IOException e) {

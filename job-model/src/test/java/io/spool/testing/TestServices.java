@@ -57,6 +57,8 @@ public final class TestServices {
     env.put("SPOOL_REDIS_URL", redisUrl());
     env.put("SPOOL_PG_SCHEMA", "t_" + tag);
     env.put("SPOOL_KEY_PREFIX", "t-" + tag);
+    // Tests of other things go without API keys; AuthTest sets them.
+    env.put("SPOOL_AUTH", "none");
     return env;
   }
 

@@ -74,7 +74,13 @@ public final class SpoolCli implements Callable<Integer> {
   static final class DevCommand implements Callable<Integer> {
     @Override
     public Integer call() {
-      SpoolConfig config = SpoolConfig.fromEnv();
+      var env = new java.util.HashMap<>(System.getenv());
+      if (!env.containsKey("SPOOL_AUTH") && !env.containsKey("SPOOL_API_KEYS") && !env.containsKey("SPOOL_API_KEYS_FILE")) {
+        env.put("SPOOL_AUTH", "none");
+        System.out.println("spool dev: no API keys set, so SPOOL_AUTH=none: the API asks for no key "
+            + "(set SPOOL_API_KEYS=key=user to try keys)");
+      }
+      SpoolConfig config = SpoolConfig.fromEnv(env);
       Gateway gateway = Gateway.start(config);
       Worker worker = Worker.start(config);
       onShutdown(worker, gateway);

@@ -291,6 +291,23 @@ class EventStreamTest {
   }
 
   @Test
+  void subscribingTwiceAtOnceFollowsTheJobOnce() throws Exception {
+    String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":300,\"steps\":3}}");
+    var collector = new Collector();
+    WebSocket socket = connect(base.replace("http", "ws") + "/v1/ws", collector);
+    // Both arrive before the first's ownership check can answer.
+    socket.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + id + "\"}", true).get(5, TimeUnit.SECONDS);
+    socket.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + id + "\"}", true).get(5, TimeUnit.SECONDS);
+    Eventually.await("the job ended on the socket", Duration.ofSeconds(30), () -> collector.messages.stream()
+        .anyMatch(m -> m.get("type").asText().equals("end")));
+    List<JsonNode> events = collector.messages.stream().filter(m -> !m.get("type").asText().equals("error")).toList();
+    assertEquals(events.stream().map(m -> m.get("seq").asLong()).distinct().count(), events.size(), "each event once: " + events);
+    assertEquals("already subscribed", collector.messages.stream().filter(m -> m.get("type").asText().equals("error"))
+        .findFirst().orElseThrow().get("message").asText());
+    socket.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
+  }
+
+  @Test
   void longPollAnswersAsSoonAsTheJobEnds() {
     String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":1000}}");
     Instant asked = Instant.now();

@@ -44,6 +44,7 @@ class FailureSemanticsTest {
     env.put("SPOOL_RETRY_BASE_MILLIS", "50");
     env.put("SPOOL_RETRY_MAX_MILLIS", "200");
     env.put("SPOOL_HEARTBEAT_SECS", "1");
+    env.put("SPOOL_HTTP_ALLOWED_HOSTS", "127.0.0.1");
     config = SpoolConfig.fromEnv(env);
     gateway = Gateway.start(config);
     worker = Worker.start(config);
@@ -163,6 +164,20 @@ class FailureSemanticsTest {
     System.out.printf("cancel of a running job took %d ms%n",
         Duration.between(asked, Instant.parse(job.get("finished_at").asText())).toMillis());
     assertEquals(1, job.get("attempts").asInt(), "not retried");
+  }
+
+  @Test
+  void slotWhoseJobWasCancelledWhileWaitingOnIoRunsTheNextJob() throws Exception {
+    try (var receiver = new Receiver()) {
+      receiver.script("/slow", new Receiver.Answer(200, Map.of(), "late", 20_000));
+      // One slot: the next job can only run if the slot survived the interrupt of the first.
+      String id = submit("{\"type\":\"http\",\"queue\":\"one-at-a-time\",\"request\":{\"url\":\"" + receiver.url("/slow") + "\"}}");
+      Eventually.await("the handler waits for the answer", Duration.ofSeconds(20), () -> !receiver.to("/slow").isEmpty());
+      assertEquals(202, post("/v1/jobs/" + id + "/cancel").status());
+      awaitStatus(id, "cancelled");
+      String next = submit("{\"type\":\"echo\",\"queue\":\"one-at-a-time\",\"request\":{\"n\":1}}");
+      assertEquals(1, awaitStatus(next, "completed").get("result").get("n").asInt());
+    }
   }
 
   @Test

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpServer;
-import io.spool.gateway.Gateway;
 import io.spool.model.DestinationRules;
 import io.spool.model.JobJson;
 import io.spool.model.PgClients;
@@ -14,19 +12,14 @@ import io.spool.model.WebhookSignature;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.spool.testing.JobFixtures;
-import io.spool.testing.TestServices;
-import io.spool.worker.Worker;
 import io.vertx.core.Vertx;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterAll;
@@ -37,76 +30,28 @@ import org.junit.jupiter.api.Test;
 class WebhookTest {
   private static final String SECRET = "test-webhook-secret-0123456789";
   private static final int MAX_ATTEMPTS = 3;
+  static InProcessSpool spool;
   static SpoolConfig config;
-  static Gateway gateway;
-  static Worker worker;
   static HttpJson http;
   static Receiver receiver;
-
-  /** A real HTTP server that answers the statuses it is told to, in order, then 200, and keeps every request. */
-  static final class Receiver implements AutoCloseable {
-    record Delivery(String path, String body, Map<String, List<String>> headers, int answered) {
-      String header(String name) {
-        return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-            .map(e -> e.getValue().get(0)).findFirst().orElse(null);
-      }
-    }
-
-    final List<Delivery> deliveries = new CopyOnWriteArrayList<>();
-    final Map<String, ConcurrentLinkedQueue<Integer>> scripts = new java.util.concurrent.ConcurrentHashMap<>();
-    private final HttpServer server;
-
-    Receiver() throws Exception {
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-      server.createContext("/", exchange -> {
-        String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-        String path = exchange.getRequestURI().getPath();
-        Integer scripted = scripts.getOrDefault(path, new ConcurrentLinkedQueue<>()).poll();
-        int status = scripted == null ? 200 : scripted;
-        deliveries.add(new Delivery(path, body, Map.copyOf(exchange.getRequestHeaders()), status));
-        exchange.sendResponseHeaders(status, -1);
-        exchange.close();
-      });
-      server.start();
-    }
-
-    String url(String path) {
-      return "http://127.0.0.1:" + server.getAddress().getPort() + path;
-    }
-
-    List<Delivery> to(String path) {
-      return deliveries.stream().filter(d -> d.path().equals(path)).toList();
-    }
-
-    @Override
-    public void close() {
-      server.stop(0);
-    }
-  }
 
   @BeforeAll
   static void start() throws Exception {
     receiver = new Receiver();
-    Map<String, String> env = TestServices.isolatedEnv(WebhookTest.class);
-    env.put("SPOOL_HTTP_PORT", String.valueOf(ProcessCluster.freePort()));
-    env.put("SPOOL_SHUTDOWN_GRACE_SECS", "1");
-    env.put("SPOOL_WEBHOOK_SECRET", SECRET);
-    env.put("SPOOL_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1");
-    env.put("SPOOL_WEBHOOK_MAX_ATTEMPTS", String.valueOf(MAX_ATTEMPTS));
-    env.put("SPOOL_WEBHOOK_RETRY_BASE_MILLIS", "200");
-    env.put("SPOOL_WEBHOOK_TIMEOUT_SECS", "2");
-    config = SpoolConfig.fromEnv(env);
-    gateway = Gateway.start(config);
-    worker = Worker.start(config);
-    http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+    spool = InProcessSpool.start(WebhookTest.class, Map.of(
+        "SPOOL_WEBHOOK_SECRET", SECRET,
+        "SPOOL_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1",
+        "SPOOL_WEBHOOK_MAX_ATTEMPTS", String.valueOf(MAX_ATTEMPTS),
+        "SPOOL_WEBHOOK_RETRY_BASE_MILLIS", "200",
+        "SPOOL_WEBHOOK_TIMEOUT_SECS", "2"));
+    config = spool.config;
+    http = spool.http;
   }
 
   @AfterAll
   static void stop() {
-    worker.close();
-    gateway.close();
+    spool.close();
     receiver.close();
-    TestServices.cleanUp(config);
   }
 
   private static String submit(String json) {
@@ -124,7 +69,7 @@ class WebhookTest {
 
   @Test
   void receiverFailingTwiceGetsThreeSignedDeliveriesAndTheJobShowsDelivered() throws Exception {
-    receiver.scripts.put("/flaky", new ConcurrentLinkedQueue<>(List.of(500, 503)));
+    receiver.script("/flaky", 500, 503);
     String id = submit("{\"type\":\"echo\",\"request\":{\"say\":\"hi\"},\"callback_url\":\"" + receiver.url("/flaky") + "\"}");
 
     JsonNode job = awaitWebhookState(id, "delivered");
@@ -134,7 +79,7 @@ class WebhookTest {
 
     var deliveries = receiver.to("/flaky");
     assertEquals(3, deliveries.size(), "one POST per attempt, none after the 2xx");
-    assertEquals(List.of(500, 503, 200), deliveries.stream().map(Receiver.Delivery::answered).toList());
+    assertEquals(List.of(500, 503, 200), deliveries.stream().map(Receiver.Request::answered).toList());
     for (int i = 0; i < deliveries.size(); i++) {
       var delivery = deliveries.get(i);
       assertEquals(String.valueOf(i + 1), delivery.header("Spool-Attempt"));
@@ -150,7 +95,7 @@ class WebhookTest {
   }
 
   /** Checks the header the way a receiver in any language would: HMAC-SHA256 over "t.body", hex. */
-  private static void assertSignedBySecret(Receiver.Delivery delivery) throws Exception {
+  private static void assertSignedBySecret(Receiver.Request delivery) throws Exception {
     String header = delivery.header(WebhookSignature.HEADER);
     var parts = header.split(",");
     assertTrue(parts[0].startsWith("t=") && parts[1].startsWith("v1="), header);
@@ -165,7 +110,7 @@ class WebhookTest {
 
   @Test
   void deliveryThatNeverSucceedsIsRecordedAsFailedOnTheJobWhichKeepsItsOwnOutcome() {
-    receiver.scripts.put("/down", new ConcurrentLinkedQueue<>(List.of(503, 503, 503, 503, 503)));
+    receiver.script("/down", 503, 503, 503, 503, 503);
     String id = submit("{\"type\":\"fail\",\"max_attempts\":1,\"callback_url\":\"" + receiver.url("/down") + "\"}");
 
     JsonNode job = awaitWebhookState(id, "failed");

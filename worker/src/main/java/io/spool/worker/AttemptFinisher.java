@@ -54,6 +54,15 @@ final class AttemptFinisher {
     static Outcome cancelled() {
       return new Outcome(JobStatus.CANCELLED, null, "cancelled", 0);
     }
+
+    /** A failure or cancellation that keeps what the handler had done ({@code PartialResultException}). */
+    Outcome withPartialResult(JsonNode partial) {
+      if (partial == null || status == JobStatus.COMPLETED) {
+        return this;
+      }
+      String json = JobJson.encode(partial);
+      return JobJson.hasNul(json, partial) ? this : new Outcome(status, json, error, backoffMillis);
+    }
   }
 
   private record Finish(Job job, Outcome outcome) {}

@@ -2,12 +2,17 @@ package io.spool.worker;
 
 import io.spool.handler.JobHandler;
 import io.spool.model.Names;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
 
-/** The job handlers on this worker's class path, found through {@link ServiceLoader}, by type. */
+/**
+ * The job handlers of this worker, by type: the built-ins that need the worker's clients and settings,
+ * and those on its class path, found through {@link ServiceLoader}.
+ */
 final class HandlerRegistry {
   private final Map<String, JobHandler> byType;
 
@@ -16,9 +21,11 @@ final class HandlerRegistry {
   }
 
   /** Loads every handler; a bad type name or two handlers of one type stop the worker from starting. */
-  static HandlerRegistry load() {
+  static HandlerRegistry load(List<JobHandler> builtins) {
     var byType = new TreeMap<String, JobHandler>();
-    for (JobHandler handler : ServiceLoader.load(JobHandler.class)) {
+    var all = new ArrayList<>(builtins);
+    ServiceLoader.load(JobHandler.class).forEach(all::add);
+    for (JobHandler handler : all) {
       String type = handler.type();
       if (type == null || !Names.JOB_TYPE.matcher(type).matches()) {
         throw new IllegalStateException(handler.getClass().getName() + " declares an invalid job type: " + type);

@@ -6,11 +6,15 @@ import io.spool.model.JobEvents;
 import io.spool.model.JobStatus;
 import io.spool.worker.AttemptFinisher.Outcome;
 import io.spool.handler.AttemptLostException;
+import io.spool.handler.PartialResultException;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.SqlClient;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import io.vertx.core.Future;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -21,9 +25,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs one attempt: the handler on the calling virtual thread, then its outcome, fenced. The handler
+ * Runs one attempt: the handler on a virtual thread of its own, then its outcome, fenced. The handler
  * is interrupted when its timeout passes, when the job is cancelled, or when the worker stops after
  * handing it back; handlers must let interrupts through (sleeping, awaiting and JDK HTTP calls do).
+ *
+ * <p>The handler's thread is a plain virtual thread, not the slot's Vert.x context: Vert.x 5.0 leaves
+ * a virtual-thread context unusable once a thread parked in its {@code await} is interrupted
+ * (eclipse-vertx/vert.x#6349, fixed after 5.0.12), and interrupting is how a running job is stopped.
  */
 final class JobRunner {
   private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
@@ -42,12 +50,13 @@ final class JobRunner {
    * outcome's write or the slot's next wait).
    */
   private static final class Running {
-    final Thread thread = Thread.currentThread();
+    final Thread thread;
     final int attemptNumber;
     private Stop stop;
     private boolean done;
 
-    Running(int attemptNumber) {
+    Running(Thread thread, int attemptNumber) {
+      this.thread = thread;
       this.attemptNumber = attemptNumber;
     }
 
@@ -165,35 +174,57 @@ final class JobRunner {
     if (handler == null) {
       return failure(job, "no handler for job type '" + job.type() + "' on worker; it runs " + handlers.types());
     }
-    var attempt = new Running(job.attempts());
+    var ended = new CompletableFuture<Ended>();
+    Thread thread = Thread.ofVirtual().name("spool-job-" + job.id()).unstarted(() -> {
+      try {
+        ended.complete(runHandler(handler, job));
+      } catch (Throwable e) {
+        ended.completeExceptionally(e);
+        throw e;
+      }
+    });
+    var attempt = new Running(thread, job.attempts());
     running.put(job.id(), attempt);
     ScheduledFuture<?> timer = timeouts.schedule(() -> attempt.interrupt(Stop.TIMEOUT), job.timeoutSecs(), TimeUnit.SECONDS);
-    Outcome outcome;
-    try {
-      // A handler that returns has done its work, whatever interrupt raced with it.
-      outcome = Outcome.completed(handler.run(new RunningJob(job, events, pg, vertx)));
-    } catch (VirtualMachineError e) {
-      throw e;
-    } catch (AttemptLostException e) {
-      // A fenced write (checkpoint, side effect) found the job no longer this attempt's.
-      outcome = null;
-    } catch (Throwable e) {
-      outcome = failure(job, describe(e));
-    }
+    thread.start();
+    // The slot waits, never interrupted itself; the handler's thread is the one stopped.
+    Ended end = Future.fromCompletionStage(ended, vertx.getOrCreateContext()).await();
     timer.cancel(false);
     Stop stop = attempt.finish();
     running.remove(job.id());
-    // No interrupt can land from here on; one that landed meant this attempt, not the slot's next wait.
-    Thread.interrupted();
+    Outcome outcome = end.outcome();
     // A stop (timeout, cancel...) decides unless the handler completed; a lost attempt writes nothing.
     if (stop == null || (outcome != null && outcome.status() == JobStatus.COMPLETED)) {
-      return outcome;
+      return outcome == null ? null : outcome.withPartialResult(end.partial());
     }
     return switch (stop) {
-      case TIMEOUT -> failure(job, "timed out after " + job.timeoutSecs() + " s");
-      case CANCEL -> Outcome.cancelled();
+      case TIMEOUT -> failure(job, "timed out after " + job.timeoutSecs() + " s").withPartialResult(end.partial());
+      case CANCEL -> Outcome.cancelled().withPartialResult(end.partial());
       case SHUTDOWN, LEASE_LOST -> null;
     };
+  }
+
+  /** How a handler returned: its outcome (null if the attempt was lost), and a partial result it kept. */
+  private record Ended(Outcome outcome, JsonNode partial) {}
+
+  /** Runs the handler on the calling (the attempt's own) thread. */
+  private Ended runHandler(JobHandler handler, Job job) {
+    try {
+      // A handler that returns has done its work, whatever interrupt raced with it.
+      return new Ended(Outcome.completed(handler.run(new RunningJob(job, events, pg, vertx))), null);
+    } catch (AttemptLostException e) {
+      // A fenced write (checkpoint, side effect) found the job no longer this attempt's.
+      return new Ended(null, null);
+    } catch (PartialResultException e) {
+      return new Ended(failure(job, describe(e)), e.partialResult());
+    } catch (StackOverflowError e) {
+      // The handler's own thread unwound: nothing else is hurt.
+      return new Ended(failure(job, describe(e)), null);
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (Throwable e) {
+      return new Ended(failure(job, describe(e)), null);
+    }
   }
 
   private Outcome failure(Job job, String error) {

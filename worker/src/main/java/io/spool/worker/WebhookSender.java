@@ -14,14 +14,10 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.SocketAddress;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -166,22 +162,14 @@ final class WebhookSender extends VerticleBase {
   }
 
   private Outcome post(Delivery delivery) {
-    URI url = URI.create(delivery.url());
-    List<InetAddress> addresses;
+    RequestOptions request;
     try {
-      addresses = destinations.resolve(vertx, url.getHost()).await();
+      request = PinnedRequests.to(vertx, destinations, delivery.url()).await();
     } catch (RefusedDestination e) {
       return e.mayChange() ? retryOrFail(delivery, null, e.getMessage()) : outcome(delivery, "failed", null, e.getMessage());
     }
-    boolean https = url.getScheme().equalsIgnoreCase("https");
-    int port = url.getPort() != -1 ? url.getPort() : https ? 443 : 80;
     long now = Instant.now().getEpochSecond();
-    // The checked address is the one connected to: a second DNS answer cannot point elsewhere.
-    var request = new RequestOptions()
-        .setMethod(HttpMethod.POST)
-        .setAbsoluteURI(delivery.url())
-        .setServer(SocketAddress.inetSocketAddress(new InetSocketAddress(addresses.get(0), port)))
-        .setFollowRedirects(false)
+    request.setMethod(HttpMethod.POST)
         .setTimeout(settings.timeout().toMillis())
         .putHeader("Content-Type", "application/json")
         .putHeader("User-Agent", "Spool-Webhook/1")

@@ -8,7 +8,12 @@ import io.spool.model.PgClients;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
 import io.spool.model.WebhookSql;
+import io.spool.handler.JobHandler;
+import io.spool.worker.builtin.HttpHandler;
+import io.spool.worker.builtin.LlmHandler;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -18,6 +23,8 @@ import io.vertx.sqlclient.Tuple;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -61,10 +68,10 @@ public final class Worker implements AutoCloseable {
    */
   public static Worker start(SpoolConfig config) {
     Migrations.apply(config);
-    HandlerRegistry handlers = HandlerRegistry.load();
     String id = newWorkerId();
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     try {
+      HandlerRegistry handlers = HandlerRegistry.load(builtins(vertx, config));
       var pg = PgClients.client(vertx, config);
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       pg.preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
@@ -116,6 +123,19 @@ public final class Worker implements AutoCloseable {
       vertx.close();
       throw new IllegalStateException("worker failed to start: " + e.getMessage(), e);
     }
+  }
+
+  /** The built-in job types that need this worker's clients and settings: {@code http}, and {@code llm} if configured. */
+  private static List<JobHandler> builtins(Vertx vertx, SpoolConfig config) {
+    var pool = new PoolOptions().setHttp1MaxSize(Math.min(config.workerConcurrency(), 1000));
+    var handlers = new ArrayList<JobHandler>();
+    // Redirects are never followed: one could point at an address the SSRF rules forbid.
+    var http = vertx.createHttpClient(new HttpClientOptions().setMaxRedirects(0).setForceSni(true), pool);
+    handlers.add(new HttpHandler(vertx, http, config.httpJobs()));
+    if (config.llm().enabled()) {
+      handlers.add(new LlmHandler(vertx.createHttpClient(new HttpClientOptions().setForceSni(true), pool), config.llm()));
+    }
+    return handlers;
   }
 
   public String id() {
