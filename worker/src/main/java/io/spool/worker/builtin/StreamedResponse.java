@@ -28,11 +28,18 @@ record StreamedResponse(HttpClientResponse response, Iterator<Buffer> chunks) {
 
   /**
    * Sends the request ({@code body} may be null) and attaches the blocking reader as the answer
-   * arrives, on the event loop: attached after an {@code await} on the handler's thread, it would
-   * find the body already gone.
+   * arrives, on the request's event loop. The reader is attached before the request is sent: a fast
+   * server's answer, headers, body and end, can otherwise be processed before a listener added
+   * afterwards runs, and the body is gone (attaching then throws IllegalStateException).
    */
   static Future<StreamedResponse> send(HttpClientRequest request, Buffer body) {
-    var sent = body == null ? request.send() : request.send(body);
-    return sent.map(response -> new StreamedResponse(response, response.blockingStream().iterator()));
+    Future<StreamedResponse> answer = request.response()
+        .map(response -> new StreamedResponse(response, response.blockingStream().iterator()));
+    if (body == null) {
+      request.end();
+    } else {
+      request.end(body);
+    }
+    return answer;
   }
 }
