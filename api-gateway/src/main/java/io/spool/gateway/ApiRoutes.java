@@ -33,6 +33,7 @@ public final class ApiRoutes {
     router.get("/health/live").handler(ctx -> ops.live(ctx.request()));
     router.get("/health/ready").handler(ctx -> ops.ready(ctx.request()));
     router.get("/metrics").handler(ctx -> ops.metrics(ctx.request()));
+    router.get("/openapi.json").handler(OpenApiDocument.load()::serve);
 
     router.route("/v1/*").handler(ctx -> identify(keys, ctx));
     if (limiter.enabled()) {
