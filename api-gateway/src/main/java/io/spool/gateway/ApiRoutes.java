@@ -29,6 +29,7 @@ public final class ApiRoutes {
     Router router = Router.router(vertx);
     router.get("/health/live").handler(health::live);
     router.get("/health/ready").handler(health::ready);
+    DashboardRoutes.install(router);
 
     router.route("/v1/*").handler(ctx -> identify(keys, ctx));
     if (limiter.enabled()) {
