@@ -411,14 +411,21 @@ async function openDetail(id) {
     }
     return;
   }
-  // EventSource resumes by itself with Last-Event-ID if the stream drops; it is closed at end.
-  const source = new EventSource(`/v1/jobs/${encodeURIComponent(id)}/events?access_token=${encodeURIComponent(state.key)}`);
+  streamDetailEvents(detail, 0);
+}
+
+/** The job's events after {@code after} over SSE; EventSource resumes by itself (Last-Event-ID) if the stream drops. */
+function streamDetailEvents(detail, after) {
+  const query = `access_token=${encodeURIComponent(state.key)}${after ? `&after=${after}` : ''}`;
+  const source = new EventSource(`/v1/jobs/${encodeURIComponent(detail.id)}/events?${query}`);
   detail.source = source;
   for (const type of ['status', 'progress', 'output', 'checkpoint', 'end']) {
     source.addEventListener(type, (message) => onDetailEvent(detail, message.data));
   }
   source.addEventListener('open', () => {
-    $('detail-events-state').textContent = 'live';
+    if (state.detail === detail) {
+      $('detail-events-state').textContent = 'live';
+    }
   });
   source.addEventListener('error', () => {
     if (state.detail === detail) {
@@ -446,17 +453,22 @@ function onDetailEvent(detail, text) {
   time.dateTime = event.ts || '';
   time.textContent = formatTime(event.ts, true);
   const body = document.createElement('code');
-  body.textContent = event.type === 'end' ? `final status ${event.data && event.data.status}` : JSON.stringify(event.data);
+  body.textContent = event.type === 'end' ? `job is ${event.data ? event.data.status : 'gone'}` : JSON.stringify(event.data);
   item.append(head, ' ', time, ' ', body);
   $('detail-events').append(item);
   if (event.type === 'end') {
     detail.source.close();
-    $('detail-events-state').textContent = 'ended';
     if (event.data) {
       renderDetailJob(event.data);
       if (state.jobs.has(event.data.id)) {
         showJob(event.data);
       }
+    }
+    if (event.data && !FINISHED.has(event.data.status)) {
+      // The log of a requeued job still holds the end of its earlier run: go on after it.
+      streamDetailEvents(detail, event.seq);
+    } else {
+      $('detail-events-state').textContent = 'ended';
     }
   }
 }
