@@ -86,6 +86,9 @@ try {
       new MutationObserver(record).observe(row, { subtree: true, childList: true, characterData: true, attributes: true });
       record();
     }, row);
+    // A picture of the bar part-way, for a person to look at.
+    await page.locator(`${row} .progress-text`).filter({ hasText: /^[2-8]0%/ }).waitFor({ timeout: 30_000 });
+    await shot(page, 'dashboard-progress.png');
     await page.locator(`${row} [data-testid=job-status]`).filter({ hasText: /^completed$/ }).waitFor({ timeout: 30_000 });
     const rowStates = await page.evaluate(() => window.spoolRowStates);
     const progressFrames = seen.frames.filter((f) => f.path === '/v1/ws')
