@@ -44,6 +44,33 @@ function watch(page) {
   return seen;
 }
 
+/** Submits a sleep job through the page's form; answers its row's selector, recording every state it shows. */
+async function submitSleep(page, request) {
+  await page.fill('#submit-type', 'sleep');
+  await page.fill('#submit-request', request);
+  await page.click('#submit-button');
+  await page.waitForFunction(() => document.getElementById('submit-message').dataset.jobId);
+  const id = await page.locator('#submit-message').getAttribute('data-job-id');
+  const row = `[data-testid=job-row][data-job-id="${id}"]`;
+  // Every state the row passes through, as "status | progress text".
+  await page.evaluate((selector) => {
+    const element = document.querySelector(selector);
+    window.spoolRowStates = [];
+    const record = () => {
+      const text = `${element.querySelector('[data-testid=job-status]').textContent} | ${element.querySelector('.progress-text').textContent}`;
+      if (window.spoolRowStates[window.spoolRowStates.length - 1] !== text) {
+        window.spoolRowStates.push(text);
+      }
+    };
+    new MutationObserver(record).observe(element, { subtree: true, childList: true, characterData: true, attributes: true });
+    record();
+  }, row);
+  return { id, row };
+}
+
+const completed = (page, row) =>
+  page.locator(`${row} [data-testid=job-status]`).filter({ hasText: /^completed$/ }).waitFor({ timeout: 30_000 });
+
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 30_000 });
 try {
   const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
@@ -67,29 +94,11 @@ try {
   await scenario('live-progress', page, async () => {
     // A reload or navigation would drop this mark.
     await page.evaluate(() => { window.spoolTestMark = 'same page'; });
-    await page.fill('#submit-type', 'sleep');
-    await page.fill('#submit-request', '{"ms": 3000, "steps": 5}');
-    await page.click('#submit-button');
-    await page.waitForFunction(() => document.getElementById('submit-message').dataset.jobId);
-    const id = await page.locator('#submit-message').getAttribute('data-job-id');
-    const row = `[data-testid=job-row][data-job-id="${id}"]`;
-    // Every state the row passes through, as "status | progress text".
-    await page.evaluate((selector) => {
-      const row = document.querySelector(selector);
-      window.spoolRowStates = [];
-      const record = () => {
-        const text = `${row.querySelector('[data-testid=job-status]').textContent} | ${row.querySelector('.progress-text').textContent}`;
-        if (window.spoolRowStates[window.spoolRowStates.length - 1] !== text) {
-          window.spoolRowStates.push(text);
-        }
-      };
-      new MutationObserver(record).observe(row, { subtree: true, childList: true, characterData: true, attributes: true });
-      record();
-    }, row);
+    const { id, row } = await submitSleep(page, '{"ms": 3000, "steps": 5}');
     // A picture of the bar part-way, for a person to look at.
     await page.locator(`${row} .progress-text`).filter({ hasText: /^[2-8]0%/ }).waitFor({ timeout: 30_000 });
     await shot(page, 'dashboard-progress.png');
-    await page.locator(`${row} [data-testid=job-status]`).filter({ hasText: /^completed$/ }).waitFor({ timeout: 30_000 });
+    await completed(page, row);
     const rowStates = await page.evaluate(() => window.spoolRowStates);
     const progressFrames = seen.frames.filter((f) => f.path === '/v1/ws')
       .map((f) => JSON.parse(f.payload)).filter((e) => e.job_id === id && e.type === 'progress').length;
@@ -170,7 +179,44 @@ try {
     return observed;
   });
 
-  const all = [seen, strangerSeen];
+  // The page's /v1/ws goes through this route, so the script can drop it as a network would.
+  const flakyContext = await browser.newContext({ viewport: { width: 1360, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
+  const flaky = await flakyContext.newPage();
+  flaky.setDefaultTimeout(WAIT_MILLIS);
+  const flakySeen = watch(flaky);
+  const connections = [];
+  await flaky.routeWebSocket(/\/v1\/ws/, (pageSide) => {
+    const serverSide = pageSide.connectToServer();
+    const connection = { pageSide, serverSide, sent: [] };
+    connections.push(connection);
+    pageSide.onMessage((message) => {
+      connection.sent.push(String(message));
+      serverSide.send(message);
+    });
+  });
+  await scenario('reconnect', flaky, async () => {
+    await flaky.goto(`${baseUrl}/#key=${encodeURIComponent(apiKey)}`);
+    await flaky.locator('#connection[data-state=live]').waitFor();
+    const { id, row } = await submitSleep(flaky, '{"ms": 3000, "steps": 6}');
+    await flaky.locator(`${row} .progress-text`).filter({ hasText: /^(33|50)%/ }).waitFor({ timeout: 30_000 });
+    const dropped = connections[connections.length - 1];
+    await dropped.pageSide.close({ code: 4000, reason: 'dropped by the test' });
+    await dropped.serverSide.close();
+    await flaky.locator('#connection[data-state=down]').waitFor();
+    await flaky.locator('#connection[data-state=live]').waitFor();
+    await completed(flaky, row);
+    const subscribesAfterDrop = connections.slice(connections.indexOf(dropped) + 1)
+      .flatMap((c) => c.sent.map((text) => JSON.parse(text)))
+      .filter((command) => command.op === 'subscribe' && command.job_id === id);
+    return {
+      jobId: id,
+      connections: connections.length,
+      resubscribedAfter: subscribesAfterDrop.map((command) => command.after),
+      rowStates: await flaky.evaluate(() => window.spoolRowStates),
+    };
+  });
+
+  const all = [seen, strangerSeen, flakySeen];
   results.push({
     scenario: 'page-health',
     ok: true,

@@ -126,6 +126,21 @@ class DashboardTest {
   }
 
   @Test
+  void droppedWebSocketIsReopenedAndEachJobResumesAfterTheLastEventShown() {
+    JsonNode r = scenario("reconnect");
+    assertTrue(r.get("connections").asInt() >= 2, "connected again: " + r);
+    List<Long> after = new ArrayList<>();
+    r.get("resubscribedAfter").forEach(seq -> after.add(seq.asLong()));
+    assertTrue(!after.isEmpty() && after.get(0) > 0, "resubscribed after the last seq shown, not from the start: " + r);
+    List<String> states = new ArrayList<>();
+    r.get("rowStates").forEach(s -> states.add(s.asText()));
+    List<Integer> steps = states.stream().map(s -> s.replaceAll(".*· (\\d)/6$", "$1"))
+        .filter(s -> s.matches("\\d")).map(Integer::valueOf).toList();
+    assertEquals(List.of(1, 2, 3, 4, 5, 6), steps, "every step once, in order, across the drop: " + states);
+    assertEquals("completed | 100% · done", states.get(states.size() - 1), states.toString());
+  }
+
+  @Test
   void deadLetteredJobIsRequeuedByClickingRequeue() {
     JsonNode c = scenario("requeue");
     assertTrue(c.get("rowBefore").asText().contains("failing attempt 1"), "the DLQ row shows the error: " + c);
