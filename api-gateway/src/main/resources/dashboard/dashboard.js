@@ -627,7 +627,7 @@ async function loadQueues() {
     $('queue-table').hidden = false;
     const parts = [`${figures.workers} worker${figures.workers === 1 ? '' : 's'}`, `Redis ${figures.redis}`];
     if (figures.sampled_at) {
-      parts.push(`as of ${formatTime(figures.sampled_at, true)}`);
+      parts.push(`as of ${formatTime(figures.sampled_at)}`);
     }
     $('queue-summary').textContent = parts.join(' · ');
     $('queue-rows').replaceChildren(...figures.queues.map(queueRow));

@@ -49,8 +49,9 @@ class DashboardTest {
 
   @BeforeAll
   static void start() {
+    // Queue figures read every second, not every ten, so the panel shows the idle job soon.
     spool = InProcessSpool.start(DashboardTest.class, Map.of("SPOOL_AUTH", "keys", "SPOOL_API_KEYS", KEY + "=dana",
-        "SPOOL_RETRY_BASE_MILLIS", "10"));
+        "SPOOL_RETRY_BASE_MILLIS", "10", "SPOOL_QUEUE_STATS_SECS", "1"));
     base = "http://127.0.0.1:" + spool.config.httpPort();
     api = new HttpJson(base, KEY);
     seedId = api.submit("{\"type\":\"echo\",\"request\":{\"hello\":\"dashboard\"}}");
