@@ -34,6 +34,7 @@ public final class ApiRoutes {
     router.get("/health/ready").handler(ctx -> ops.ready(ctx.request()));
     router.get("/metrics").handler(ctx -> ops.metrics(ctx.request()));
     router.get("/openapi.json").handler(OpenApiDocument.load()::serve);
+    DashboardRoutes.install(router);
 
     router.route("/v1/*").handler(ctx -> identify(keys, ctx));
     if (limiter.enabled()) {
