@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 /** openapi.json is a valid OpenAPI 3.1 description, and describes exactly the routes the gateway has. */
 class OpenApiContractTest {
   /** Routes with no fixed path to describe (the dashboard's static assets), and HEAD beside GET on the page. */
-  private static final Set<String> UNDESCRIBED = Set.of("GET /dashboard/*", "HEAD /dashboard/*", "HEAD /");
+  private static final Set<String> UNDESCRIBED = Set.of("GET /dashboard/", "HEAD /dashboard/", "HEAD /");
 
   static Vertx vertx;
 
@@ -76,6 +76,6 @@ class OpenApiContractTest {
       route.methods().forEach(method -> routed.add(method + " " + route.getPath().replaceAll(":(\\w+)", "{$1}")));
     }
     routed.removeAll(UNDESCRIBED);
-    assertEquals(routed, described, "routes (left) and openapi.json (right) differ");
+    assertEquals(routed, described, "the routes (expected) and openapi.json (actual) differ");
   }
 }
