@@ -113,3 +113,29 @@ spool_deploy_tools() {
   }
   echo "spool: installed $(promtool --version 2>&1 | head -n 1 | cut -d' ' -f1-3), $(yamllint --version 2>&1)" >&2
 }
+
+# Installs what the dashboard's browser test (launcher's DashboardTest) needs: Debian's Chromium at
+# /usr/bin/chromium, and playwright-core from the lockfile in launcher/src/test/browser. Playwright
+# drives the system Chromium; it never downloads a browser of its own (that fails here anyway).
+spool_browser_tools() {
+  local dir="$SPOOL_HOME/launcher/src/test/browser" sudo=""
+  if [ ! -x /usr/bin/chromium ]; then
+    command -v apt-get >/dev/null || { echo "spool: /usr/bin/chromium is missing and there is no apt-get to install it with" >&2; return 1; }
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo "spool: installing Debian's chromium for the dashboard test" >&2
+    # The machine's package lists are usually recent enough; refresh them only if the install fails.
+    if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; then
+      echo "spool: refreshing the package lists (apt-get update) and trying again" >&2
+      $sudo apt-get update -q >/dev/null \
+        && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null \
+        || { echo "spool: could not install chromium (apt-get install chromium)" >&2; return 1; }
+    fi
+  fi
+  # npm ci replaces node_modules whole, so the folder's time says when the lockfile was installed.
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    command -v npm >/dev/null || { echo "spool: npm is missing; install Node.js 20+ with npm" >&2; return 1; }
+    echo "spool: installing the dashboard test's node modules (npm ci in launcher/src/test/browser)" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+    touch "$dir/node_modules"
+  fi
+}

@@ -1,6 +1,7 @@
 package io.spool.gateway;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.spool.ops.OpsEndpoints;
 import io.vertx.core.Vertx;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
@@ -25,10 +26,15 @@ public final class ApiRoutes {
 
   private ApiRoutes() {}
 
-  static Router router(Vertx vertx, ApiKeys keys, RateLimiter limiter, JobsHandler jobs, JobStreams streams, Health health) {
+  static Router router(Vertx vertx, ApiKeys keys, RateLimiter limiter, JobsHandler jobs, JobStreams streams,
+      QueuesHandler queues, OpsEndpoints ops) {
     Router router = Router.router(vertx);
-    router.get("/health/live").handler(health::live);
-    router.get("/health/ready").handler(health::ready);
+    // Open, like every scrape target and probe: /metrics may ask for SPOOL_METRICS_TOKEN.
+    router.get("/health/live").handler(ctx -> ops.live(ctx.request()));
+    router.get("/health/ready").handler(ctx -> ops.ready(ctx.request()));
+    router.get("/metrics").handler(ctx -> ops.metrics(ctx.request()));
+    router.get("/openapi.json").handler(OpenApiDocument.load()::serve);
+    DashboardRoutes.install(router);
 
     router.route("/v1/*").handler(ctx -> identify(keys, ctx));
     if (limiter.enabled()) {
@@ -45,6 +51,7 @@ public final class ApiRoutes {
     router.get("/v1/dlq").handler(jobs::listDeadLetters);
     router.post("/v1/dlq/:id/requeue").handler(jobs::requeue);
     router.delete("/v1/dlq/:id").handler(jobs::discard);
+    router.get("/v1/queues").handler(queues::get);
 
     router.route().failureHandler(ApiRoutes::failure);
     router.errorHandler(404, ctx -> Problem.notFound("no route " + ctx.request().method() + " "

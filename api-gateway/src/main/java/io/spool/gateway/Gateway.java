@@ -4,6 +4,9 @@ import io.spool.model.Migrations;
 import io.spool.model.PgClients;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
+import io.spool.ops.OpsEndpoints;
+import io.spool.ops.QueueStatsSampler;
+import io.spool.ops.SpoolMetrics;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -40,7 +43,8 @@ public final class Gateway implements AutoCloseable {
       log.warn("SPOOL_AUTH=none: the API asks for no key and every caller is the user '{}'", ApiKeys.ANONYMOUS);
     }
     Migrations.apply(config);
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    var metrics = new SpoolMetrics();
+    Vertx vertx = metrics.newVertx(new VertxOptions().setPreferNativeTransport(true));
     try {
       SqlClient pg = PgClients.client(vertx, config);
       Redis redis = RedisClients.client(vertx, config, 8);
@@ -54,8 +58,11 @@ public final class Gateway implements AutoCloseable {
       var pending = PendingJobs.counting(vertx, pg, config.limits().queueLimit());
       var limiter = new RateLimiter(redis, config.keys(), config.limits());
       var hub = new EventHub(vertx, RedisClients.client(vertx, config, 1), config.keys());
-      vertx.deployVerticle(() -> new GatewayVerticle(config, keys, limiter, pending, pg, transactions, redis, types, hub),
-          new DeploymentOptions().setInstances(config.httpInstances())).await(30, TimeUnit.SECONDS);
+      var queues = QueueStatsSampler.start(vertx, pg, redis, config, metrics);
+      var ops = new OpsEndpoints(metrics, config.ops().metricsToken(), pg, redis);
+      var shared = new GatewayVerticle.Shared(keys, limiter, pending, pg, transactions, redis, types, hub, metrics, queues, ops);
+      vertx.deployVerticle(() -> new GatewayVerticle(config, shared), new DeploymentOptions().setInstances(config.httpInstances()))
+          .await(30, TimeUnit.SECONDS);
       log.info("gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",
           config.httpPort(), config.httpInstances(), config.pgSchema(), config.keyPrefix());
       return new Gateway(vertx, pg, redis);

@@ -3,6 +3,9 @@ package io.spool.gateway;
 import io.spool.model.JobEvents;
 import io.spool.model.QueueSignals;
 import io.spool.model.SpoolConfig;
+import io.spool.ops.OpsEndpoints;
+import io.spool.ops.QueueStatsSampler;
+import io.spool.ops.SpoolMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServerOptions;
@@ -12,40 +15,34 @@ import io.vertx.sqlclient.SqlClient;
 
 /** One HTTP server instance on one event loop; {@link Gateway} deploys one per core. */
 final class GatewayVerticle extends VerticleBase {
-  private final SpoolConfig config;
-  private final SqlClient pg;
-  /** For the few submissions that need a transaction (idempotency keys). */
-  private final Pool transactions;
-  private final Redis redis;
-  private final JobTypes types;
-  private final EventHub hub;
-  private final ApiKeys keys;
-  private final RateLimiter limiter;
-  private final PendingJobs pending;
+  /**
+   * What every event loop of the process shares.
+   *
+   * @param transactions for the few submissions that need a transaction (idempotency keys)
+   * @param hub          one Redis subscription per process for every watched job
+   */
+  record Shared(ApiKeys keys, RateLimiter limiter, PendingJobs pending, SqlClient pg, Pool transactions, Redis redis,
+      JobTypes types, EventHub hub, SpoolMetrics metrics, QueueStatsSampler queues, OpsEndpoints ops) {}
 
-  GatewayVerticle(SpoolConfig config, ApiKeys keys, RateLimiter limiter, PendingJobs pending, SqlClient pg,
-      Pool transactions, Redis redis, JobTypes types, EventHub hub) {
+  private final SpoolConfig config;
+  private final Shared shared;
+
+  GatewayVerticle(SpoolConfig config, Shared shared) {
     this.config = config;
-    this.keys = keys;
-    this.limiter = limiter;
-    this.pending = pending;
-    this.transactions = transactions;
-    this.pg = pg;
-    this.redis = redis;
-    this.types = types;
-    this.hub = hub;
+    this.shared = shared;
   }
 
   @Override
   public Future<?> start() {
     // Each instance batches its own inserts on its own event loop: no state crosses threads.
-    var signals = QueueSignals.of(redis, pg, config);
-    var submitter = new JobSubmitter(context, pg, transactions, signals, config.idempotencyTtl());
-    var events = JobEvents.of(redis, config);
-    var streams = new JobStreams(vertx, pg, new EventFeed(vertx, pg, events, hub), hub);
-    var jobs = new JobsHandler(pg, redis, config.keys(), signals, events, streams, submitter, types,
-        new SubmissionParser(config), pending);
-    var router = ApiRoutes.router(vertx, keys, limiter, jobs, streams, new Health(pg, redis));
+    var s = shared;
+    var signals = QueueSignals.of(s.redis(), s.pg(), config);
+    var submitter = new JobSubmitter(context, s.pg(), s.transactions(), signals, config.idempotencyTtl(), s.metrics());
+    var events = JobEvents.of(s.redis(), config);
+    var streams = new JobStreams(vertx, s.pg(), new EventFeed(vertx, s.pg(), events, s.hub()), s.hub());
+    var jobs = new JobsHandler(s.pg(), s.redis(), config.keys(), signals, events, streams, submitter, s.types(),
+        new SubmissionParser(config), s.pending(), s.metrics());
+    var router = ApiRoutes.router(vertx, s.keys(), s.limiter(), jobs, streams, new QueuesHandler(s.queues()), s.ops());
     return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))
         .requestHandler(router)
         .invalidRequestHandler(ApiRoutes::invalidRequest)

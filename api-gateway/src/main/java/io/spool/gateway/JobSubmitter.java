@@ -6,6 +6,7 @@ import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
 import io.spool.model.NewJob;
 import io.spool.model.QueueSignals;
+import io.spool.ops.SpoolMetrics;
 import io.spool.model.QueueSignals.Signal;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -44,11 +45,14 @@ final class JobSubmitter {
   private final QueueSignals signals;
   private final Duration idempotencyTtl;
   private final GroupCommit<List<NewJob>, List<Job>> commits;
+  private final SpoolMetrics metrics;
 
   /** A job as the request gets it back, and whether this request created it (false: an earlier one with its key did). */
   record Submitted(Job job, boolean created) {}
 
-  JobSubmitter(Context context, SqlClient pg, Pool transactions, QueueSignals signals, Duration idempotencyTtl) {
+  JobSubmitter(Context context, SqlClient pg, Pool transactions, QueueSignals signals, Duration idempotencyTtl,
+      SpoolMetrics metrics) {
+    this.metrics = metrics;
     this.pg = pg;
     this.transactions = transactions;
     this.signals = signals;
@@ -212,7 +216,9 @@ final class JobSubmitter {
     });
   }
 
+  /** Counts and signals jobs this gateway created (not those an idempotency key found). */
   private void signal(List<Job> jobs) {
+    jobs.forEach(job -> metrics.submitted(job.queue(), job.type(), 1));
     signals.signal(jobs.stream().map(Signal::of).toList()).onFailure(e ->
         log.warn("could not signal {} committed jobs on Redis; they wait in Postgres: {}", jobs.size(), e.getMessage()));
   }

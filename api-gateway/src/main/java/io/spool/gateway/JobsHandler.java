@@ -9,6 +9,7 @@ import io.spool.model.JobIds;
 import io.spool.model.JobJson;
 import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
+import io.spool.ops.SpoolMetrics;
 import io.spool.model.JobEvents;
 import io.spool.model.Keys;
 import io.spool.model.Names;
@@ -51,9 +52,11 @@ final class JobsHandler {
   private final JobTypes types;
   private final PendingJobs pending;
   private final SubmissionParser parser;
+  private final SpoolMetrics metrics;
 
   JobsHandler(SqlClient pg, Redis redis, Keys keys, QueueSignals signals, JobEvents events, JobStreams streams,
-      JobSubmitter submitter, JobTypes types, SubmissionParser parser, PendingJobs pending) {
+      JobSubmitter submitter, JobTypes types, SubmissionParser parser, PendingJobs pending, SpoolMetrics metrics) {
+    this.metrics = metrics;
     this.pending = pending;
     this.pg = pg;
     this.events = events;
@@ -213,6 +216,7 @@ final class JobsHandler {
           }
           Job job = JobSql.toJob(rows.iterator().next());
           if (job.status() != JobStatus.RUNNING) {
+            metrics.cancelledWhilePending(job.queue(), job.type());
             Future<Void> released = job.concurrencyKey() == null ? Future.succeededFuture()
                 : signals.releaseConcurrencyKeys(List.of(id)).otherwiseEmpty();
             return released.compose(v -> events.emit(JobEvents.statusChange(id, job.status(), 0))).map(job).otherwise(job);

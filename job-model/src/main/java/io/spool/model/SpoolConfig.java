@@ -49,6 +49,7 @@ import java.util.regex.Pattern;
  * @param llm               the OpenAI-compatible server the built-in {@code llm} job type streams from.
  * @param auth              who may call the gateway's API.
  * @param limits            how much the gateway takes in before it answers 429.
+ * @param ops               metrics, health, stats and log settings.
  */
 public record SpoolConfig(
     String pgUrl,
@@ -74,7 +75,8 @@ public record SpoolConfig(
     HttpJobs httpJobs,
     Llm llm,
     Auth auth,
-    Limits limits) {
+    Limits limits,
+    Ops ops) {
 
   /**
    * Webhook delivery settings.
@@ -188,6 +190,33 @@ public record SpoolConfig(
    */
   public record Limits(int queueLimit, int ratePerSec, int rateBurst) {}
 
+  /**
+   * How a process can be watched.
+   *
+   * @param metricsPort        the worker's port for {@code /metrics} and {@code /health/*} (the gateway
+   *                           serves them on its HTTP port); 0 picks a free port and logs it.
+   *                           {@code SPOOL_METRICS_PORT}, default 9464.
+   * @param metricsToken       when set, {@code /metrics} asks for {@code Authorization: Bearer <token>}
+   *                           (gateway and worker). {@code SPOOL_METRICS_TOKEN}, default none (open, as
+   *                           Prometheus expects; keep the port private instead). Never logged.
+   * @param statsInterval      how often each worker logs one {@code stats} line; zero for never.
+   *                           {@code SPOOL_STATS_INTERVAL_SECS}, default 60.
+   * @param queueStatsInterval how often a process reads the queues' depth, lag and dead letters from
+   *                           Postgres and Redis for its gauges (and the gateway for {@code /v1/queues}).
+   *                           {@code SPOOL_QUEUE_STATS_SECS}, default 10.
+   * @param jsonLogs           one JSON object per log line instead of text. {@code SPOOL_LOG_FORMAT},
+   *                           {@code text} (default) or {@code json}; read by the logging set-up.
+   */
+  public record Ops(int metricsPort, String metricsToken, Duration statsInterval, Duration queueStatsInterval,
+      boolean jsonLogs) {
+    @Override
+    public String toString() {
+      return "Ops[metricsPort=" + metricsPort + ", metricsToken=" + (metricsToken == null ? "not set" : "set")
+          + ", statsInterval=" + statsInterval + ", queueStatsInterval=" + queueStatsInterval + ", jsonLogs="
+          + jsonLogs + "]";
+    }
+  }
+
   public static final String DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
   public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
   /** Highest accepted per-job max_attempts. */
@@ -255,7 +284,13 @@ public record SpoolConfig(
             s.secrets("SPOOL_API_KEYS", 0),
             s.string("SPOOL_API_KEYS_FILE", null, Pattern.compile(".{1,4096}"), "a file path"),
             s.string("SPOOL_AUTH", "keys", Pattern.compile("keys|none"), "keys or none").equals("none")),
-        limits(s));
+        limits(s),
+        new Ops(
+            s.integer("SPOOL_METRICS_PORT", 9464, 0, 65535),
+            s.secret("SPOOL_METRICS_TOKEN"),
+            Duration.ofSeconds(s.integer("SPOOL_STATS_INTERVAL_SECS", 60, 0, 86_400)),
+            Duration.ofSeconds(s.integer("SPOOL_QUEUE_STATS_SECS", 10, 1, 3_600)),
+            s.string("SPOOL_LOG_FORMAT", "text", Pattern.compile("text|json"), "text or json").equals("json")));
     if (config.heartbeatInterval().compareTo(config.visibilityTimeout()) >= 0) {
       s.problem("SPOOL_HEARTBEAT_SECS (" + config.heartbeatInterval().toSeconds()
           + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS (" + config.visibilityTimeout().toSeconds() + ")");

@@ -59,6 +59,8 @@ public final class TestServices {
     env.put("SPOOL_KEY_PREFIX", "t-" + tag);
     // Tests of other things go without API keys; AuthTest sets them.
     env.put("SPOOL_AUTH", "none");
+    // Several workers run at once in tests: each takes a free port for its metrics and health.
+    env.put("SPOOL_METRICS_PORT", "0");
     return env;
   }
 

@@ -26,8 +26,9 @@ final class SpoolProcess implements AutoCloseable {
 
   static SpoolProcess start(String command, Map<String, String> env, Path logDir) {
     String java = ProcessHandle.current().info().command().orElse("java");
+    // The production logging set-up (SPOOL_LOG_FORMAT included), not the tests' logback-test.xml.
     List<String> argv = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-cp", System.getProperty("java.class.path"), SpoolCli.class.getName(), command));
+        "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"), SpoolCli.class.getName(), command));
     try {
       Files.createDirectories(logDir);
       Path log = Files.createTempFile(logDir, command + "-", ".log");

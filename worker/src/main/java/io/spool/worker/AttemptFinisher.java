@@ -15,7 +15,11 @@ import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import io.spool.ops.SpoolMetrics;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -65,14 +69,17 @@ final class AttemptFinisher {
     }
   }
 
-  private record Finish(Job job, Outcome outcome) {}
+  /** An outcome to write; {@code ran}: how long the attempt ran, for the duration histogram. */
+  private record Finish(Job job, Outcome outcome, Duration ran) {}
 
   private final SqlClient pg;
   private final QueueSignals signals;
   private final JobEvents events;
   private final GroupCommit<Finish, Boolean> commits;
+  private final SpoolMetrics metrics;
 
-  AttemptFinisher(Context context, SqlClient pg, QueueSignals signals, JobEvents events) {
+  AttemptFinisher(Context context, SqlClient pg, QueueSignals signals, JobEvents events, SpoolMetrics metrics) {
+    this.metrics = metrics;
     this.pg = pg;
     this.signals = signals;
     this.events = events;
@@ -80,8 +87,8 @@ final class AttemptFinisher {
   }
 
   /** Records the outcome; answers false if the attempt had been taken away (the fence matched nothing). */
-  Future<Boolean> finish(Job job, Outcome outcome) {
-    return commits.submit(new Finish(job, outcome));
+  Future<Boolean> finish(Job job, Outcome outcome, Duration ran) {
+    return commits.submit(new Finish(job, outcome, ran));
   }
 
   private Future<List<Boolean>> write(List<Finish> batch) {
@@ -105,6 +112,8 @@ final class AttemptFinisher {
         .execute(Tuple.of(ids, attempts, statuses, results, errors, backoffs))
         .map(rows -> {
           Set<UUID> written = new HashSet<>();
+          // What each job became: its status, or "retried" for a failure that went back to pending.
+          Map<UUID, String> ended = new HashMap<>();
           var retries = new ArrayList<Signal>();
           var changes = new ArrayList<NewEvent>();
           var keyed = new ArrayList<UUID>();
@@ -113,6 +122,8 @@ final class AttemptFinisher {
               keyed.add(row.getUUID("id"));
             }
             written.add(row.getUUID("id"));
+            String status = row.getString("status");
+            ended.put(row.getUUID("id"), status.equals(JobStatus.PENDING.wire()) ? "retried" : status);
             changes.addAll(JobEvents.statusChange(row.getUUID("id"), JobStatus.parse(row.getString("status")),
                 row.getInteger("attempts")));
             if (row.getString("status").equals(JobStatus.PENDING.wire())) {
@@ -128,7 +139,12 @@ final class AttemptFinisher {
                   keyed.size(), e.toString()));
           var answers = new ArrayList<Boolean>(n);
           for (Finish finish : batch) {
-            answers.add(written.contains(finish.job().id()));
+            boolean wasWritten = written.contains(finish.job().id());
+            answers.add(wasWritten);
+            if (wasWritten) {
+              Job job = finish.job();
+              metrics.attemptEnded(job.queue(), job.type(), ended.get(job.id()), finish.ran());
+            }
           }
           return answers;
         });

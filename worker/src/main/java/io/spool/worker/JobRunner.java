@@ -8,7 +8,10 @@ import io.spool.worker.AttemptFinisher.Outcome;
 import io.spool.handler.AttemptLostException;
 import io.spool.handler.PartialResultException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.ops.SpoolMetrics;
 import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.time.Instant;
 import io.vertx.sqlclient.SqlClient;
 import java.util.Map;
 import java.util.Set;
@@ -91,11 +94,13 @@ final class JobRunner {
   private final AttemptFinisher finisher;
   private final RetryBackoff backoff;
   private final JobEvents events;
+  private final SpoolMetrics metrics;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final Map<UUID, Running> running = new ConcurrentHashMap<>();
 
   JobRunner(Vertx vertx, SqlClient pg, HandlerRegistry handlers, AttemptFinisher finisher, RetryBackoff backoff,
-      JobEvents events) {
+      JobEvents events, SpoolMetrics metrics) {
+    this.metrics = metrics;
     this.vertx = vertx;
     this.pg = pg;
     this.events = events;
@@ -143,6 +148,11 @@ final class JobRunner {
 
   void run(Job job) {
     inFlight.incrementAndGet();
+    if (job.startedAt() != null) {
+      // Both instants are Postgres's: the wait since the job was due, whatever this machine's clock says.
+      Instant due = job.runAt().isAfter(job.submittedAt()) ? job.runAt() : job.submittedAt();
+      metrics.started(job.queue(), job.type(), Duration.between(due, job.startedAt()));
+    }
     try {
       runAttempt(job);
     } finally {
@@ -151,6 +161,7 @@ final class JobRunner {
   }
 
   private void runAttempt(Job job) {
+    long startNanos = System.nanoTime();
     Outcome outcome = job.cancelRequested() ? Outcome.cancelled() : attempt(job);
     if (outcome == null) {
       log.info("job {} attempt {} stopped: the job is handed back or taken over", job.id(), job.attempts());
@@ -159,7 +170,7 @@ final class JobRunner {
     // Postgres may be away: keep trying while this worker lives and holds the lease (if it stops, the
     // job is handed back).
     try {
-      if (!PostgresRetry.untilAnswered(vertx, () -> finisher.finish(job, outcome),
+      if (!PostgresRetry.untilAnswered(vertx, () -> finisher.finish(job, outcome, Duration.ofNanos(System.nanoTime() - startNanos)),
           "the outcome of job " + job.id() + " attempt " + job.attempts())) {
         log.info("job {} attempt {} was taken away from this worker; its outcome is dropped", job.id(), job.attempts());
       }

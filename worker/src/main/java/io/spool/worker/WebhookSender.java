@@ -5,6 +5,7 @@ import io.spool.model.DestinationRules.RefusedDestination;
 import io.spool.model.GroupCommit;
 import io.spool.model.SpoolConfig.Webhooks;
 import io.spool.model.WebhookSignature;
+import io.spool.ops.SpoolMetrics;
 import io.spool.model.WebhookSql;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -57,8 +58,11 @@ final class WebhookSender extends VerticleBase {
   private volatile Promise<Void> wake = Promise.promise();
   private volatile boolean stopping;
 
+  private final SpoolMetrics metrics;
+
   /** @param recordContext the event-loop context that batches outcome writes */
-  WebhookSender(SqlClient pg, Webhooks settings, String workerId, Context recordContext) {
+  WebhookSender(SqlClient pg, Webhooks settings, String workerId, Context recordContext, SpoolMetrics metrics) {
+    this.metrics = metrics;
     this.pg = pg;
     this.settings = settings;
     this.destinations = settings.destinations();
@@ -145,6 +149,7 @@ final class WebhookSender extends VerticleBase {
         }
         outcome = retryOrFail(delivery, null, describe(e));
       }
+      metrics.webhookDelivery(outcome.state());
       if (!outcome.state().equals("delivered")) {
         log.info("webhook delivery {} of job {} attempt {}: {}", delivery.id(), delivery.jobId(), delivery.attempt(),
             outcome.error());

@@ -8,7 +8,12 @@ import io.spool.model.PgClients;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
 import io.spool.model.WebhookSql;
+import io.micrometer.core.instrument.Gauge;
 import io.spool.handler.JobHandler;
+import io.spool.ops.OpsEndpoints;
+import io.spool.ops.QueueStatsSampler;
+import io.spool.ops.SpoolMetrics;
+import io.vertx.redis.client.Redis;
 import io.spool.worker.builtin.HttpHandler;
 import io.spool.worker.builtin.LlmHandler;
 import io.vertx.core.DeploymentOptions;
@@ -27,6 +32,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
@@ -48,9 +54,11 @@ public final class Worker implements AutoCloseable {
   private final JobRunner runner;
   private final JobDispatcher dispatcher;
   private final String fetcherDeployment;
+  private final int metricsPort;
 
   private Worker(Vertx vertx, String id, SpoolConfig config, SqlClient pg, QueueSignals signals, JobEvents events,
-      JobRunner runner, JobDispatcher dispatcher, String fetcherDeployment) {
+      JobRunner runner, JobDispatcher dispatcher, String fetcherDeployment, int metricsPort) {
+    this.metricsPort = metricsPort;
     this.events = events;
     this.dispatcher = dispatcher;
     this.vertx = vertx;
@@ -69,7 +77,8 @@ public final class Worker implements AutoCloseable {
   public static Worker start(SpoolConfig config) {
     Migrations.apply(config);
     String id = newWorkerId();
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    var metrics = new SpoolMetrics();
+    Vertx vertx = metrics.newVertx(new VertxOptions().setPreferNativeTransport(true));
     try {
       HandlerRegistry handlers = HandlerRegistry.load(builtins(vertx, config));
       var pg = PgClients.client(vertx, config);
@@ -79,8 +88,10 @@ public final class Worker implements AutoCloseable {
       var signals = QueueSignals.of(redis, pg, config);
       var events = JobEvents.of(redis, config);
       // The finisher's batches live on one event-loop context of their own.
-      var runner = new JobRunner(vertx, pg, handlers, new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events),
-          new RetryBackoff(config.retryBase(), config.retryMax()), events);
+      var runner = new JobRunner(vertx, pg, handlers,
+          new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events, metrics),
+          new RetryBackoff(config.retryBase(), config.retryMax()), events, metrics);
+      int metricsPort = serveOps(vertx, config, metrics, runner, pg, redis);
       // Registered and alive before it claims anything.
       var dispatcher = new JobDispatcher();
       var heartbeat = new Heartbeat(pg, id, config.queues(), config.heartbeatInterval(), runner, stillMine -> {
@@ -105,7 +116,7 @@ public final class Worker implements AutoCloseable {
       if (config.webhooks().secrets().isEmpty()) {
         log.warn("SPOOL_WEBHOOK_SECRET is not set: this worker delivers no webhooks (they wait, visible on their jobs)");
       } else {
-        var webhooks = new WebhookSender(pg, config.webhooks(), id, vertx.getOrCreateContext());
+        var webhooks = new WebhookSender(pg, config.webhooks(), id, vertx.getOrCreateContext(), metrics);
         // NOTIFY on the webhook channel: a job with a callback ended.
         wakeups.channel(WebhookSql.channel(config)).handler(payload -> webhooks.wake());
         vertx.deployVerticle(webhooks, virtual).await(30, TimeUnit.SECONDS);
@@ -116,13 +127,42 @@ public final class Worker implements AutoCloseable {
       String fetcher = vertx.deployVerticle(new StreamFetcher(blockingRedis, redis, pg, config.keys(), config.queues(), id,
           dispatcher, new StreamAcks(redis), config.visibilityTimeout(), signals, postgres, reconciler, events), virtual)
           .await(30, TimeUnit.SECONDS);
-      log.info("worker {} running {} slots on queues {} with job types {}", id, config.workerConcurrency(),
-          config.queues(), handlers.types());
-      return new Worker(vertx, id, config, pg, signals, events, runner, dispatcher, fetcher);
+      log.info("worker {} running {} slots on queues {} with job types {}; /metrics and /health on port {}", id,
+          config.workerConcurrency(), config.queues(), handlers.types(), metricsPort);
+      return new Worker(vertx, id, config, pg, signals, events, runner, dispatcher, fetcher, metricsPort);
     } catch (Exception e) {
       vertx.close();
       throw new IllegalStateException("worker failed to start: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Serves {@code /metrics} and {@code /health/*} on {@code SPOOL_METRICS_PORT}, samples the queues
+   * for the gauges, and logs the stats line; answers the port (a free one if the setting is 0).
+   */
+  private static int serveOps(Vertx vertx, SpoolConfig config, SpoolMetrics metrics, JobRunner runner, SqlClient pg,
+      Redis redis) throws TimeoutException {
+    var registry = metrics.registry();
+    Gauge.builder("spool.worker.jobs.running", runner, JobRunner::inFlight)
+        .description("attempts running on this worker").register(registry);
+    Gauge.builder("spool.worker.slots", config, c -> c.workerConcurrency())
+        .description("job slots of this worker (SPOOL_WORKER_CONCURRENCY)").register(registry);
+    var queues = QueueStatsSampler.start(vertx, pg, redis, config, metrics);
+    if (!config.ops().statsInterval().isZero()) {
+      var stats = new StatsReporter(metrics, queues, runner::inFlight, config.workerConcurrency());
+      vertx.setPeriodic(config.ops().statsInterval().toMillis(), id -> stats.report());
+    }
+    var endpoints = new OpsEndpoints(metrics, config.ops().metricsToken(), pg, redis);
+    return vertx.createHttpServer()
+        .requestHandler(request -> {
+          if (!endpoints.serve(request)) {
+            request.response().setStatusCode(404).putHeader("Content-Type", "application/problem+json")
+                .end("{\"type\":\"about:blank\",\"title\":\"Not found\",\"status\":404,"
+                    + "\"detail\":\"this port serves /metrics, /health/live and /health/ready\"}");
+          }
+        })
+        .listen(config.ops().metricsPort())
+        .await(30, TimeUnit.SECONDS).actualPort();
   }
 
   /** The built-in job types that need this worker's clients and settings: {@code http}, and {@code llm} if configured. */
@@ -140,6 +180,11 @@ public final class Worker implements AutoCloseable {
 
   public String id() {
     return id;
+  }
+
+  /** The port serving {@code /metrics} and {@code /health/*}. */
+  public int metricsPort() {
+    return metricsPort;
   }
 
   /**

@@ -17,6 +17,7 @@ import io.spool.model.Keys;
 import io.spool.model.Migrations;
 import io.spool.model.PgClients;
 import io.spool.model.QueueSignals;
+import io.spool.ops.SpoolMetrics;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
@@ -126,10 +127,11 @@ class LeaseTest {
 
     // The "dead" worker wakes up and reports its attempt 1: the fence matches nothing.
     var finisher = new AttemptFinisher(vertx.getOrCreateContext(), pg, QueueSignals.of(redis, pg, config),
-        JobEvents.of(redis, config));
-    boolean written = finisher.finish(staleAttempt, Outcome.completed(JobJson.tree("{\"from\":\"attempt 1\"}"))).await();
+        JobEvents.of(redis, config), new SpoolMetrics());
+    boolean written = finisher.finish(staleAttempt, Outcome.completed(JobJson.tree("{\"from\":\"attempt 1\"}")),
+        Duration.ofSeconds(1)).await();
     assertFalse(written);
-    boolean failedWritten = finisher.finish(staleAttempt, Outcome.failed("stale failure", 0)).await();
+    boolean failedWritten = finisher.finish(staleAttempt, Outcome.failed("stale failure", 0), Duration.ofSeconds(1)).await();
     assertFalse(failedWritten);
     Job after = JobFixtures.load(pg, id).orElseThrow();
     assertEquals(JobStatus.COMPLETED, after.status());

@@ -1,0 +1,141 @@
+package io.spool.ops;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The meters of one Spool process (a gateway or a worker), in a Prometheus registry served at
+ * {@code /metrics}. Micrometer names them the Prometheus way: base units in the name, {@code _total}
+ * on counters ({@code spool.jobs.completed} is exported as {@code spool_jobs_completed_total}).
+ *
+ * <p>Labels are bounded: queue and type (each at most {@link #MAX_LABEL_VALUES} distinct values, later
+ * ones are counted as {@code other}), status and outcome. Never a job or user id, never a URL.
+ */
+public final class SpoolMetrics {
+  /** Distinct queue (and type) label values per process; a flood of new queue names cannot blow up the series. */
+  public static final int MAX_LABEL_VALUES = 100;
+  public static final String OTHER = "other";
+
+  // Job durations run from milliseconds (an http call) to an hour (an agent run).
+  private static final Duration[] DURATION_BUCKETS = seconds(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
+      600, 1800, 3600);
+  // Submit→start waits: milliseconds when workers keep up, minutes when they do not.
+  private static final Duration[] LATENCY_BUCKETS = seconds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+      30, 60, 300, 900);
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Set<String> queues = ConcurrentHashMap.newKeySet();
+  private final Set<String> types = ConcurrentHashMap.newKeySet();
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /**
+   * A Vert.x whose HTTP server and client, WebSocket and pool meters (and the JVM's) go to this
+   * registry. Only bounded labels: method, status code, route template and pool; not the path, not
+   * the remote address (an {@code http} job's destination).
+   */
+  public Vertx newVertx(VertxOptions options) {
+    // Vert.x keeps registries by name, JVM-wide: a name of its own keeps a gateway and a worker in
+    // one JVM (as in tests) from sharing one.
+    var metrics = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+        .setRegistryName("spool-" + System.identityHashCode(this))
+        .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.HTTP_ROUTE, Label.POOL_TYPE, Label.POOL_NAME));
+    return Vertx.builder().with(options.setMetricsOptions(metrics)).withMetrics(new MicrometerMetricsFactory(registry))
+        .build();
+  }
+
+  /** The Prometheus text exposition of every meter. */
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  /** Jobs accepted by this gateway (idempotent replays are not new jobs). */
+  public void submitted(String queue, String type, int jobs) {
+    counter("spool.jobs.submitted", "jobs accepted", queue, type).increment(jobs);
+  }
+
+  /** A pending job cancelled by this gateway; running ones are counted by the worker that ends them. */
+  public void cancelledWhilePending(String queue, String type) {
+    counter("spool.jobs.cancelled", "jobs that ended cancelled", queue, type).increment();
+  }
+
+  /** An attempt claimed after waiting {@code waited} since it was due (submitted, scheduled, or out of its backoff). */
+  public void started(String queue, String type, Duration waited) {
+    Timer.builder("spool.job.start.latency").description("time from a job being due to an attempt starting")
+        .serviceLevelObjectives(LATENCY_BUCKETS).tags("queue", queueLabel(queue), "type", typeLabel(type))
+        .register(registry).record(waited.isNegative() ? Duration.ZERO : waited);
+  }
+
+  /**
+   * An attempt whose outcome was written: {@code status} is what the job became, {@code completed},
+   * {@code failed} (no attempts left: in the DLQ), {@code retried} (pending again after its backoff)
+   * or {@code cancelled}.
+   */
+  public void attemptEnded(String queue, String type, String status, Duration ran) {
+    String description = switch (status) {
+      case "completed" -> "jobs that ended completed";
+      case "failed" -> "jobs that ended failed, into the dead-letter queue";
+      case "retried" -> "failed attempts that will be retried";
+      default -> "jobs that ended cancelled";
+    };
+    counter("spool.jobs." + status, description, queue, type).increment();
+    Timer.builder("spool.job.duration").description("how long attempts ran, by what the job became")
+        .serviceLevelObjectives(DURATION_BUCKETS)
+        .tags("queue", queueLabel(queue), "type", typeLabel(type), "status", status)
+        .register(registry).record(ran);
+  }
+
+  /** A webhook POST: {@code delivered}, {@code retry} (will be tried again) or {@code failed} (given up). */
+  public void webhookDelivery(String outcome) {
+    Counter.builder("spool.webhook.deliveries").description("webhook POSTs by outcome").tag("outcome", outcome)
+        .register(registry).increment();
+  }
+
+  /** The queue's own name, or {@code other} once this process has seen {@link #MAX_LABEL_VALUES} queues. */
+  String queueLabel(String queue) {
+    return bounded(queues, queue);
+  }
+
+  private String typeLabel(String type) {
+    return bounded(types, type);
+  }
+
+  private static String bounded(Set<String> seen, String value) {
+    if (seen.contains(value)) {
+      return value;
+    }
+    synchronized (seen) {
+      if (seen.size() < MAX_LABEL_VALUES) {
+        seen.add(value);
+        return value;
+      }
+    }
+    return OTHER;
+  }
+
+  private Counter counter(String name, String description, String queue, String type) {
+    return Counter.builder(name).description(description).tags("queue", queueLabel(queue), "type", typeLabel(type))
+        .register(registry);
+  }
+
+  private static Duration[] seconds(double... values) {
+    var durations = new Duration[values.length];
+    for (int i = 0; i < values.length; i++) {
+      durations[i] = Duration.ofNanos((long) (values[i] * 1e9));
+    }
+    return durations;
+  }
+}
