@@ -47,6 +47,73 @@ spool_services_up() {
   return 1
 }
 
+# Installs the command-line tools the deploy module's tests run, when they are missing: promtool
+# (Debian's prometheus package; we use only its promtool) and yamllint. Silent when both are there.
+# Needs root (or password-less sudo) and Debian's package registry.
+spool_deploy_tools() {
+  local missing=()
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local hint="apt-get install --no-install-recommends ${missing[*]}"
+  command -v apt-get >/dev/null 2>&1 || {
+    echo "spool: the deploy tests need promtool and yamllint; this is not a Debian-like system, so install them yourself (Debian: $hint)" >&2
+    return 1
+  }
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      echo "spool: the deploy tests need promtool and yamllint; run as root: $hint" >&2
+      return 1
+    fi
+  fi
+  echo "spool: installing ${missing[*]} from Debian's packages (promtool and yamllint for the deploy tests)..." >&2
+  # In a subshell so that its trap, which removes a policy-rc.d we put in place, stays local.
+  (
+    set -u
+    log=$(mktemp) policy=/usr/sbin/policy-rc.d
+    # The prometheus package ships a server and its maintainer script would start it. policy-rc.d
+    # answering 101 ("action forbidden") makes invoke-rc.d and deb-systemd-invoke start nothing.
+    # Container images usually have one already; we never touch an existing one.
+    if [ ! -e "$policy" ]; then
+      trap '$sudo rm -f "$policy"' EXIT
+      printf '#!/bin/sh\n# Put here by Spool bin/test while it installs packages: start no services.\nexit 101\n' \
+        | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy"
+    fi
+    running_before=" $(pgrep -x prometheus 2>/dev/null | tr '\n' ' ') "
+    apt_install() {
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        "${missing[@]}" >>"$log" 2>&1
+    }
+    # The package lists may be stale (a package version gone from the mirror): refresh only then.
+    if ! apt_install && ! { $sudo apt-get update -q >>"$log" 2>&1 && apt_install; }; then
+      cat "$log" >&2
+      echo "spool: could not install ${missing[*]} (above: apt-get's output). Install them by hand: $hint" >&2
+      exit 1
+    fi
+    # Belt and braces for a machine whose own policy-rc.d allows starting services: stop and
+    # disable the server we have just installed, and only that (a Prometheus running before stays).
+    case " ${missing[*]} " in *" prometheus "*)
+      if [ -d /run/systemd/system ]; then
+        $sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+      fi
+      for pid in $(pgrep -x prometheus 2>/dev/null || true); do
+        case "$running_before" in *" $pid "*) ;; *)
+          echo "spool: stopping the Prometheus server (pid $pid) that installing the package started" >&2
+          $sudo kill "$pid" || true ;;
+        esac
+      done ;;
+    esac
+    rm -f "$log"
+  ) || return 1
+  command -v promtool >/dev/null 2>&1 && command -v yamllint >/dev/null 2>&1 || {
+    echo "spool: promtool or yamllint still missing after installing ${missing[*]}: $hint" >&2
+    return 1
+  }
+  echo "spool: installed $(promtool --version 2>&1 | head -n 1 | cut -d' ' -f1-3), $(yamllint --version 2>&1)" >&2
+}
+
 # Installs what the dashboard's browser test (launcher's DashboardTest) needs: Debian's Chromium at
 # /usr/bin/chromium, and playwright-core from the lockfile in launcher/src/test/browser. Playwright
 # drives the system Chromium; it never downloads a browser of its own (that fails here anyway).
