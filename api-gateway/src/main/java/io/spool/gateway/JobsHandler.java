@@ -239,7 +239,7 @@ final class JobsHandler {
             return explainMiss(id, user, "only jobs in the dead-letter queue can be requeued");
           }
           Job job = JobSql.toJob(rows.iterator().next());
-          return events.emit(JobEvents.statusChange(id, job.status(), 0)).otherwiseEmpty()
+          return events.restart(id).compose(v -> events.emit(JobEvents.statusChange(id, job.status(), 0))).otherwiseEmpty()
               .compose(v -> signals.signal(List.of(Signal.of(job))).map(job).otherwise(job));
         })
         .onSuccess(job -> sendJson(ctx, 200, job))

@@ -81,6 +81,17 @@ public final class JobEvents {
   }
 
   /** Appends the events, in order: a script call per hundred events, all in one pipeline. */
+  /**
+   * A dead-lettered job is requeued: its log starts again, so a subscriber from the start does not
+   * find the earlier run's {@code end} and stop there. The counter goes on (seqs keep rising, so a
+   * client resuming after an earlier seq misses nothing new) and lives as long as a job that has not
+   * ended, no longer the retention of one that has.
+   */
+  public Future<Void> restart(UUID jobId) {
+    return redis.batch(List.of(Request.cmd(Command.DEL).arg(keys.jobEvents(jobId)),
+        Request.cmd(Command.EXPIRE).arg(keys.jobEventSeq(jobId)).arg(UNENDED_TTL_SECS))).mapEmpty();
+  }
+
   public Future<Void> emit(Collection<NewEvent> events) {
     if (events.isEmpty()) {
       return Future.succeededFuture();

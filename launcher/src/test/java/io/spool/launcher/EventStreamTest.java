@@ -161,6 +161,25 @@ class EventStreamTest {
   }
 
   @Test
+  void aRequeuedJobsEventsFromTheStartEndWithItsNewRunNotTheFirst() throws Exception {
+    // Fails its first attempt into the DLQ; requeued, the second attempt completes.
+    String id = submit("{\"type\":\"fail\",\"request\":{\"times\":1},\"max_attempts\":1}");
+    Eventually.await("dead-lettered", Duration.ofSeconds(20),
+        () -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("failed"));
+    long firstRunEnd = readSse(base + "/v1/jobs/" + id + "/events", null).getLast().id();
+    assertEquals(200, http.post("/v1/dlq/" + id + "/requeue", "").status());
+
+    List<Frame> frames = readSse(base + "/v1/jobs/" + id + "/events", null);
+    assertOrderedToEnd(frames);
+    assertEquals("completed", frames.getLast().data().get("data").get("status").asText(), frames.toString());
+    assertTrue(frames.getFirst().id() > firstRunEnd, "only the new run's events, numbered on: " + frames);
+    List<String> statuses = frames.stream().filter(f -> f.event().equals("status"))
+        .map(f -> f.data().get("data").get("status").asText()).toList();
+    assertFalse(statuses.contains("failed"), "nothing of the first run: " + statuses);
+    assertEquals("completed", statuses.getLast());
+  }
+
+  @Test
   void finishedJobWhoseLogIsGoneStillGetsItsEnd() throws Exception {
     String id = submit("{\"type\":\"echo\",\"request\":{\"kept\":\"in postgres\"}}");
     Eventually.await("the job ended", Duration.ofSeconds(20),
