@@ -194,13 +194,7 @@ function renderJobRow(entry) {
       cell.dataset.field = field;
       row.append(cell);
     }
-    const open = document.createElement('button');
-    open.type = 'button';
-    open.className = 'link mono';
-    open.textContent = shortId(job.id);
-    open.title = job.id;
-    open.setAttribute('aria-label', `Show job ${job.id}`);
-    open.addEventListener('click', () => openDetail(job.id));
+    const open = jobLink(job);
     row.cells[0].append(open);
     const bar = document.createElement('progress');
     bar.max = 100;
@@ -574,10 +568,8 @@ async function loadDeadLetters() {
   }
 }
 
-function deadLetterRow(job) {
-  const row = document.createElement('tr');
-  row.dataset.jobId = job.id;
-  row.dataset.testid = 'dlq-row';
+/** The job's short id as a button that opens its detail. */
+function jobLink(job) {
   const open = document.createElement('button');
   open.type = 'button';
   open.className = 'link mono';
@@ -585,6 +577,14 @@ function deadLetterRow(job) {
   open.title = job.id;
   open.setAttribute('aria-label', `Show job ${job.id}`);
   open.addEventListener('click', () => openDetail(job.id));
+  return open;
+}
+
+function deadLetterRow(job) {
+  const row = document.createElement('tr');
+  row.dataset.jobId = job.id;
+  row.dataset.testid = 'dlq-row';
+  const open = jobLink(job);
   const error = cell(truncate(job.error || '', 80));
   error.title = job.error || '';
   const finished = cell(formatTime(job.finished_at));
