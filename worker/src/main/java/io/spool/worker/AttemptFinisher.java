@@ -20,9 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -111,8 +109,7 @@ final class AttemptFinisher {
     return pg.preparedQuery(JobSql.FINISH_MANY)
         .execute(Tuple.of(ids, attempts, statuses, results, errors, backoffs))
         .map(rows -> {
-          Set<UUID> written = new HashSet<>();
-          // What each job became: its status, or "retried" for a failure that went back to pending.
+          // What each job whose fence matched became: its status, or "retried" for a failure that went back to pending.
           Map<UUID, String> ended = new HashMap<>();
           var retries = new ArrayList<Signal>();
           var changes = new ArrayList<NewEvent>();
@@ -121,7 +118,6 @@ final class AttemptFinisher {
             if (row.getBoolean("keyed")) {
               keyed.add(row.getUUID("id"));
             }
-            written.add(row.getUUID("id"));
             String status = row.getString("status");
             ended.put(row.getUUID("id"), status.equals(JobStatus.PENDING.wire()) ? "retried" : status);
             changes.addAll(JobEvents.statusChange(row.getUUID("id"), JobStatus.parse(row.getString("status")),
@@ -139,11 +135,11 @@ final class AttemptFinisher {
                   keyed.size(), e.toString()));
           var answers = new ArrayList<Boolean>(n);
           for (Finish finish : batch) {
-            boolean wasWritten = written.contains(finish.job().id());
-            answers.add(wasWritten);
-            if (wasWritten) {
-              Job job = finish.job();
-              metrics.attemptEnded(job.queue(), job.type(), ended.get(job.id()), finish.ran());
+            Job job = finish.job();
+            String became = ended.get(job.id());
+            answers.add(became != null);
+            if (became != null) {
+              metrics.attemptEnded(job.queue(), job.type(), became, finish.ran());
             }
           }
           return answers;

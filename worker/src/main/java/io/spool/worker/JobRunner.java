@@ -167,10 +167,12 @@ final class JobRunner {
       log.info("job {} attempt {} stopped: the job is handed back or taken over", job.id(), job.attempts());
       return;
     }
+    // How long the handler ran, not the wait for Postgres below.
+    Duration ran = Duration.ofNanos(System.nanoTime() - startNanos);
     // Postgres may be away: keep trying while this worker lives and holds the lease (if it stops, the
     // job is handed back).
     try {
-      if (!PostgresRetry.untilAnswered(vertx, () -> finisher.finish(job, outcome, Duration.ofNanos(System.nanoTime() - startNanos)),
+      if (!PostgresRetry.untilAnswered(vertx, () -> finisher.finish(job, outcome, ran),
           "the outcome of job " + job.id() + " attempt " + job.attempts())) {
         log.info("job {} attempt {} was taken away from this worker; its outcome is dropped", job.id(), job.attempts());
       }

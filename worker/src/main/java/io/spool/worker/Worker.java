@@ -91,7 +91,6 @@ public final class Worker implements AutoCloseable {
       var runner = new JobRunner(vertx, pg, handlers,
           new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events, metrics),
           new RetryBackoff(config.retryBase(), config.retryMax()), events, metrics);
-      int metricsPort = serveOps(vertx, config, metrics, runner, pg, redis);
       // Registered and alive before it claims anything.
       var dispatcher = new JobDispatcher();
       var heartbeat = new Heartbeat(pg, id, config.queues(), config.heartbeatInterval(), runner, stillMine -> {
@@ -99,6 +98,8 @@ public final class Worker implements AutoCloseable {
         runner.abandonAllBut(stillMine);
       });
       vertx.deployVerticle(heartbeat).await(30, TimeUnit.SECONDS);
+      // After the first heartbeat: the first sample of live workers counts this one.
+      int metricsPort = serveOps(vertx, config, metrics, runner, pg, redis);
       vertx.deployVerticle(new LeaseReaper(pg, redis, config.keys(), config.queues(), config.visibilityTimeout(), signals,
           heartbeat, events))
           .await(30, TimeUnit.SECONDS);
