@@ -218,7 +218,7 @@ final class JobSubmitter {
 
   /** Counts and signals jobs this gateway created (not those an idempotency key found). */
   private void signal(List<Job> jobs) {
-    jobs.forEach(job -> metrics.submitted(job.queue(), job.type(), 1));
+    jobs.forEach(job -> metrics.submitted(job.queue(), job.type()));
     signals.signal(jobs.stream().map(Signal::of).toList()).onFailure(e ->
         log.warn("could not signal {} committed jobs on Redis; they wait in Postgres: {}", jobs.size(), e.getMessage()));
   }

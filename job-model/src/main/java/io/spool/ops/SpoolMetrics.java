@@ -1,6 +1,7 @@
 package io.spool.ops;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -11,6 +12,7 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -37,6 +39,11 @@ public final class SpoolMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Set<String> queues = ConcurrentHashMap.newKeySet();
   private final Set<String> types = ConcurrentHashMap.newKeySet();
+  /**
+   * Meters by name and labels: submissions and attempt ends are hot paths, and building a meter's id
+   * (tags sorted, a registry lookup) for every job costs more than this one map lookup.
+   */
+  private final Map<String, Meter> meters = new ConcurrentHashMap<>();
 
   public PrometheusMeterRegistry registry() {
     return registry;
@@ -63,8 +70,8 @@ public final class SpoolMetrics {
   }
 
   /** Jobs accepted by this gateway (idempotent replays are not new jobs). */
-  public void submitted(String queue, String type, int jobs) {
-    counter("spool.jobs.submitted", "jobs accepted", queue, type).increment(jobs);
+  public void submitted(String queue, String type) {
+    counter("spool.jobs.submitted", "jobs accepted", queue, type).increment();
   }
 
   /** A pending job cancelled by this gateway; running ones are counted by the worker that ends them. */
@@ -74,9 +81,12 @@ public final class SpoolMetrics {
 
   /** An attempt claimed after waiting {@code waited} since it was due (submitted, scheduled, or out of its backoff). */
   public void started(String queue, String type, Duration waited) {
-    Timer.builder("spool.job.start.latency").description("time from a job being due to an attempt starting")
-        .serviceLevelObjectives(LATENCY_BUCKETS).tags("queue", queueLabel(queue), "type", typeLabel(type))
-        .register(registry).record(waited.isNegative() ? Duration.ZERO : waited);
+    String q = queueLabel(queue);
+    String t = typeLabel(type);
+    var timer = (Timer) meters.computeIfAbsent("spool.job.start.latency\n" + q + "\n" + t, key ->
+        Timer.builder("spool.job.start.latency").description("time from a job being due to an attempt starting")
+            .serviceLevelObjectives(LATENCY_BUCKETS).tags("queue", q, "type", t).register(registry));
+    timer.record(waited.isNegative() ? Duration.ZERO : waited);
   }
 
   /**
@@ -92,10 +102,12 @@ public final class SpoolMetrics {
       default -> "jobs that ended cancelled";
     };
     counter("spool.jobs." + status, description, queue, type).increment();
-    Timer.builder("spool.job.duration").description("how long attempts ran, by what the job became")
-        .serviceLevelObjectives(DURATION_BUCKETS)
-        .tags("queue", queueLabel(queue), "type", typeLabel(type), "status", status)
-        .register(registry).record(ran);
+    String q = queueLabel(queue);
+    String t = typeLabel(type);
+    var timer = (Timer) meters.computeIfAbsent("spool.job.duration\n" + q + "\n" + t + "\n" + status, key ->
+        Timer.builder("spool.job.duration").description("how long attempts ran, by what the job became")
+            .serviceLevelObjectives(DURATION_BUCKETS).tags("queue", q, "type", t, "status", status).register(registry));
+    timer.record(ran);
   }
 
   /** A webhook POST: {@code delivered}, {@code retry} (will be tried again) or {@code failed} (given up). */
@@ -127,8 +139,10 @@ public final class SpoolMetrics {
   }
 
   private Counter counter(String name, String description, String queue, String type) {
-    return Counter.builder(name).description(description).tags("queue", queueLabel(queue), "type", typeLabel(type))
-        .register(registry);
+    String q = queueLabel(queue);
+    String t = typeLabel(type);
+    return (Counter) meters.computeIfAbsent(name + "\n" + q + "\n" + t, key ->
+        Counter.builder(name).description(description).tags("queue", q, "type", t).register(registry));
   }
 
   private static Duration[] seconds(double... values) {
