@@ -46,6 +46,16 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--timeout-secs", defaultValue = "900", description = "give up after (default ${DEFAULT-VALUE})")
   int timeoutSecs;
 
+  @Option(names = "--wait-secs", defaultValue = "0",
+      description = "0: poll each job's status (default); N: each of --concurrency callers submits one job and "
+          + "long-polls it with GET /v1/jobs/{id}?wait_secs=N, as an ordinary application would")
+  int waitSecs;
+
+  @Option(names = "--pids", description = "processes whose CPU time to report per 1,000 jobs, name=pid comma-separated, "
+      + "e.g. gateway=1234,worker=1235,postgres=$(pgrep -o -x postgres),redis=$(pgrep -o -x redis-server); "
+      + "a process's children count with it (Postgres's backends); the bench itself is always reported")
+  String pids;
+
   @Option(names = "--subscribers", defaultValue = "0",
       description = "WebSocket mode: hold this many sockets on the gateway and measure event delivery latency")
   int subscribers;
@@ -81,15 +91,23 @@ public final class BenchCommand implements Callable<Integer> {
       System.out.println(run.run());
       return run.clean() ? 0 : 1;
     }
-    if (jobs < 1 || concurrency < 1 || rate < 0 || timeoutSecs < 1 || warmup < 0) {
-      throw new ParameterException(spec.commandLine(),
-          "--jobs, --concurrency and --timeout-secs must be positive, --rate and --warmup not negative");
+    if (jobs < 1 || concurrency < 1 || rate < 0 || timeoutSecs < 1 || warmup < 0 || waitSecs < 0 || waitSecs > 60) {
+      throw new ParameterException(spec.commandLine(), "--jobs, --concurrency and --timeout-secs must be positive, "
+          + "--rate and --warmup not negative, --wait-secs from 0 to 60");
+    }
+    ProcessCpu cpu;
+    try {
+      cpu = new ProcessCpu(ProcessCpu.parse(pids));
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
     if (warmup > 0) {
       System.out.printf("warming up with %d jobs...%n", warmup);
-      new BenchRun(new BenchOptions(url, apiKey, warmup, concurrency, 0, type, request, queue, timeoutSecs)).run();
+      new BenchRun(new BenchOptions(url, apiKey, warmup, concurrency, 0, type, request, queue, timeoutSecs, waitSecs)).run();
     }
-    var result = new BenchRun(new BenchOptions(url, apiKey, jobs, concurrency, rate, type, request, queue, timeoutSecs)).run();
+    var cpuBefore = cpu.sample();
+    var result = new BenchRun(new BenchOptions(url, apiKey, jobs, concurrency, rate, type, request, queue, timeoutSecs,
+        waitSecs)).run().withCpu(cpuBefore, cpu.sample());
     System.out.println(result.summary());
     System.out.println(result.json());
     return result.clean() ? 0 : 1;

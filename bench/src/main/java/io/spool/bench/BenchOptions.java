@@ -12,6 +12,9 @@ package io.spool.bench;
  * @param request     the job request, JSON text
  * @param queue       queue, or null for the default
  * @param timeoutSecs the run gives up after this long
+ * @param waitSecs    0: submit, then poll each job's status from a queue of unconfirmed jobs; above 0:
+ *                    each of {@code concurrency} callers submits one job and long-polls it with
+ *                    {@code GET /v1/jobs/{id}?wait_secs=waitSecs} before submitting the next
  */
 public record BenchOptions(String url, String apiKey, int jobs, int concurrency, double rate, String type,
-    String request, String queue, int timeoutSecs) {}
+    String request, String queue, int timeoutSecs, int waitSecs) {}

@@ -2,12 +2,38 @@ package io.spool.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spool.model.JobJson;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import org.HdrHistogram.Histogram;
 
 /** The figures of a run: a readable summary, and one JSON line for machines. */
 record BenchResult(BenchOptions options, int rejected, int completed, int failed, int checks,
-    double seconds, Histogram startLatencyMicros, Histogram endLatencyMicros, Histogram submitMicros, String lastError) {
+    double seconds, Histogram startLatencyMicros, Histogram endLatencyMicros, Histogram submitMicros, String lastError,
+    Map<String, Double> cpuSeconds) {
+
+  /** This result with the CPU seconds each process used between the two samples. */
+  BenchResult withCpu(Map<String, Double> before, Map<String, Double> after) {
+    var used = new LinkedHashMap<String, Double>();
+    after.forEach((name, seconds) -> used.put(name, seconds - before.getOrDefault(name, 0.0)));
+    return new BenchResult(options, rejected, completed, failed, checks, seconds, startLatencyMicros, endLatencyMicros,
+        submitMicros, lastError, used);
+  }
+
+  /** CPU milliseconds per 1,000 jobs (= microseconds per job) of each process, then "spool" (all but the bench). */
+  Map<String, Double> cpuMillisPerThousandJobs() {
+    var perJob = new LinkedHashMap<String, Double>();
+    double servers = 0;
+    for (var entry : cpuSeconds.entrySet()) {
+      double millis = entry.getValue() * 1e6 / Math.max(1, completed);
+      perJob.put(entry.getKey(), round(millis));
+      servers += entry.getKey().equals("bench") ? 0 : millis;
+    }
+    if (cpuSeconds.size() > 1) {
+      perJob.put("all but bench", round(servers));
+    }
+    return perJob;
+  }
 
   boolean clean() {
     return rejected == 0 && failed == 0 && completed == options.jobs();
@@ -19,15 +45,17 @@ record BenchResult(BenchOptions options, int rejected, int completed, int failed
 
   String summary() {
     return String.format(Locale.ROOT, """
-        Spool bench: %d %s jobs, concurrency %d, %s
+        Spool bench: %d %s jobs, concurrency %d, %s, %s
           completed %d, failed %d, rejected %d, in %.2f s: %.0f jobs/s end to end (%d status checks)
           submit round trip ms   %s
           start latency ms       %s   (submitted -> started, server clocks)
-          end latency ms         %s   (submitted -> finished)%s""",
+          end latency ms         %s   (submitted -> finished)
+          CPU ms per 1,000 jobs  %s%s""",
         options.jobs(), options.type(), options.concurrency(),
         options.rate() > 0 ? "rate " + options.rate() + "/s" : "no rate limit",
+        options.waitSecs() > 0 ? "each caller long-polls its job" : "jobs' ends polled",
         completed, failed, rejected, seconds, jobsPerSec(), checks,
-        line(submitMicros), line(startLatencyMicros), line(endLatencyMicros),
+        line(submitMicros), line(startLatencyMicros), line(endLatencyMicros), cpuLine(),
         lastError == null ? "" : "\n  last error: " + lastError);
   }
 
@@ -37,6 +65,7 @@ record BenchResult(BenchOptions options, int rejected, int completed, int failed
         .put("type", options.type())
         .put("concurrency", options.concurrency())
         .put("rate", options.rate())
+        .put("wait_secs", options.waitSecs())
         .put("completed", completed)
         .put("failed", failed)
         .put("rejected", rejected)
@@ -45,7 +74,16 @@ record BenchResult(BenchOptions options, int rejected, int completed, int failed
     json.set("submit_latency_ms", percentiles(submitMicros));
     json.set("start_latency_ms", percentiles(startLatencyMicros));
     json.set("end_latency_ms", percentiles(endLatencyMicros));
+    ObjectNode cpu = json.putObject("cpu_ms_per_1000_jobs");
+    cpuMillisPerThousandJobs().forEach(cpu::put);
     return JobJson.encode(json);
+  }
+
+  private String cpuLine() {
+    var line = new StringBuilder();
+    cpuMillisPerThousandJobs().forEach((name, millis) ->
+        line.append(line.isEmpty() ? "" : ", ").append(name).append(' ').append(String.format(Locale.ROOT, "%.0f", millis)));
+    return line.toString();
   }
 
   static ObjectNode percentiles(Histogram micros) {

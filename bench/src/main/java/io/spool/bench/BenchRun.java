@@ -16,8 +16,9 @@ import org.HdrHistogram.Histogram;
 
 /**
  * One benchmark run, all on one event loop: submits jobs (as fast as {@code concurrency} allows, or at
- * a fixed rate), then confirms each completion with GET /v1/jobs/{id}. Latencies come from the job's
- * own timestamps (Postgres clock), so polling cadence does not distort them.
+ * a fixed rate), then confirms each completion with GET /v1/jobs/{id}, polled or, with a wait, long-polled
+ * by the caller that submitted it. Latencies come from the job's own timestamps (Postgres clock), so
+ * polling cadence does not distort them.
  */
 final class BenchRun {
   /** A job's first status check waits this long after its submission; later checks as long again. */
@@ -98,13 +99,36 @@ final class BenchRun {
     submitsInFlight++;
     long sentAt = System.nanoTime();
     client.submit(request).onComplete(ar -> {
-      submitsInFlight--;
-      if (ar.succeeded()) {
-        submitMicros.recordValue(Math.max(1, (System.nanoTime() - sentAt) / 1000));
-        unconfirmed.add(new Unconfirmed(ar.result().job().id(), System.nanoTime() + CONFIRM_DELAY_NANOS));
-      } else {
+      if (ar.failed()) {
+        submitsInFlight--;
         rejected++;
         lastError = ar.cause().toString();
+        pump();
+        return;
+      }
+      submitMicros.recordValue(Math.max(1, (System.nanoTime() - sentAt) / 1000));
+      UUID id = ar.result().job().id();
+      if (options.waitSecs() > 0) {
+        // An application that submits and then waits: the caller stays busy until its job has ended.
+        awaitEnd(id);
+        return;
+      }
+      submitsInFlight--;
+      unconfirmed.add(new Unconfirmed(id, System.nanoTime() + CONFIRM_DELAY_NANOS));
+      pump();
+    });
+  }
+
+  /** Long-polls one job's end with {@code GET /v1/jobs/{id}?wait_secs=N}, as {@code --wait-secs} asks. */
+  private void awaitEnd(UUID id) {
+    checks++;
+    client.waitFor(id, Duration.ofSeconds(options.waitSecs())).onComplete(ar -> {
+      submitsInFlight--;
+      if (ar.succeeded()) {
+        record(ar.result());
+      } else {
+        lastError = ar.cause().toString();
+        unconfirmed.add(new Unconfirmed(id, System.nanoTime() + CONFIRM_DELAY_NANOS));
       }
       pump();
     });
@@ -149,6 +173,6 @@ final class BenchRun {
   private BenchResult result(long endNanos) {
     double seconds = (endNanos - startNanos) / 1e9;
     return new BenchResult(options, rejected, completed, failed, checks, seconds,
-        startLatencyMicros, endLatencyMicros, submitMicros, lastError);
+        startLatencyMicros, endLatencyMicros, submitMicros, lastError, java.util.Map.of());
   }
 }
