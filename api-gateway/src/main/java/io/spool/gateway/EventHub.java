@@ -5,12 +5,15 @@ import io.spool.model.Keys;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -30,6 +33,11 @@ import org.slf4j.LoggerFactory;
 final class EventHub {
   private static final Logger log = LoggerFactory.getLogger(EventHub.class);
   private static final long RECONNECT_MILLIS = 1000;
+  /**
+   * Longest a listener waits for Redis to confirm its subscription; after that it goes on without the
+   * confirmation (as when Redis is away), so a request waiting on it is never left without an answer.
+   */
+  private static final long CONFIRM_MILLIS = 2000;
 
   /** A listener's handle; closing it stops its events. */
   interface Registration {
@@ -42,6 +50,11 @@ final class EventHub {
   private final Redis subscriber;
   private final Keys keys;
   private final Map<UUID, Set<Listener>> listeners = new HashMap<>();
+  /**
+   * Per channel, the SUBSCRIBEs sent and not yet confirmed by Redis, oldest first: Redis answers a
+   * connection's commands in order, so each "subscribe" reply confirms the oldest.
+   */
+  private final Map<String, ArrayDeque<Promise<Void>>> unconfirmed = new HashMap<>();
   private Future<RedisConnection> connection;
 
   EventHub(Vertx vertx, Redis subscriber, Keys keys) {
@@ -56,23 +69,63 @@ final class EventHub {
    */
   Future<Registration> listen(UUID jobId, Handler<EventFrame> handler) {
     var listener = new Listener(vertx.getOrCreateContext(), handler);
+    String channel = keys.jobEventChannel(jobId);
     boolean first;
+    Promise<Void> confirmed;
     synchronized (this) {
       first = !listeners.containsKey(jobId);
       listeners.computeIfAbsent(jobId, id -> new LinkedHashSet<>()).add(listener);
+      var sent = unconfirmed.get(channel);
+      confirmed = first ? Promise.promise() : sent == null ? null : sent.peekLast();
+      if (first) {
+        unconfirmed.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(confirmed);
+      }
     }
     Registration registration = () -> stop(jobId, listener);
     if (!first) {
-      return Future.succeededFuture(registration);
+      // A listener beside an earlier one waits for the same confirmation, if it has not come yet.
+      return confirmed == null ? Future.succeededFuture(registration) : onContext(listener, confirmed).map(registration);
     }
-    return connection().compose(c -> c.send(Request.cmd(Command.SUBSCRIBE).arg(keys.jobEventChannel(jobId))))
-        .map(registration)
-        .recover(e -> {
+    // The client completes a SUBSCRIBE once it is written, not once Redis has it: an event published
+    // in between would be missed. Redis's own "subscribe" reply (see onMessage) is what counts.
+    long timer = vertx.setTimer(CONFIRM_MILLIS, t -> confirmed.tryComplete());
+    connection().compose(c -> c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)))
+        .onFailure(e -> {
           // Redis away: the listener stays registered and is served once the subscription is back.
           log.debug("could not subscribe to job {} events: {}", jobId, e.toString());
+          synchronized (this) {
+            var sent = unconfirmed.get(channel);
+            if (sent != null && sent.remove(confirmed) && sent.isEmpty()) {
+              unconfirmed.remove(channel);
+            }
+          }
+          confirmed.tryComplete();
           resubscribeLater();
-          return Future.succeededFuture(registration);
         });
+    confirmed.future().onComplete(v -> vertx.cancelTimer(timer));
+    return onContext(listener, confirmed).map(registration);
+  }
+
+  /** The confirmation, completed on the listener's context (Redis's reply comes on the subscriber's). */
+  private static Future<Void> onContext(Listener listener, Promise<Void> confirmed) {
+    Promise<Void> there = ((ContextInternal) listener.context()).promise();
+    confirmed.future().onComplete(there);
+    return there.future();
+  }
+
+  /** Redis confirmed a subscription to the channel: whatever waits for the oldest SUBSCRIBE goes on. */
+  private void confirm(String channel) {
+    Promise<Void> oldest;
+    synchronized (this) {
+      var sent = unconfirmed.get(channel);
+      oldest = sent == null ? null : sent.poll();
+      if (sent != null && sent.isEmpty()) {
+        unconfirmed.remove(channel);
+      }
+    }
+    if (oldest != null) {
+      oldest.tryComplete();
+    }
   }
 
   private void stop(UUID jobId, Listener listener) {
@@ -107,9 +160,14 @@ final class EventHub {
 
   private void reconnect(RedisConnection broken) {
     broken.close();
+    List<Promise<Void>> waiting;
     synchronized (this) {
       connection = null;
+      waiting = unconfirmed.values().stream().flatMap(ArrayDeque::stream).toList();
+      unconfirmed.clear();
     }
+    // Their subscriptions went with the connection; they are made again below, as for the others.
+    waiting.forEach(Promise::tryComplete);
     resubscribeLater();
   }
 
@@ -132,8 +190,16 @@ final class EventHub {
   }
 
   private void onMessage(Response message) {
-    // ["message", channel, event JSON], as a RESP2 array or a RESP3 push.
-    if (message == null || message.size() != 3 || !"message".equals(message.get(0).toString())) {
+    // ["message", channel, event JSON] or ["subscribe", channel, count], as a RESP2 array or a RESP3 push.
+    if (message == null || message.size() != 3) {
+      return;
+    }
+    String kind = message.get(0).toString();
+    if ("subscribe".equals(kind)) {
+      confirm(message.get(1).toString());
+      return;
+    }
+    if (!"message".equals(kind)) {
       return;
     }
     EventFrame frame;

@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A TCP proxy on a free local port in front of a real service, which a test can cut (every connection
  * dropped, new ones refused) and restore: an outage of that service as its clients see it, without
- * stopping the service other tests use.
+ * stopping the service other tests use. It can also hold what clients send for a while: a slow link.
  */
 public final class TcpProxy implements AutoCloseable {
   private final String targetHost;
@@ -21,6 +21,8 @@ public final class TcpProxy implements AutoCloseable {
   private final int port;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
   private volatile ServerSocket listener;
+  /** How long each chunk a client sends is held before it goes on to the service; 0 by default. */
+  private volatile long delayToTargetMillis;
 
   private TcpProxy(String targetHost, int targetPort, int port) {
     this.targetHost = targetHost;
@@ -56,6 +58,11 @@ public final class TcpProxy implements AutoCloseable {
     }
   }
 
+  /** Holds each chunk that clients send for this long before passing it on (answers are not held). */
+  public void delayToTarget(java.time.Duration delay) {
+    delayToTargetMillis = delay.toMillis();
+  }
+
   /** Drops every connection and refuses new ones. */
   public synchronized void cut() {
     try {
@@ -79,19 +86,29 @@ public final class TcpProxy implements AutoCloseable {
         Socket upstream = new Socket(targetHost, targetPort);
         sockets.add(client);
         sockets.add(upstream);
-        Thread.ofVirtual().start(() -> pump(client, upstream));
-        Thread.ofVirtual().start(() -> pump(upstream, client));
+        Thread.ofVirtual().start(() -> pump(client, upstream, true));
+        Thread.ofVirtual().start(() -> pump(upstream, client, false));
       } catch (IOException e) {
         return;
       }
     }
   }
 
-  private static void pump(Socket from, Socket to) {
+  private void pump(Socket from, Socket to, boolean toTarget) {
     try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-      in.transferTo(out);
+      var buffer = new byte[16384];
+      for (int n; (n = in.read(buffer)) >= 0; ) {
+        long delay = toTarget ? delayToTargetMillis : 0;
+        if (delay > 0) {
+          Thread.sleep(delay);
+        }
+        out.write(buffer, 0, n);
+        out.flush();
+      }
     } catch (IOException ignored) {
       // a cut, or a close from either side
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } finally {
       closeQuietly(from);
       closeQuietly(to);
