@@ -9,7 +9,8 @@ import org.HdrHistogram.Histogram;
 
 /** The figures of a run: a readable summary, and one JSON line for machines. */
 record BenchResult(BenchOptions options, int rejected, int completed, int failed, int checks,
-    double seconds, Histogram startLatencyMicros, Histogram endLatencyMicros, Histogram submitMicros, String lastError,
+    double seconds, Histogram startLatencyMicros, Histogram endLatencyMicros, Histogram seenLatencyMicros,
+    Histogram submitMicros, String lastError,
     Map<String, Double> cpuSeconds) {
 
   /** This result with the CPU seconds each process used between the two samples. */
@@ -17,7 +18,7 @@ record BenchResult(BenchOptions options, int rejected, int completed, int failed
     var used = new LinkedHashMap<String, Double>();
     after.forEach((name, seconds) -> used.put(name, seconds - before.getOrDefault(name, 0.0)));
     return new BenchResult(options, rejected, completed, failed, checks, seconds, startLatencyMicros, endLatencyMicros,
-        submitMicros, lastError, used);
+        seenLatencyMicros, submitMicros, lastError, used);
   }
 
   /** CPU milliseconds per 1,000 jobs (= microseconds per job) of each process, then "spool" (all but the bench). */
@@ -50,12 +51,13 @@ record BenchResult(BenchOptions options, int rejected, int completed, int failed
           submit round trip ms   %s
           start latency ms       %s   (submitted -> started, server clocks)
           end latency ms         %s   (submitted -> finished)
+          seen latency ms        %s   (finished -> the caller had it; this machine's clock)
           CPU ms per 1,000 jobs  %s%s""",
         options.jobs(), options.type(), options.concurrency(),
         options.rate() > 0 ? "rate " + options.rate() + "/s" : "no rate limit",
         options.waitSecs() > 0 ? "each caller long-polls its job" : "jobs' ends polled",
         completed, failed, rejected, seconds, jobsPerSec(), checks,
-        line(submitMicros), line(startLatencyMicros), line(endLatencyMicros), cpuLine(),
+        line(submitMicros), line(startLatencyMicros), line(endLatencyMicros), line(seenLatencyMicros), cpuLine(),
         lastError == null ? "" : "\n  last error: " + lastError);
   }
 
@@ -74,6 +76,7 @@ record BenchResult(BenchOptions options, int rejected, int completed, int failed
     json.set("submit_latency_ms", percentiles(submitMicros));
     json.set("start_latency_ms", percentiles(startLatencyMicros));
     json.set("end_latency_ms", percentiles(endLatencyMicros));
+    json.set("seen_latency_ms", percentiles(seenLatencyMicros));
     ObjectNode cpu = json.putObject("cpu_ms_per_1000_jobs");
     cpuMillisPerThousandJobs().forEach(cpu::put);
     return JobJson.encode(json);

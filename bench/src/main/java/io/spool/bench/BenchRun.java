@@ -32,6 +32,7 @@ final class BenchRun {
 
   private final Histogram startLatencyMicros = new Histogram(3);
   private final Histogram endLatencyMicros = new Histogram(3);
+  private final Histogram seenLatencyMicros = new Histogram(3);
   private final Histogram submitMicros = new Histogram(3);
   private final ArrayDeque<Unconfirmed> unconfirmed = new ArrayDeque<>();
   private final Promise<BenchResult> done = Promise.promise();
@@ -164,6 +165,7 @@ final class BenchRun {
       startLatencyMicros.recordValue(micros(job.submittedAt(), job.startedAt()));
     }
     endLatencyMicros.recordValue(micros(job.submittedAt(), job.finishedAt()));
+    seenLatencyMicros.recordValue(micros(job.finishedAt(), Instant.now()));
   }
 
   private static long micros(Instant from, Instant to) {
@@ -173,6 +175,7 @@ final class BenchRun {
   private BenchResult result(long endNanos) {
     double seconds = (endNanos - startNanos) / 1e9;
     return new BenchResult(options, rejected, completed, failed, checks, seconds,
-        startLatencyMicros, endLatencyMicros, submitMicros, lastError, java.util.Map.of());
+        startLatencyMicros, endLatencyMicros, seenLatencyMicros, submitMicros, lastError,
+        java.util.Map.of());
   }
 }
