@@ -27,8 +27,10 @@ import org.slf4j.LoggerFactory;
 /**
  * One Redis subscription per gateway process for all the jobs its clients watch: a job's channel is
  * subscribed while at least one local listener watches it, so events of unwatched jobs cost nothing
- * here. Listeners are called on the context that registered them. If the subscription breaks, it is
- * made again and every watched channel re-subscribed.
+ * here. Those who only wait for jobs to end (long-polls) share the one channel announcing ended jobs,
+ * subscribed with the connection, and cost no Redis command each. Listeners are called on the context
+ * that registered them. If the subscription breaks, it is made again and every watched channel
+ * re-subscribed.
  */
 final class EventHub {
   private static final Logger log = LoggerFactory.getLogger(EventHub.class);
@@ -46,6 +48,8 @@ final class EventHub {
 
   private record Listener(Context context, Handler<EventFrame> handler) {}
 
+  private record EndWaiter(Context context, Runnable onEnd) {}
+
   private final Vertx vertx;
   private final Redis subscriber;
   private final Keys keys;
@@ -55,12 +59,44 @@ final class EventHub {
    * connection's commands in order, so each "subscribe" reply confirms the oldest.
    */
   private final Map<String, ArrayDeque<Promise<Void>>> unconfirmed = new HashMap<>();
+  /** Who waits for which job to end; guarded by this. */
+  private final Map<UUID, List<EndWaiter>> endWaiters = new HashMap<>();
+  /** Confirmed once the current connection is subscribed to the ended channel; guarded by this. */
+  private Promise<Void> endsSubscribed;
   private Future<RedisConnection> connection;
 
   EventHub(Vertx vertx, Redis subscriber, Keys keys) {
     this.vertx = vertx;
     this.subscriber = subscriber;
     this.keys = keys;
+  }
+
+  /**
+   * Calls {@code onEnd} (on the caller's context) once the job's end is announced from now on;
+   * completes once the ended channel is subscribed, so an end announced after that is not missed.
+   */
+  Future<Registration> awaitEnd(UUID jobId, Runnable onEnd) {
+    var waiter = new EndWaiter(vertx.getOrCreateContext(), onEnd);
+    Promise<Void> subscribed;
+    synchronized (this) {
+      endWaiters.computeIfAbsent(jobId, id -> new ArrayList<>(1)).add(waiter);
+      connection();
+      subscribed = endsSubscribed;
+    }
+    Registration registration = () -> {
+      synchronized (this) {
+        List<EndWaiter> waiters = endWaiters.get(jobId);
+        if (waiters != null && waiters.remove(waiter) && waiters.isEmpty()) {
+          endWaiters.remove(jobId);
+        }
+      }
+    };
+    if (subscribed.future().isComplete()) {
+      return Future.succeededFuture(registration);
+    }
+    long timer = vertx.setTimer(CONFIRM_MILLIS, t -> subscribed.tryComplete());
+    subscribed.future().onComplete(v -> vertx.cancelTimer(timer));
+    return onContext(waiter.context(), subscribed).map(registration);
   }
 
   /**
@@ -84,7 +120,7 @@ final class EventHub {
     Registration registration = () -> stop(jobId, listener);
     if (!first) {
       // A listener beside an earlier one waits for the same confirmation, if it has not come yet.
-      return confirmed == null ? Future.succeededFuture(registration) : onContext(listener, confirmed).map(registration);
+      return confirmed == null ? Future.succeededFuture(registration) : onContext(listener.context(), confirmed).map(registration);
     }
     // The client completes a SUBSCRIBE once it is written, not once Redis has it: an event published
     // in between would be missed. Redis's own "subscribe" reply (see onMessage) is what counts.
@@ -103,12 +139,12 @@ final class EventHub {
           resubscribeLater();
         });
     confirmed.future().onComplete(v -> vertx.cancelTimer(timer));
-    return onContext(listener, confirmed).map(registration);
+    return onContext(listener.context(), confirmed).map(registration);
   }
 
   /** The confirmation, completed on the listener's context (Redis's reply comes on the subscriber's). */
-  private static Future<Void> onContext(Listener listener, Promise<Void> confirmed) {
-    Promise<Void> there = ((ContextInternal) listener.context()).promise();
+  private static Future<Void> onContext(Context context, Promise<Void> confirmed) {
+    Promise<Void> there = ((ContextInternal) context).promise();
     confirmed.future().onComplete(there);
     return there.future();
   }
@@ -146,14 +182,22 @@ final class EventHub {
     }
   }
 
+  /** The subscriber connection, made (and subscribed to the ended channel) if there is none. */
   private synchronized Future<RedisConnection> connection() {
     if (connection == null || connection.failed()) {
+      Promise<Void> ends = Promise.promise();
+      endsSubscribed = ends;
+      String channel = keys.endedChannel();
+      unconfirmed.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(ends);
       connection = subscriber.connect().map(c -> {
         c.handler(this::onMessage);
         c.exceptionHandler(e -> reconnect(c));
         c.endHandler(v -> reconnect(c));
+        c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onFailure(e -> ends.tryComplete());
         return c;
       });
+      // Without Redis, waiters go on unsubscribed: a long-poll then answers when its wait is over.
+      connection.onFailure(e -> ends.tryComplete());
     }
     return connection;
   }
@@ -177,11 +221,14 @@ final class EventHub {
       Set<UUID> watched;
       synchronized (this) {
         watched = Set.copyOf(listeners.keySet());
-      }
-      if (watched.isEmpty()) {
-        return;
+        if (watched.isEmpty() && endWaiters.isEmpty()) {
+          return;
+        }
       }
       connection().compose(c -> {
+        if (watched.isEmpty()) {
+          return Future.succeededFuture();
+        }
         var subscribe = Request.cmd(Command.SUBSCRIBE);
         watched.forEach(jobId -> subscribe.arg(keys.jobEventChannel(jobId)));
         return c.send(subscribe);
@@ -200,6 +247,10 @@ final class EventHub {
       return;
     }
     if (!"message".equals(kind)) {
+      return;
+    }
+    if (keys.endedChannel().equals(message.get(1).toString())) {
+      onEnded(message.get(2).toString());
       return;
     }
     EventFrame frame;
@@ -224,5 +275,30 @@ final class EventHub {
         listener.handler().handle(frame);
       }
     }));
+  }
+
+  /** Wakes those waiting for the jobs announced as ended: ids, space-separated. */
+  private void onEnded(String ids) {
+    List<EndWaiter> woken = new ArrayList<>();
+    synchronized (this) {
+      if (endWaiters.isEmpty()) {
+        return;
+      }
+      for (String id : ids.split(" ")) {
+        List<EndWaiter> waiters = id.length() == 36 ? endWaiters.get(parseId(id)) : null;
+        if (waiters != null) {
+          woken.addAll(waiters);
+        }
+      }
+    }
+    woken.forEach(waiter -> waiter.context().runOnContext(v -> waiter.onEnd().run()));
+  }
+
+  private static UUID parseId(String id) {
+    try {
+      return UUID.fromString(id);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 }

@@ -217,11 +217,7 @@ final class JobStreams {
   Future<EndWatch> watchForEnd(UUID jobId, Duration max) {
     Promise<Void> ended = Promise.promise();
     long timer = vertx.setTimer(max.toMillis(), t -> ended.tryComplete());
-    return hub.listen(jobId, frame -> {
-      if (frame.event().isEnd()) {
-        ended.tryComplete();
-      }
-    }).map(registration -> new EndWatch(ended.future(), () -> {
+    return hub.awaitEnd(jobId, ended::tryComplete).map(registration -> new EndWatch(ended.future(), () -> {
       vertx.cancelTimer(timer);
       registration.close();
     }));

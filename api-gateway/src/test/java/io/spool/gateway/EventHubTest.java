@@ -1,9 +1,11 @@
 package io.spool.gateway;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.spool.model.JobEvents;
 import io.spool.model.JobIds;
+import io.spool.model.JobStatus;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
 import io.spool.testing.TcpProxy;
@@ -28,13 +30,21 @@ class EventHubTest {
   private static SpoolConfig config;
   private static Vertx vertx;
   private static TcpProxy slowLink;
+  /** Redis through {@link #slowLink}, which holds each command sent for 300 ms. */
+  private static SpoolConfig slowConfig;
+  private static Redis publisher;
 
   @BeforeAll
   static void start() {
     config = TestServices.isolatedConfig(EventHubTest.class);
     URI redis = URI.create(config.redisUrl());
     slowLink = TcpProxy.to(redis.getHost(), redis.getPort());
+    slowLink.delayToTarget(Duration.ofMillis(300));
     vertx = Vertx.vertx();
+    var env = new HashMap<>(TestServices.isolatedEnv(EventHubTest.class));
+    env.put("SPOOL_REDIS_URL", "redis://127.0.0.1:" + slowLink.port() + (redis.getPath() == null ? "" : redis.getPath()));
+    slowConfig = SpoolConfig.fromEnv(env);
+    publisher = RedisClients.client(vertx, config, 1);
   }
 
   @AfterAll
@@ -51,13 +61,7 @@ class EventHubTest {
    */
   @Test
   void anEventPublishedAsSoonAsListenCompletesIsDelivered() throws Exception {
-    slowLink.delayToTarget(Duration.ofMillis(300));
-    var env = new HashMap<>(TestServices.isolatedEnv(EventHubTest.class));
-    URI redis = URI.create(config.redisUrl());
-    env.put("SPOOL_REDIS_URL", "redis://127.0.0.1:" + slowLink.port() + (redis.getPath() == null ? "" : redis.getPath()));
-    Redis subscriber = RedisClients.client(vertx, SpoolConfig.fromEnv(env), 1);
-    Redis publisher = RedisClients.client(vertx, config, 1);
-    var hub = new EventHub(vertx, subscriber, config.keys());
+    var hub = slowHub();
     for (int i = 0; i < 3; i++) {
       UUID job = JobIds.next();
       var received = new CompletableFuture<String>();
@@ -67,5 +71,36 @@ class EventHubTest {
       assertEquals("end", received.get(5, TimeUnit.SECONDS), "the end event of job " + job + " reached its listener");
       registration.close();
     }
+  }
+
+  /**
+   * Long-polls share the channel announcing ended jobs: a waiter is woken by its own job's end, written
+   * through the event log's script, and by nothing else (another job's end, its own job's progress),
+   * even when it starts waiting the moment before the end is written.
+   */
+  @Test
+  void aWaiterIsWokenByItsOwnJobsEndOnly() throws Exception {
+    var hub = slowHub();
+    var events = JobEvents.of(publisher, config);
+    UUID mine = JobIds.next();
+    UUID other = JobIds.next();
+    var mineEnded = new CompletableFuture<Void>();
+    var otherEnded = new CompletableFuture<Void>();
+    var mineWait = hub.awaitEnd(mine, () -> mineEnded.complete(null)).await();
+    hub.awaitEnd(other, () -> otherEnded.complete(null)).await();
+
+    events.emit(JobEvents.statusChange(mine, JobStatus.RUNNING, 1)).await();
+    events.emit(JobEvents.statusChange(other, JobStatus.COMPLETED, 1)).await();
+    otherEnded.get(5, TimeUnit.SECONDS);
+    assertFalse(mineEnded.isDone(), "woken by its job's progress or by another job's end");
+
+    events.emit(JobEvents.statusChange(mine, JobStatus.FAILED, 1)).await();
+    mineEnded.get(5, TimeUnit.SECONDS);
+    mineWait.close();
+  }
+
+  /** A hub whose subscriber connection goes through the slow link (a client of its own: the pool holds one). */
+  private static EventHub slowHub() {
+    return new EventHub(vertx, RedisClients.client(vertx, slowConfig, 1), config.keys());
   }
 }

@@ -25,18 +25,22 @@ public final class JobEvents {
 
   /**
    * Numbers, appends and publishes events atomically, many per call. KEYS: per event its log stream
-   * and its counter. ARGV: the cap, then per event its channel, its JSON with the placeholder
-   * {@code "seq":0}, and a ttl in seconds (0: leave the expiry as it is). A log's first event always
-   * sets one, so no log outlives its job by more than a week.
+   * and its counter. ARGV: the cap, the channel announcing ended jobs, then per event its channel, its
+   * JSON with the placeholder {@code "seq":0}, and a ttl in seconds (0: leave the expiry as it is; above
+   * 0 only for an {@code end}). A log's first event always sets one, so no log outlives its job by more
+   * than a week. The ids of the jobs whose end was written (the last 36 characters of their log's key)
+   * go out in one message on the ended channel.
    */
   private static final RedisScript EMIT = new RedisScript("""
-      local a = 2
+      local a = 3
+      local ended = {}
       for i = 1, #KEYS, 2 do
         local seq = redis.call('INCR', KEYS[i + 1])
         local event = string.gsub(ARGV[a + 1], '"seq":0', '"seq":' .. seq, 1)
         redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'e', event)
         redis.call('PUBLISH', ARGV[a], event)
         local ttl = tonumber(ARGV[a + 2])
+        if ttl > 0 then ended[#ended + 1] = string.sub(KEYS[i], -36) end
         if seq == 1 and ttl == 0 then ttl = %d end
         if ttl > 0 then
           redis.call('EXPIRE', KEYS[i], ttl)
@@ -44,6 +48,7 @@ public final class JobEvents {
         end
         a = a + 3
       end
+      if #ended > 0 then redis.call('PUBLISH', ARGV[2], table.concat(ended, ' ')) end
       return (#KEYS) / 2""".formatted(UNENDED_TTL_SECS));
   /** Events per script call: a call runs atomically, so it is kept short. */
   private static final int EVENTS_PER_CALL = 100;
@@ -103,7 +108,7 @@ public final class JobEvents {
       List<NewEvent> chunk = all.subList(from, Math.min(all.size(), from + EVENTS_PER_CALL));
       var call = EMIT.call().arg(chunk.size() * 2);
       chunk.forEach(event -> call.arg(keys.jobEvents(event.jobId())).arg(keys.jobEventSeq(event.jobId())));
-      call.arg(maxPerJob);
+      call.arg(maxPerJob).arg(keys.endedChannel());
       for (NewEvent event : chunk) {
         String json = wireJson(event.jobId(), 0, event.type(), event.attempt(), now,
             event.data() == null ? "null" : JobJson.encode(event.data()));

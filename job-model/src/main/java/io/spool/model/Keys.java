@@ -69,6 +69,15 @@ public record Keys(String prefix) {
     return tag() + ":evc:" + jobId;
   }
 
+  /**
+   * The pub/sub channel on which the ids of jobs that just ended are announced, space-separated, one
+   * message per batch of events written: gateways subscribe to it once, so any number of long-polls
+   * share one subscription and cost no Redis command each.
+   */
+  public String endedChannel() {
+    return tag() + ":ended";
+  }
+
   /** Signals of jobs not due yet: a sorted set scored by due time (epoch ms), member "stream|job id". */
   public String delayed() {
     return tag() + ":delayed";
