@@ -239,7 +239,7 @@ public final class JobSql {
    */
   public static final String SELECT_PENDING_AMONG = """
       SELECT id, queue, priority, greatest(0, ceil(extract(epoch FROM run_at - now()) * 1000))::bigint AS due_in_ms
-      FROM jobs c WHERE id = ANY($1::uuid[]) AND status = 'pending' AND %s""".formatted(notBlocked("c"));
+      FROM jobs c WHERE id = ANY($1::uuid[]) AND %s AND %s""".formatted(byIdOnly("status = 'pending'"), notBlocked("c"));
 
   /**
    * For jobs $1 that just left running or pending: the next job of each one's concurrency key that
