@@ -38,7 +38,7 @@ final class JobSubmitter {
   private static final Logger log = LoggerFactory.getLogger(JobSubmitter.class);
   /** Rows in one INSERT; one batch request (up to 1,000) always fits. */
   private static final int MAX_ROWS_PER_COMMIT = 2000;
-  private static final int MAX_COMMITS_IN_FLIGHT = 2;
+  private static final int MAX_COMMITS_IN_FLIGHT = 1;
 
   private final SqlClient pg;
   private final Pool transactions;

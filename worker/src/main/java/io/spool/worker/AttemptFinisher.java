@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 final class AttemptFinisher {
   private static final Logger log = LoggerFactory.getLogger(AttemptFinisher.class);
   private static final int MAX_ROWS = 1000;
-  private static final int MAX_IN_FLIGHT = 2;
+  private static final int MAX_IN_FLIGHT = 1;
 
   /**
    * How an attempt ended: completed with a result (as JSON text, encoded on the slot's own thread),
