@@ -34,13 +34,14 @@ final class GatewayVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    // Each instance batches its own inserts on its own event loop: no state crosses threads.
+    // Each instance batches its own inserts and reads on its own event loop: no state crosses threads.
     var s = shared;
     var signals = QueueSignals.of(s.redis(), s.pg(), config);
     var submitter = new JobSubmitter(context, s.pg(), s.transactions(), signals, config.idempotencyTtl(), s.metrics());
     var events = JobEvents.of(s.redis(), config);
     var streams = new JobStreams(vertx, s.pg(), new EventFeed(vertx, s.pg(), events, s.hub()), s.hub());
-    var jobs = new JobsHandler(s.pg(), s.redis(), config.keys(), signals, events, streams, submitter, s.types(),
+    var jobs = new JobsHandler(s.pg(), s.redis(), config.keys(), signals, events, streams, submitter,
+        new JobReader(context, s.pg()), s.types(),
         new SubmissionParser(config), s.pending(), s.metrics());
     var router = ApiRoutes.router(vertx, s.keys(), s.limiter(), jobs, streams, new QueuesHandler(s.queues()), s.ops());
     return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))

@@ -49,13 +49,16 @@ final class JobsHandler {
   private final Keys keys;
   private final QueueSignals signals;
   private final JobSubmitter submitter;
+  private final JobReader reader;
   private final JobTypes types;
   private final PendingJobs pending;
   private final SubmissionParser parser;
   private final SpoolMetrics metrics;
 
   JobsHandler(SqlClient pg, Redis redis, Keys keys, QueueSignals signals, JobEvents events, JobStreams streams,
-      JobSubmitter submitter, JobTypes types, SubmissionParser parser, PendingJobs pending, SpoolMetrics metrics) {
+      JobSubmitter submitter, JobReader reader, JobTypes types, SubmissionParser parser, PendingJobs pending,
+      SpoolMetrics metrics) {
+    this.reader = reader;
     this.metrics = metrics;
     this.pending = pending;
     this.pg = pg;
@@ -173,9 +176,7 @@ final class JobsHandler {
   }
 
   private Future<Job> load(UUID id, String user) {
-    return pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(id, user)).compose(rows -> rows.size() == 0
-        ? Future.failedFuture(Problem.notFound("no job " + id).exception())
-        : Future.succeededFuture(JobSql.toJob(rows.iterator().next())));
+    return reader.load(id, user);
   }
 
   private static int waitSecs(RoutingContext ctx) {

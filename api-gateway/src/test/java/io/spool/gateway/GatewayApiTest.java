@@ -77,6 +77,29 @@ class GatewayApiTest {
     assertEquals(Problem.CONTENT_TYPE, missing.header("Content-Type"));
   }
 
+  /** Reads that arrive together share statements (JobReader): each caller still gets its own job. */
+  @Test
+  void manyReadsAtOnceEachAnswerTheirOwnJob() throws Exception {
+    var ids = new java.util.ArrayList<String>();
+    for (int i = 0; i < 40; i++) {
+      ids.add(http.post("/v1/jobs", "{\"type\":\"echo\",\"request\":{\"n\":" + i + "}}").json().get("id").asText());
+    }
+    ids.add(UUID.randomUUID().toString());
+    var readers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    var reads = ids.stream().map(id -> readers.submit(() -> http.get("/v1/jobs/" + id))).toList();
+    readers.close();
+    for (int i = 0; i < ids.size(); i++) {
+      var answer = reads.get(i).get(30, java.util.concurrent.TimeUnit.SECONDS);
+      if (i == ids.size() - 1) {
+        assertEquals(404, answer.status(), "an unknown id among known ones");
+        continue;
+      }
+      assertEquals(200, answer.status());
+      assertEquals(ids.get(i), answer.json().get("id").asText());
+      assertEquals(i, answer.json().get("request").get("n").asInt());
+    }
+  }
+
   @Test
   void listsNewestFirstWithFiltersAndCursorPagination() {
     var ids = new ArrayList<String>();

@@ -66,7 +66,7 @@ class OpenApiContractTest {
     // The real route table, with inert handlers: only its shape is read here.
     var router = ApiRoutes.router(vertx, ApiKeys.load(new Auth(List.of(), null, true)),
         new RateLimiter(null, new Keys("t"), new Limits(1, 0, 1)),
-        new JobsHandler(null, null, null, null, null, null, null, null, null, null, null),
+        new JobsHandler(null, null, null, null, null, null, null, null, null, null, null, null),
         new JobStreams(vertx, null, null, null), new QueuesHandler(null), new OpsEndpoints(null, null, null, null));
     var routed = new TreeSet<String>();
     for (Route route : router.getRoutes()) {

@@ -106,6 +106,13 @@ public final class JobSql {
       + " FROM jobs WHERE id = $1 AND user_id = $2";
 
   /**
+   * The jobs with ids $1 (whoever owns them: the caller checks), each with its latest webhook delivery
+   * as JSON text in column {@code webhook}: many reads of single jobs answered by one statement.
+   */
+  public static final String SELECT_MANY_WITH_WEBHOOK = "SELECT " + COLUMNS + ", (" + WebhookSql.LATEST_OF_JOB
+      + ") AS webhook FROM jobs WHERE id = ANY($1::uuid[])";
+
+  /**
    * The one place ownership is decided (design note 3): the picked jobs that are still claimable —
    * pending, due, not waiting behind their concurrency key (candidates are aliased {@code c}) — become
    * running for worker $2 with their next attempt number, locked with SKIP LOCKED so claims side by
