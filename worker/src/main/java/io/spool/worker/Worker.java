@@ -71,6 +71,27 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
+   * Every job is inserted and updated twice, so the jobs table and its indexes fill with dead row
+   * versions that only a vacuum clears; without autovacuum, claims, finishes and inserts slow down as
+   * they pile up. Spool does not vacuum on its own: it says so, once, at start.
+   */
+  private static void warnIfAutovacuumOff(io.vertx.sqlclient.SqlClient pg) {
+    try {
+      var row = pg.query("SELECT current_setting('autovacuum') = 'on' AS on_, coalesce((SELECT option_value = 'false' "
+          + "FROM pg_class c, pg_options_to_table(c.reloptions) WHERE c.oid = to_regclass('jobs') "
+          + "AND option_name = 'autovacuum_enabled'), false) AS off_for_jobs").execute().await(10, TimeUnit.SECONDS)
+          .iterator().next();
+      if (!row.getBoolean("on_") || row.getBoolean("off_for_jobs")) {
+        log.warn("Postgres autovacuum is off{}: dead rows of the jobs table are never cleared, and claims, "
+            + "finishes and inserts slow down as they pile up. Turn it on: {}", row.getBoolean("on_") ? " for the jobs table" : "",
+            row.getBoolean("on_") ? "ALTER TABLE jobs RESET (autovacuum_enabled)" : "autovacuum = on in postgresql.conf, then reload");
+      }
+    } catch (RuntimeException | java.util.concurrent.TimeoutException e) {
+      log.debug("could not read the autovacuum setting: {}", e.toString());
+    }
+  }
+
+  /**
    * Migrates, registers its job types, heartbeats, and starts the slots, the lease reaper and the
    * fetcher; blocks until running.
    */
@@ -85,6 +106,7 @@ public final class Worker implements AutoCloseable {
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       pg.preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
           .await(30, TimeUnit.SECONDS);
+      warnIfAutovacuumOff(pg);
       var signals = QueueSignals.of(redis, pg, config);
       var events = JobEvents.of(redis, config);
       // The finisher's batches live on one event-loop context of their own.
