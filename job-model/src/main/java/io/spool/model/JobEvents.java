@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The per-job event log (design note 8): a capped Redis stream per job, each event numbered by a
+ * The per-job event log (design note 8): a capped Redis list per job, each event numbered by a
  * per-job counter and published on the job's channel as it is appended, so a client can subscribe
  * late or reconnect and resume. The log is kept for the retention after the job ends. It is a
  * convenience, never the truth: the final state always comes from Postgres.
@@ -24,7 +24,7 @@ public final class JobEvents {
   private static final long UNENDED_TTL_SECS = 7 * 24 * 3600;
 
   /**
-   * Numbers, appends and publishes events atomically, many per call. KEYS: per event its log stream
+   * Numbers, appends and publishes events atomically, many per call. KEYS: per event its log list
    * and its counter. ARGV: the cap, the channel announcing ended jobs, then per event its channel, its
    * JSON with the placeholder {@code "seq":0}, and a ttl in seconds (0: leave the expiry as it is; above
    * 0 only for an {@code end}). A log's first event always sets one, so no log outlives its job by more
@@ -33,11 +33,12 @@ public final class JobEvents {
    */
   private static final RedisScript EMIT = new RedisScript("""
       local a = 3
+      local cap = tonumber(ARGV[1])
       local ended = {}
       for i = 1, #KEYS, 2 do
         local seq = redis.call('INCR', KEYS[i + 1])
         local event = string.gsub(ARGV[a + 1], '"seq":0', '"seq":' .. seq, 1)
-        redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'e', event)
+        if redis.call('RPUSH', KEYS[i], event) > cap then redis.call('LTRIM', KEYS[i], -cap, -1) end
         redis.call('PUBLISH', ARGV[a], event)
         local ttl = tonumber(ARGV[a + 2])
         if ttl > 0 then ended[#ended + 1] = string.sub(KEYS[i], -36) end
@@ -133,11 +134,11 @@ public final class JobEvents {
 
   /** The logged events after {@code afterSeq}, in order. */
   public Future<List<JobEvent>> since(UUID jobId, long afterSeq) {
-    return redis.send(Request.cmd(Command.XRANGE).arg(keys.jobEvents(jobId)).arg("-").arg("+")).map(reply -> {
+    return redis.send(Request.cmd(Command.LRANGE).arg(keys.jobEvents(jobId)).arg(0).arg(-1)).map(reply -> {
       var events = new ArrayList<JobEvent>();
       if (reply != null) {
         for (Response entry : reply) {
-          JobEvent event = parse(entry.get(1).get(1).toString());
+          JobEvent event = parse(entry.toString());
           if (event.seq() > afterSeq) {
             events.add(event);
           }
