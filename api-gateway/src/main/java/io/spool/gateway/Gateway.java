@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
 public final class Gateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
   private static final int TRANSACTION_POOL_SIZE = 4;
+  /** Connections for the batched job reads (JobReader): each carries many reads per statement. */
+  private static final int READ_POOL_SIZE = 2;
   private static final long KEY_SWEEP_MILLIS = 5 * 60_000;
   private static final int KEY_SWEEP_BATCH = 10_000;
 
@@ -60,7 +62,10 @@ public final class Gateway implements AutoCloseable {
       var hub = new EventHub(vertx, RedisClients.client(vertx, config, 1), config.keys());
       var queues = QueueStatsSampler.start(vertx, pg, redis, config, metrics);
       var ops = new OpsEndpoints(metrics, config.ops().metricsToken(), pg, redis);
-      var shared = new GatewayVerticle.Shared(keys, limiter, pending, pg, transactions, redis, types, hub, metrics, queues, ops);
+      // Batched reads by id, planned at every call (see PgClients.replanningClient).
+      SqlClient reads = PgClients.replanningClient(vertx, config, READ_POOL_SIZE);
+      var shared = new GatewayVerticle.Shared(keys, limiter, pending, pg, reads, transactions, redis, types, hub, metrics,
+          queues, ops);
       vertx.deployVerticle(() -> new GatewayVerticle(config, shared), new DeploymentOptions().setInstances(config.httpInstances()))
           .await(30, TimeUnit.SECONDS);
       log.info("gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",

@@ -21,8 +21,8 @@ final class GatewayVerticle extends VerticleBase {
    * @param transactions for the few submissions that need a transaction (idempotency keys)
    * @param hub          one Redis subscription per process for every watched job
    */
-  record Shared(ApiKeys keys, RateLimiter limiter, PendingJobs pending, SqlClient pg, Pool transactions, Redis redis,
-      JobTypes types, EventHub hub, SpoolMetrics metrics, QueueStatsSampler queues, OpsEndpoints ops) {}
+  record Shared(ApiKeys keys, RateLimiter limiter, PendingJobs pending, SqlClient pg, SqlClient reads, Pool transactions,
+      Redis redis, JobTypes types, EventHub hub, SpoolMetrics metrics, QueueStatsSampler queues, OpsEndpoints ops) {}
 
   private final SpoolConfig config;
   private final Shared shared;
@@ -41,7 +41,7 @@ final class GatewayVerticle extends VerticleBase {
     var events = JobEvents.of(s.redis(), config);
     var streams = new JobStreams(vertx, s.pg(), new EventFeed(vertx, s.pg(), events, s.hub()), s.hub());
     var jobs = new JobsHandler(s.pg(), s.redis(), config.keys(), signals, events, streams, submitter,
-        new JobReader(context, s.pg()), s.types(),
+        new JobReader(context, s.reads()), s.types(),
         new SubmissionParser(config), s.pending(), s.metrics());
     var router = ApiRoutes.router(vertx, s.keys(), s.limiter(), jobs, streams, new QueuesHandler(s.queues()), s.ops());
     return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))

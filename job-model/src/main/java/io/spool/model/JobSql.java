@@ -118,22 +118,22 @@ public final class JobSql {
    * running for worker $2 with their next attempt number, locked with SKIP LOCKED so claims side by
    * side never wait on each other. {@code filterAndOrder} narrows and orders the candidates.
    */
-  private static String claim(String statusGuard, String filterAndOrder) {
+  private static String claim(String filterAndOrder) {
     return """
         WITH claimable AS (
           SELECT id FROM jobs c WHERE %s AND run_at <= now() AND %s AND %s FOR UPDATE SKIP LOCKED)
         UPDATE jobs j SET status = 'running', attempts = attempts + 1, lease_owner = $2,
                           started_at = clock_timestamp(), finished_at = NULL, result = NULL, error = NULL
         FROM claimable WHERE j.id = claimable.id
-        RETURNING %s""".formatted(statusGuard, notBlocked("c"), filterAndOrder, prefixed("j.", COLUMNS));
+        RETURNING %s""".formatted(JobStatus.RUNNING.sqlGuard("status"), notBlocked("c"), filterAndOrder,
+        prefixed("j.", COLUMNS));
   }
 
   /**
    * Claims jobs $1 (read from a stream) for worker $2, locked in id order so concurrent claims never
    * deadlock. Returns the claimed jobs with their new attempt number.
    */
-  public static final String CLAIM = claim(byIdOnly(JobStatus.RUNNING.sqlGuard("status")),
-      "id = ANY($1::uuid[]) ORDER BY id");
+  public static final String CLAIM = claim("id = ANY($1::uuid[]) ORDER BY id");
 
   /** This run's attempts are used up (attempts started since submission or the last requeue). */
   private static final String EXHAUSTED = "j.attempts - j.attempts_base >= j.max_attempts";
@@ -160,7 +160,7 @@ public final class JobSql {
         AS v(id, attempt, status, result, error, backoff_ms)
       WHERE j.id = v.id AND j.attempts = v.attempt AND %2$s
       RETURNING j.id, j.status, j.queue, j.priority, j.run_at, j.attempts, j.concurrency_key IS NOT NULL AS keyed"""
-      .formatted(RETRY, byIdOnly(JobStatus.COMPLETED.sqlGuard("j.status")));
+      .formatted(RETRY, JobStatus.COMPLETED.sqlGuard("j.status"));
 
   /**
    * A user's jobs (or only their dead letters: failed and not discarded), newest first, optionally filtered. Parameters: $1 user, then the status, type and
@@ -229,7 +229,7 @@ public final class JobSql {
    * from Postgres: the Runs.next idea, used while Redis is down. SKIP LOCKED lets workers claim side
    * by side without waiting on each other.
    */
-  public static final String CLAIM_NEXT = claim(JobStatus.RUNNING.sqlGuard("status"), "queue = ANY($1::text[]) ORDER BY priority DESC, run_at, id LIMIT $3");
+  public static final String CLAIM_NEXT = claim("queue = ANY($1::text[]) ORDER BY priority DESC, run_at, id LIMIT $3");
 
   /**
    * Pending jobs after id $1 (null: from the start), in id order, at most $2: what the reconciler
@@ -246,7 +246,7 @@ public final class JobSql {
    */
   public static final String SELECT_PENDING_AMONG = """
       SELECT id, queue, priority, greatest(0, ceil(extract(epoch FROM run_at - now()) * 1000))::bigint AS due_in_ms
-      FROM jobs c WHERE id = ANY($1::uuid[]) AND %s AND %s""".formatted(byIdOnly("status = 'pending'"), notBlocked("c"));
+      FROM jobs c WHERE id = ANY($1::uuid[]) AND status = 'pending' AND %s""".formatted(notBlocked("c"));
 
   /**
    * For jobs $1 that just left running or pending: the next job of each one's concurrency key that
@@ -356,17 +356,6 @@ public final class JobSql {
   }
 
   private JobSql() {}
-
-  /**
-   * A status guard for a statement that names its rows by id: wrapped in {@code IS TRUE} so that it no
-   * longer matches the predicate of the partial indexes {@code jobs_pending} and {@code jobs_running_owner},
-   * and the planner finds the rows by primary key. Otherwise it may scan the whole partial index for
-   * every statement (it misjudges their size after a burst, and they hold dead entries until a vacuum):
-   * a claim or finish then costs O(backlog) or O(jobs running) instead of O(rows named).
-   */
-  private static String byIdOnly(String statusGuard) {
-    return "(" + statusGuard + ") IS TRUE";
-  }
 
   /** The column list with each column qualified, for statements that join. */
   private static String prefixed(String alias, String columns) {
