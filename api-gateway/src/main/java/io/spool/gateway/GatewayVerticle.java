@@ -41,7 +41,7 @@ final class GatewayVerticle extends VerticleBase {
     var events = JobEvents.of(s.redis(), config);
     var streams = new JobStreams(vertx, s.pg(), new EventFeed(vertx, s.pg(), events, s.hub()), s.hub());
     var jobs = new JobsHandler(s.pg(), s.redis(), config.keys(), signals, events, streams, submitter,
-        new JobReader(context, s.reads()), s.types(),
+        new JobReader(context, s.reads(), s.metrics()), s.types(),
         new SubmissionParser(config), s.pending(), s.metrics());
     var router = ApiRoutes.router(vertx, s.keys(), s.limiter(), jobs, streams, new QueuesHandler(s.queues()), s.ops());
     return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))

@@ -3,6 +3,7 @@ package io.spool.gateway;
 import io.spool.model.GroupCommit;
 import io.spool.model.Job;
 import io.spool.model.JobSql;
+import io.spool.ops.SpoolMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
@@ -27,9 +28,9 @@ final class JobReader {
   private final SqlClient pg;
   private final GroupCommit<UUID, Job> reads;
 
-  JobReader(Context context, SqlClient pg) {
+  JobReader(Context context, SqlClient pg, SpoolMetrics metrics) {
     this.pg = pg;
-    this.reads = new GroupCommit<>(context, this::read, id -> 1, MAX_IDS_PER_READ, 1);
+    this.reads = new GroupCommit<>(context, this::read, id -> 1, MAX_IDS_PER_READ, 1, metrics.batchSizes("read"));
   }
 
   /** The job if it exists and belongs to the user; a 404 problem otherwise (the same for both). */

@@ -57,7 +57,8 @@ final class JobSubmitter {
     this.transactions = transactions;
     this.signals = signals;
     this.idempotencyTtl = idempotencyTtl;
-    this.commits = new GroupCommit<>(context, this::insert, List::size, MAX_ROWS_PER_COMMIT, MAX_COMMITS_IN_FLIGHT);
+    this.commits = new GroupCommit<>(context, this::insert, List::size, MAX_ROWS_PER_COMMIT, MAX_COMMITS_IN_FLIGHT,
+        metrics.batchSizes("insert"));
   }
 
   /**

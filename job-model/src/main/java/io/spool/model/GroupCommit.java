@@ -7,6 +7,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 import java.util.function.ToIntFunction;
 
 /**
@@ -23,6 +24,7 @@ public final class GroupCommit<I, O> {
   private final ToIntFunction<I> weight;
   private final int maxWeight;
   private final int maxInFlight;
+  private final IntConsumer batchWeights;
   private final ArrayDeque<Waiting<I, O>> queue = new ArrayDeque<>();
   private int inFlight;
 
@@ -37,6 +39,13 @@ public final class GroupCommit<I, O> {
    */
   public GroupCommit(Context context, Function<List<I>, Future<List<O>>> flush, ToIntFunction<I> weight,
       int maxWeight, int maxInFlight) {
+    this(context, flush, weight, maxWeight, maxInFlight, total -> {});
+  }
+
+  /** The same, telling {@code batchWeights} the total weight of each batch flushed (for a metric). */
+  public GroupCommit(Context context, Function<List<I>, Future<List<O>>> flush, ToIntFunction<I> weight,
+      int maxWeight, int maxInFlight, IntConsumer batchWeights) {
+    this.batchWeights = batchWeights;
     this.context = context;
     this.flush = flush;
     this.weight = weight;
@@ -63,6 +72,7 @@ public final class GroupCommit<I, O> {
         batch.add(next);
       }
       inFlight++;
+      batchWeights.accept(total);
       write(batch).onComplete(ar -> {
         inFlight--;
         drain();

@@ -1,6 +1,7 @@
 package io.spool.ops;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -15,6 +16,7 @@ import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntConsumer;
 
 /**
  * The meters of one Spool process (a gateway or a worker), in a Prometheus registry served at
@@ -114,6 +116,18 @@ public final class SpoolMetrics {
   public void webhookDelivery(String outcome) {
     Counter.builder("spool.webhook.deliveries").description("webhook POSTs by outcome").tag("outcome", outcome)
         .register(registry).increment();
+  }
+
+  /**
+   * Records the size of each batch a group commit writes or reads ({@code batch} names which:
+   * insert, finish, read): whether batching coalesces under load shows here, not only in a bench.
+   * One record per statement, not per job.
+   */
+  public IntConsumer batchSizes(String batch) {
+    DistributionSummary sizes = DistributionSummary.builder("spool.batch.size")
+        .description("rows (or ids) per batched statement").baseUnit("rows").tag("batch", batch)
+        .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 2000).register(registry);
+    return sizes::record;
   }
 
   /** The queue's own name, or {@code other} once this process has seen {@link #MAX_LABEL_VALUES} queues. */

@@ -29,10 +29,11 @@ class GroupCommitTest {
   @Test
   void coalescesWritesThatArriveWhileOneIsInFlight() {
     var batchSizes = new CopyOnWriteArrayList<Integer>();
+    var reported = new CopyOnWriteArrayList<Integer>();
     var commits = new GroupCommit<Integer, Integer>(vertx.getOrCreateContext(), batch -> {
       batchSizes.add(batch.size());
       return vertx.timer(20).map(v -> batch.stream().map(i -> i * 10).toList());
-    }, i -> 1, 1000, 1);
+    }, i -> 1, 1000, 1, reported::add);
     var answers = new ArrayList<Future<Integer>>();
     for (int i = 0; i < 50; i++) {
       answers.add(commits.submit(i));
@@ -42,6 +43,7 @@ class GroupCommitTest {
     }
     assertTrue(batchSizes.size() < 50, "writes were batched: " + batchSizes);
     assertEquals(50, batchSizes.stream().mapToInt(Integer::intValue).sum());
+    assertEquals(batchSizes, reported, "each batch's size is reported for the batch-size metric");
   }
 
   @Test

@@ -116,6 +116,8 @@ class OpsTest {
     assertEquals(3, sum(gatewayAfter, "spool_jobs_submitted_total", queue, "type=\"sleep\"")
         - sum(gatewayBefore, "spool_jobs_submitted_total", queue, "type=\"sleep\""));
     assertEquals(1, sum(gatewayAfter, "spool_jobs_cancelled_total", queue, "type=\"echo\""), "a pending job cancelled");
+    assertTrue(sum(gatewayAfter, "spool_batch_size_rows_count", "batch=\"insert\"")
+        > sum(gatewayBefore, "spool_batch_size_rows_count", "batch=\"insert\""), "insert batches are measured");
 
     Eventually.await("the worker's counters", Duration.ofSeconds(10), () -> {
       var after = scrape(worker());
@@ -123,6 +125,7 @@ class OpsTest {
           && sum(after, "spool_jobs_failed_total", queue) == 1 && sum(after, "spool_jobs_retried_total", queue) == 1;
     });
     var workerAfter = scrape(worker());
+    assertTrue(sum(workerAfter, "spool_batch_size_rows_count", "batch=\"finish\"") > 0, "finish batches are measured");
     assertEquals(3, sum(workerAfter, "spool_job_duration_seconds_count", queue, "status=\"completed\"", "type=\"sleep\""));
     assertTrue(sum(workerAfter, "spool_job_duration_seconds_sum", queue, "status=\"completed\"") >= 0.03,
         "three 10 ms sleeps took 30 ms or more");

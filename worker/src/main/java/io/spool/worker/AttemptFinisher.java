@@ -81,7 +81,7 @@ final class AttemptFinisher {
     this.pg = pg;
     this.signals = signals;
     this.events = events;
-    this.commits = new GroupCommit<>(context, this::write, f -> 1, MAX_ROWS, MAX_IN_FLIGHT);
+    this.commits = new GroupCommit<>(context, this::write, f -> 1, MAX_ROWS, MAX_IN_FLIGHT, metrics.batchSizes("finish"));
   }
 
   /** Records the outcome; answers false if the attempt had been taken away (the fence matched nothing). */
