@@ -162,21 +162,17 @@ final class JobsHandler {
     UUID id = pathId(ctx);
     String user = ApiRoutes.user(ctx);
     int waitSecs = waitSecs(ctx);
-    Future<Job> answer = waitSecs == 0 ? load(id, user) : streams.watchForEnd(id, Duration.ofSeconds(waitSecs))
+    Future<Job> answer = waitSecs == 0 ? reader.load(id, user) : streams.watchForEnd(id, Duration.ofSeconds(waitSecs))
         // Listening before the first read: an end after it wakes the wait; one before it shows in it.
-        .compose(watch -> load(id, user)
+        .compose(watch -> reader.load(id, user)
             .compose(job -> job.status().isFinished() ? Future.succeededFuture(job)
-                : watch.ended().compose(v -> load(id, user)))
+                : watch.ended().compose(v -> reader.load(id, user)))
             .onComplete(done -> watch.close().run()));
     answer.onSuccess(job -> sendJson(ctx, 200, job)).onFailure(ctx::fail);
   }
 
   private static void sendJson(RoutingContext ctx, int status, Object body) {
     ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(JobJson.encode(body));
-  }
-
-  private Future<Job> load(UUID id, String user) {
-    return reader.load(id, user);
   }
 
   private static int waitSecs(RoutingContext ctx) {
