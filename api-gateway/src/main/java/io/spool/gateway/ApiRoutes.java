@@ -5,6 +5,7 @@ import io.spool.ops.OpsEndpoints;
 import io.vertx.core.Vertx;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
@@ -89,8 +90,12 @@ public final class ApiRoutes {
 
   /** Lets the request on if its user is within the rate limit; else 429 with {@code Retry-After}. */
   private static void limit(RateLimiter limiter, RoutingContext ctx) {
-    // Held while Redis answers, so the body is still there for the BodyHandler after this.
-    ctx.request().pause();
+    // A body is held while Redis answers, so it is still there for the BodyHandler after this. Only a
+    // body: a paused request without one would never be seen to end (the connection guard's body timeout).
+    HttpServerRequest request = ctx.request();
+    if (request.headers().contains(HttpHeaders.CONTENT_LENGTH) || request.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
+      request.pause();
+    }
     limiter.take(user(ctx)).onComplete(taken -> {
       long waitMillis = taken.succeeded() ? taken.result() : 0;
       if (waitMillis <= 0) {

@@ -44,9 +44,20 @@ final class GatewayVerticle extends VerticleBase {
         new JobReader(context, s.reads(), s.metrics()), s.types(),
         new SubmissionParser(config), s.pending(), s.metrics());
     var router = ApiRoutes.router(vertx, s.keys(), s.limiter(), jobs, streams, new QueuesHandler(s.queues()), s.ops());
-    return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))
-        .requestHandler(router)
-        .invalidRequestHandler(ApiRoutes::invalidRequest)
+    var guard = ConnectionGuard.install(vertx, context, config.connections(), s.metrics());
+    // HTTP/1.1 and WebSockets only: without h2c a connection is known from its first moment, so the
+    // guard can bound a client that connects and sends nothing. HTTP/2 belongs at the ingress.
+    return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true)
+            .setHttp2ClearTextEnabled(false))
+        .connectionHandler(guard::opened)
+        .requestHandler(request -> {
+          guard.begin(request);
+          router.handle(request);
+        })
+        .invalidRequestHandler(request -> {
+          guard.invalid(request);
+          ApiRoutes.invalidRequest(request);
+        })
         .listen();
   }
 }

@@ -69,6 +69,8 @@ public record Problem(int status, String slug, String title, String detail, List
   }
 
   public void send(RoutingContext ctx) {
+    // Many answers go out before the body is read (401, 413, 415, 429): the connection must go on reading.
+    ConnectionGuard.drainUnread(ctx.request(), ctx.response());
     send(ctx.response());
   }
 

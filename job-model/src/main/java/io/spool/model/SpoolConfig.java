@@ -49,6 +49,7 @@ import java.util.regex.Pattern;
  * @param llm               the OpenAI-compatible server the built-in {@code llm} job type streams from.
  * @param auth              who may call the gateway's API.
  * @param limits            how much the gateway takes in before it answers 429.
+ * @param connections       how long a client connection to the gateway may take over each part of a request.
  * @param ops               metrics, health, stats and log settings.
  */
 public record SpoolConfig(
@@ -76,6 +77,7 @@ public record SpoolConfig(
     Llm llm,
     Auth auth,
     Limits limits,
+    Connections connections,
     Ops ops) {
 
   /**
@@ -191,6 +193,22 @@ public record SpoolConfig(
   public record Limits(int queueLimit, int ratePerSec, int rateBurst) {}
 
   /**
+   * Bounds on what one client connection may hold at the gateway, so a slow or silent client cannot
+   * keep sockets (and their buffers) forever; each closing is counted in
+   * {@code spool_http_connections_closed_total{reason}}.
+   *
+   * @param headerTimeout a new connection must have sent a whole request head within this.
+   *                      {@code SPOOL_HTTP_HEADER_TIMEOUT_SECS}, default 10.
+   * @param bodyTimeout   a request's body must have arrived whole within this of its head; past it the
+   *                      answer is a 408 and the connection closes. {@code SPOOL_HTTP_BODY_TIMEOUT_SECS},
+   *                      default 30.
+   * @param idleTimeout   a keep-alive connection with no request in progress closes after this (a
+   *                      long-poll, SSE stream or WebSocket in progress is not idle).
+   *                      {@code SPOOL_HTTP_IDLE_TIMEOUT_SECS}, default 60.
+   */
+  public record Connections(Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout) {}
+
+  /**
    * How a process can be watched.
    *
    * @param metricsPort        the worker's port for {@code /metrics} and {@code /health/*} (the gateway
@@ -285,6 +303,10 @@ public record SpoolConfig(
             s.string("SPOOL_API_KEYS_FILE", null, Pattern.compile(".{1,4096}"), "a file path"),
             s.string("SPOOL_AUTH", "keys", Pattern.compile("keys|none"), "keys or none").equals("none")),
         limits(s),
+        new Connections(
+            Duration.ofSeconds(s.integer("SPOOL_HTTP_HEADER_TIMEOUT_SECS", 10, 1, 3_600)),
+            Duration.ofSeconds(s.integer("SPOOL_HTTP_BODY_TIMEOUT_SECS", 30, 1, 3_600)),
+            Duration.ofSeconds(s.integer("SPOOL_HTTP_IDLE_TIMEOUT_SECS", 60, 1, 86_400))),
         new Ops(
             s.integer("SPOOL_METRICS_PORT", 9464, 0, 65535),
             s.secret("SPOOL_METRICS_TOKEN"),

@@ -119,6 +119,16 @@ public final class SpoolMetrics {
   }
 
   /**
+   * Client connections the gateway closed because of how the client behaved, or that the client
+   * dropped with a request half sent; {@code reason} is one of a few fixed words, never client input.
+   */
+  public Counter connectionsClosed(String reason) {
+    return Counter.builder("spool.http.connections.closed")
+        .description("client connections closed by a timeout, an unreadable or oversized request, or the client mid-request")
+        .tag("reason", reason).register(registry);
+  }
+
+  /**
    * Records the size of each batch a group commit writes or reads ({@code batch} names which:
    * insert, finish, read): whether batching coalesces under load shows here, not only in a bench.
    * One record per statement, not per job.
