@@ -1,6 +1,7 @@
 package io.spool.gateway;
 
 import io.spool.model.JobEvents;
+import io.spool.model.PortInUseException;
 import io.spool.model.QueueSignals;
 import io.spool.model.SpoolConfig;
 import io.spool.ops.OpsEndpoints;
@@ -47,6 +48,7 @@ final class GatewayVerticle extends VerticleBase {
     return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true))
         .requestHandler(router)
         .invalidRequestHandler(ApiRoutes::invalidRequest)
-        .listen();
+        .listen()
+        .recover(e -> Future.failedFuture(PortInUseException.explain(e, "SPOOL_HTTP_PORT", config.httpPort(), false)));
   }
 }

@@ -3,12 +3,18 @@ package io.spool.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.gateway.Gateway;
 import io.spool.model.JobJson;
+import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
+import io.spool.testing.TestServices;
+import io.spool.worker.Worker;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -203,6 +209,41 @@ class OpsTest {
       assertEquals("up", readiness.get("redis").asText());
     }
     assertEquals(404, get(worker() + "/v1/jobs", null).statusCode(), "the worker's port serves only ops paths");
+  }
+
+  @Test
+  void aWorkerWhoseMetricsPortIsTakenNamesThePortAndTheSetting() throws Exception {
+    // A second worker on the same host, with the same SPOOL_METRICS_PORT as the first.
+    try (var first = new ServerSocket(0)) {
+      int port = first.getLocalPort();
+      var env = TestServices.isolatedEnv(OpsTest.class);
+      env.put("SPOOL_METRICS_PORT", String.valueOf(port));
+      var config = SpoolConfig.fromEnv(env);
+      try {
+        var error = assertThrows(IllegalStateException.class, () -> Worker.start(config));
+        assertEquals("worker failed to start: SPOOL_METRICS_PORT " + port + " is already in use on this host; "
+            + "set SPOOL_METRICS_PORT to a free port, or 0 to pick one", error.getMessage());
+      } finally {
+        TestServices.cleanUp(config);
+      }
+    }
+  }
+
+  @Test
+  void aGatewayWhoseHttpPortIsTakenNamesThePortAndTheSetting() throws Exception {
+    try (var first = new ServerSocket(0)) {
+      int port = first.getLocalPort();
+      var env = TestServices.isolatedEnv(OpsTest.class);
+      env.put("SPOOL_HTTP_PORT", String.valueOf(port));
+      var config = SpoolConfig.fromEnv(env);
+      try {
+        var error = assertThrows(IllegalStateException.class, () -> Gateway.start(config));
+        assertEquals("gateway failed to start: SPOOL_HTTP_PORT " + port + " is already in use on this host; "
+            + "set SPOOL_HTTP_PORT to a free port", error.getMessage());
+      } finally {
+        TestServices.cleanUp(config);
+      }
+    }
   }
 
   @Test

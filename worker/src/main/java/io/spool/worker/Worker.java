@@ -5,6 +5,7 @@ import io.spool.model.JobSql;
 import io.spool.model.Migrations;
 import io.spool.model.QueueSignals;
 import io.spool.model.PgClients;
+import io.spool.model.PortInUseException;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
 import io.spool.model.WebhookSql;
@@ -17,6 +18,7 @@ import io.vertx.redis.client.Redis;
 import io.spool.worker.builtin.HttpHandler;
 import io.spool.worker.builtin.LlmHandler;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.ThreadingModel;
@@ -185,6 +187,8 @@ public final class Worker implements AutoCloseable {
           }
         })
         .listen(config.ops().metricsPort())
+        .recover(e -> Future.failedFuture(
+            PortInUseException.explain(e, "SPOOL_METRICS_PORT", config.ops().metricsPort(), true)))
         .await(30, TimeUnit.SECONDS).actualPort();
   }
 
