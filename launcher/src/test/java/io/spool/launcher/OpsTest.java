@@ -9,11 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.gateway.Gateway;
 import io.spool.model.JobJson;
+import io.spool.model.PgClients;
 import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.spool.testing.TestServices;
 import io.spool.worker.Worker;
+import io.vertx.core.Vertx;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -212,7 +214,7 @@ class OpsTest {
   }
 
   @Test
-  void aWorkerWhoseMetricsPortIsTakenNamesThePortAndTheSetting() throws Exception {
+  void aWorkerWhoseMetricsPortIsTakenNamesThePortAndTheSettingAndNeverRegisters() throws Exception {
     // A second worker on the same host, with the same SPOOL_METRICS_PORT as the first.
     try (var first = new ServerSocket(0)) {
       int port = first.getLocalPort();
@@ -223,6 +225,7 @@ class OpsTest {
         var error = assertThrows(IllegalStateException.class, () -> Worker.start(config));
         assertEquals("worker failed to start: SPOOL_METRICS_PORT " + port + " is already in use on this host; "
             + "set SPOOL_METRICS_PORT to a free port, or 0 to pick one", error.getMessage());
+        assertEquals(0, workersRegistered(config), "a worker that did not start does not count as alive");
       } finally {
         TestServices.cleanUp(config);
       }
@@ -243,6 +246,16 @@ class OpsTest {
       } finally {
         TestServices.cleanUp(config);
       }
+    }
+  }
+
+  private static long workersRegistered(SpoolConfig config) {
+    var vertx = Vertx.vertx();
+    try {
+      return PgClients.client(vertx, config).query("SELECT count(*) FROM workers").execute().await().iterator().next()
+          .getLong(0);
+    } finally {
+      vertx.close().await();
     }
   }
 
