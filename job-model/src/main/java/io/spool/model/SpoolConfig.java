@@ -203,7 +203,8 @@ public record SpoolConfig(
    * @param statsInterval      how often each worker logs one {@code stats} line; zero for never.
    *                           {@code SPOOL_STATS_INTERVAL_SECS}, default 60.
    * @param queueStatsInterval how often a process reads the queues' depth, lag and dead letters from
-   *                           Postgres and Redis for its gauges (and the gateway for {@code /v1/queues}).
+   *                           Postgres and Redis for its gauges ({@code /v1/queues} reads them again
+   *                           when this reading is over a second old).
    *                           {@code SPOOL_QUEUE_STATS_SECS}, default 10.
    * @param jsonLogs           one JSON object per log line instead of text. {@code SPOOL_LOG_FORMAT},
    *                           {@code text} (default) or {@code json}; read by the logging set-up.

@@ -26,6 +26,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -190,6 +192,48 @@ class OpsTest {
     assertFalse(unserved.get("oldest_pending_at").isNull());
     assertEquals("up", queues.get("redis").asText());
     assertEquals(1, queues.get("workers").asInt());
+  }
+
+  @Test
+  void queueFiguresCountAWorkerThatStartedAfterTheGatewayWithoutWaitingForTheNextSample() {
+    var env = TestServices.isolatedEnv(OpsTest.class);
+    env.put("SPOOL_HTTP_PORT", String.valueOf(ProcessCluster.freePort()));
+    // No periodic sample falls within the test: whatever it sees was read for its requests.
+    env.put("SPOOL_QUEUE_STATS_SECS", "3600");
+    env.put("SPOOL_SHUTDOWN_GRACE_SECS", "1");
+    var config = SpoolConfig.fromEnv(env);
+    var http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+    try (var gateway = Gateway.start(config)) {
+      Eventually.await("the first figures", Duration.ofSeconds(10), () -> http.get("/v1/queues").status() == 200);
+      JsonNode before = http.get("/v1/queues").json();
+      assertEquals(0, before.get("workers").asInt(), before.toString());
+      // As in bin/quickstart, or a dashboard opened as a cluster starts: the workers come up after the gateway.
+      try (var worker = Worker.start(config)) {
+        Eventually.await("the new worker in /v1/queues", Duration.ofSeconds(5),
+            () -> http.get("/v1/queues").json().get("workers").asInt() == 1);
+      }
+      // However many ask at once, a stale sample is read again once, not once per request.
+      sleep(Duration.ofMillis(1200));
+      var answers = new ArrayList<Future<String>>();
+      try (var threads = Executors.newVirtualThreadPerTaskExecutor()) {
+        for (int i = 0; i < 20; i++) {
+          answers.add(threads.submit(() -> http.get("/v1/queues").json().get("sampled_at").asText()));
+        }
+      }
+      var reads = answers.stream().map(Future::resultNow).distinct().toList();
+      assertEquals(1, reads.size(), "one read for 20 requests at once: " + reads);
+    } finally {
+      TestServices.cleanUp(config);
+    }
+  }
+
+  private static void sleep(Duration time) {
+    try {
+      Thread.sleep(time);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
   }
 
   @Test
