@@ -1,6 +1,7 @@
 package io.spool.gateway;
 
 import io.spool.model.JobEvents;
+import io.spool.model.PortInUseException;
 import io.spool.model.QueueSignals;
 import io.spool.model.SpoolConfig;
 import io.spool.ops.OpsEndpoints;
@@ -58,6 +59,7 @@ final class GatewayVerticle extends VerticleBase {
           guard.invalid(request);
           ApiRoutes.invalidRequest(request);
         })
-        .listen();
+        .listen()
+        .recover(e -> Future.failedFuture(PortInUseException.explain(e, "SPOOL_HTTP_PORT", config.httpPort(), false)));
   }
 }

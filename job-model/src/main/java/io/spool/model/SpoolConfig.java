@@ -30,7 +30,8 @@ import java.util.regex.Pattern;
  *                          returned to pending, and how long a read signal may stay unclaimed before
  *                          another worker takes it over. {@code SPOOL_VISIBILITY_TIMEOUT_SECS}, default 30.
  * @param heartbeatInterval how often a worker proves it is alive; must be below the visibility timeout.
- *                          {@code SPOOL_HEARTBEAT_SECS}, default 5.
+ *                          {@code SPOOL_HEARTBEAT_SECS}, default a third of the visibility timeout, at
+ *                          least 1 and at most 5 (see {@link #defaultHeartbeatSecs}).
  * @param shutdownGrace     on SIGTERM, how long running jobs may go on before they are handed back.
  *                          {@code SPOOL_SHUTDOWN_GRACE_SECS}, default 30.
  * @param jobTimeout        how long one attempt may run unless its submission says otherwise.
@@ -220,7 +221,8 @@ public record SpoolConfig(
    * @param statsInterval      how often each worker logs one {@code stats} line; zero for never.
    *                           {@code SPOOL_STATS_INTERVAL_SECS}, default 60.
    * @param queueStatsInterval how often a process reads the queues' depth, lag and dead letters from
-   *                           Postgres and Redis for its gauges (and the gateway for {@code /v1/queues}).
+   *                           Postgres and Redis for its gauges ({@code /v1/queues} reads them again
+   *                           when this reading is over a second old).
    *                           {@code SPOOL_QUEUE_STATS_SECS}, default 10.
    * @param jsonLogs           one JSON object per log line instead of text. {@code SPOOL_LOG_FORMAT},
    *                           {@code text} (default) or {@code json}; read by the logging set-up.
@@ -241,6 +243,20 @@ public record SpoolConfig(
   public static final int MAX_ATTEMPTS_LIMIT = 100;
   /** Longest accepted per-job timeout: a week. */
   public static final int MAX_TIMEOUT_SECS = 7 * 24 * 3600;
+  /** {@code SPOOL_VISIBILITY_TIMEOUT_SECS} unless set. */
+  public static final int DEFAULT_VISIBILITY_TIMEOUT_SECS = 30;
+  /** The heartbeat interval unless {@code SPOOL_HEARTBEAT_SECS} says otherwise or the visibility timeout is short. */
+  public static final int MAX_DEFAULT_HEARTBEAT_SECS = 5;
+
+  /**
+   * The heartbeat when {@code SPOOL_HEARTBEAT_SECS} is not set: a third of the visibility timeout, so a
+   * worker may miss two beats before it loses its jobs, at least a second and at most
+   * {@link #MAX_DEFAULT_HEARTBEAT_SECS} (a long timeout still finds cancel requests and reaped
+   * leases quickly). Always below the timeout, whose lowest value is 2.
+   */
+  public static int defaultHeartbeatSecs(int visibilityTimeoutSecs) {
+    return Math.clamp(visibilityTimeoutSecs / 3, 1, MAX_DEFAULT_HEARTBEAT_SECS);
+  }
 
   public static SpoolConfig fromEnv() {
     return fromEnv(System.getenv());
@@ -260,6 +276,7 @@ public record SpoolConfig(
   /** Reads and validates the settings; throws {@link ConfigException} listing every bad one. */
   public static SpoolConfig fromEnv(Map<String, String> env) {
     var s = new Settings(env);
+    int visibilitySecs = s.integer("SPOOL_VISIBILITY_TIMEOUT_SECS", DEFAULT_VISIBILITY_TIMEOUT_SECS, 2, 86_400);
     var config = new SpoolConfig(
         s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres"),
         s.string("SPOOL_PG_SCHEMA", "spool", Names.PG_SCHEMA, "a lower-case identifier such as spool"),
@@ -271,8 +288,8 @@ public record SpoolConfig(
         s.list("SPOOL_QUEUES", List.of(Names.DEFAULT_QUEUE), q -> Names.QUEUE.matcher(q).matches(), Names.NAME_RULE),
         s.integer("SPOOL_WORKER_CONCURRENCY", 10, 1, 100_000),
         s.integer("SPOOL_MAX_ATTEMPTS", 3, 1, MAX_ATTEMPTS_LIMIT),
-        Duration.ofSeconds(s.integer("SPOOL_VISIBILITY_TIMEOUT_SECS", 30, 2, 86_400)),
-        Duration.ofSeconds(s.integer("SPOOL_HEARTBEAT_SECS", 5, 1, 3_600)),
+        Duration.ofSeconds(visibilitySecs),
+        Duration.ofSeconds(s.integer("SPOOL_HEARTBEAT_SECS", defaultHeartbeatSecs(visibilitySecs), 1, 3_600)),
         Duration.ofSeconds(s.integer("SPOOL_SHUTDOWN_GRACE_SECS", 30, 0, 86_400)),
         Duration.ofSeconds(s.integer("SPOOL_JOB_TIMEOUT_SECS", 3600, 1, MAX_TIMEOUT_SECS)),
         Duration.ofMillis(s.integer("SPOOL_RETRY_BASE_MILLIS", 1000, 0, 3_600_000)),
@@ -313,6 +330,7 @@ public record SpoolConfig(
             Duration.ofSeconds(s.integer("SPOOL_STATS_INTERVAL_SECS", 60, 0, 86_400)),
             Duration.ofSeconds(s.integer("SPOOL_QUEUE_STATS_SECS", 10, 1, 3_600)),
             s.string("SPOOL_LOG_FORMAT", "text", Pattern.compile("text|json"), "text or json").equals("json")));
+    // Only a heartbeat set explicitly can fail this: the derived one is always below the timeout.
     if (config.heartbeatInterval().compareTo(config.visibilityTimeout()) >= 0) {
       s.problem("SPOOL_HEARTBEAT_SECS (" + config.heartbeatInterval().toSeconds()
           + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS (" + config.visibilityTimeout().toSeconds() + ")");

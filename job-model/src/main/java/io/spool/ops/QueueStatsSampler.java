@@ -5,12 +5,14 @@ import io.spool.model.Keys;
 import io.spool.model.RedisScript;
 import io.spool.model.SpoolConfig;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Response;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -20,6 +22,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,6 +88,8 @@ public final class QueueStatsSampler {
   private final SpoolMetrics metrics;
   private final Set<String> gauged = ConcurrentHashMap.newKeySet();
   private volatile QueueStats latest = QueueStats.NONE;
+  /** The read under way, which every caller joins, or null: one read at a time, however many ask. */
+  private final AtomicReference<Future<QueueStats>> reading = new AtomicReference<>();
 
   private QueueStatsSampler(SqlClient pg, Redis redis, SpoolConfig config, SpoolMetrics metrics) {
     this.pg = pg;
@@ -109,8 +114,42 @@ public final class QueueStatsSampler {
     return latest;
   }
 
-  /** Reads the figures now; on failure the last sample stands (gauges do not drop to zero in an outage). */
+  /**
+   * The figures at most {@code maxAge} old: the last sample if it is that young, else a new read (joined
+   * by every concurrent caller, so at most one read per {@code maxAge} however many ask). If the read
+   * fails, the last sample, however old ({@link QueueStats#sampled()} false if there is none).
+   */
+  public Future<QueueStats> recent(Duration maxAge) {
+    QueueStats last = latest;
+    if (last.sampled() && last.sampledAt().isAfter(Instant.now().minus(maxAge))) {
+      return Future.succeededFuture(last);
+    }
+    return sample().otherwise(e -> latest);
+  }
+
+  /**
+   * Reads the figures now, or joins the read under way; on failure the last sample stands (gauges do
+   * not drop to zero in an outage). Callbacks run on the context that started the read.
+   */
   public Future<QueueStats> sample() {
+    while (true) {
+      var underWay = reading.get();
+      if (underWay != null) {
+        return underWay;
+      }
+      Promise<QueueStats> read = Promise.promise();
+      if (reading.compareAndSet(null, read.future())) {
+        // Cleared only once latest holds the result, so a caller who finds no read under way finds it there.
+        read().onComplete(done -> {
+          reading.set(null);
+          read.handle(done);
+        });
+        return read.future();
+      }
+    }
+  }
+
+  private Future<QueueStats> read() {
     return pg.preparedQuery(FIGURES).execute(Tuple.of(visibilitySecs)).timeout(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
         .compose(rows -> {
           var counts = new TreeMap<String, long[]>();

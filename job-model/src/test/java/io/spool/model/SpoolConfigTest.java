@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -46,6 +47,22 @@ class SpoolConfigTest {
     assertTrue(error.getMessage().contains("SPOOL_WORKER_CONCURRENCY=0 is out of range"));
     assertTrue(error.getMessage().contains("'not ok'"));
     assertFalse(error.getMessage().contains("hunter2"), "the password is not echoed");
+  }
+
+  @Test
+  void heartbeatFollowsAShortVisibilityTimeoutUnlessSetItself() {
+    assertEquals(Duration.ofSeconds(5), SpoolConfig.fromEnv(Map.of()).heartbeatInterval());
+    // A third of the timeout, at least a second, never above the default.
+    assertEquals(Duration.ofSeconds(1), SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "5")).heartbeatInterval());
+    assertEquals(Duration.ofSeconds(1), SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "2")).heartbeatInterval());
+    assertEquals(Duration.ofSeconds(3), SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "10")).heartbeatInterval());
+    assertEquals(Duration.ofSeconds(5), SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "600")).heartbeatInterval());
+    var explicit = SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "5", "SPOOL_HEARTBEAT_SECS", "4"));
+    assertEquals(Duration.ofSeconds(4), explicit.heartbeatInterval());
+
+    var error = assertThrows(ConfigException.class, () -> SpoolConfig.fromEnv(Map.of(
+        "SPOOL_VISIBILITY_TIMEOUT_SECS", "5", "SPOOL_HEARTBEAT_SECS", "5")));
+    assertEquals(List.of("SPOOL_HEARTBEAT_SECS (5) must be below SPOOL_VISIBILITY_TIMEOUT_SECS (5)"), error.problems());
   }
 
   @Test

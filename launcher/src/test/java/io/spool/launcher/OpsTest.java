@@ -3,12 +3,20 @@ package io.spool.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.gateway.Gateway;
 import io.spool.model.JobJson;
+import io.spool.model.PgClients;
+import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
+import io.spool.testing.TestServices;
+import io.spool.worker.Worker;
+import io.vertx.core.Vertx;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,6 +26,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -185,6 +195,48 @@ class OpsTest {
   }
 
   @Test
+  void queueFiguresCountAWorkerThatStartedAfterTheGatewayWithoutWaitingForTheNextSample() {
+    var env = TestServices.isolatedEnv(OpsTest.class);
+    env.put("SPOOL_HTTP_PORT", String.valueOf(ProcessCluster.freePort()));
+    // No periodic sample falls within the test: whatever it sees was read for its requests.
+    env.put("SPOOL_QUEUE_STATS_SECS", "3600");
+    env.put("SPOOL_SHUTDOWN_GRACE_SECS", "1");
+    var config = SpoolConfig.fromEnv(env);
+    var http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+    try (var gateway = Gateway.start(config)) {
+      Eventually.await("the first figures", Duration.ofSeconds(10), () -> http.get("/v1/queues").status() == 200);
+      JsonNode before = http.get("/v1/queues").json();
+      assertEquals(0, before.get("workers").asInt(), before.toString());
+      // As in bin/quickstart, or a dashboard opened as a cluster starts: the workers come up after the gateway.
+      try (var worker = Worker.start(config)) {
+        Eventually.await("the new worker in /v1/queues", Duration.ofSeconds(5),
+            () -> http.get("/v1/queues").json().get("workers").asInt() == 1);
+      }
+      // However many ask at once, a stale sample is read again once, not once per request.
+      sleep(Duration.ofMillis(1200));
+      var answers = new ArrayList<Future<String>>();
+      try (var threads = Executors.newVirtualThreadPerTaskExecutor()) {
+        for (int i = 0; i < 20; i++) {
+          answers.add(threads.submit(() -> http.get("/v1/queues").json().get("sampled_at").asText()));
+        }
+      }
+      var reads = answers.stream().map(Future::resultNow).distinct().toList();
+      assertEquals(1, reads.size(), "one read for 20 requests at once: " + reads);
+    } finally {
+      TestServices.cleanUp(config);
+    }
+  }
+
+  private static void sleep(Duration time) {
+    try {
+      Thread.sleep(time);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
   void metricsAskForTheTokenWhenOneIsSetAndHealthStaysOpen() {
     for (String base : List.of(gateway(), worker())) {
       var refused = get(base + "/metrics", null);
@@ -203,6 +255,52 @@ class OpsTest {
       assertEquals("up", readiness.get("redis").asText());
     }
     assertEquals(404, get(worker() + "/v1/jobs", null).statusCode(), "the worker's port serves only ops paths");
+  }
+
+  @Test
+  void aWorkerWhoseMetricsPortIsTakenNamesThePortAndTheSettingAndNeverRegisters() throws Exception {
+    // A second worker on the same host, with the same SPOOL_METRICS_PORT as the first.
+    try (var first = new ServerSocket(0)) {
+      int port = first.getLocalPort();
+      var env = TestServices.isolatedEnv(OpsTest.class);
+      env.put("SPOOL_METRICS_PORT", String.valueOf(port));
+      var config = SpoolConfig.fromEnv(env);
+      try {
+        var error = assertThrows(IllegalStateException.class, () -> Worker.start(config));
+        assertEquals("worker failed to start: SPOOL_METRICS_PORT " + port + " is already in use on this host; "
+            + "set SPOOL_METRICS_PORT to a free port, or 0 to pick one", error.getMessage());
+        assertEquals(0, workersRegistered(config), "a worker that did not start does not count as alive");
+      } finally {
+        TestServices.cleanUp(config);
+      }
+    }
+  }
+
+  @Test
+  void aGatewayWhoseHttpPortIsTakenNamesThePortAndTheSetting() throws Exception {
+    try (var first = new ServerSocket(0)) {
+      int port = first.getLocalPort();
+      var env = TestServices.isolatedEnv(OpsTest.class);
+      env.put("SPOOL_HTTP_PORT", String.valueOf(port));
+      var config = SpoolConfig.fromEnv(env);
+      try {
+        var error = assertThrows(IllegalStateException.class, () -> Gateway.start(config));
+        assertEquals("gateway failed to start: SPOOL_HTTP_PORT " + port + " is already in use on this host; "
+            + "set SPOOL_HTTP_PORT to a free port", error.getMessage());
+      } finally {
+        TestServices.cleanUp(config);
+      }
+    }
+  }
+
+  private static long workersRegistered(SpoolConfig config) {
+    var vertx = Vertx.vertx();
+    try {
+      return PgClients.client(vertx, config).query("SELECT count(*) FROM workers").execute().await().iterator().next()
+          .getLong(0);
+    } finally {
+      vertx.close().await();
+    }
   }
 
   @Test

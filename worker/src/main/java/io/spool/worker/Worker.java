@@ -5,6 +5,7 @@ import io.spool.model.JobSql;
 import io.spool.model.Migrations;
 import io.spool.model.QueueSignals;
 import io.spool.model.PgClients;
+import io.spool.model.PortInUseException;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
 import io.spool.model.WebhookSql;
@@ -17,6 +18,7 @@ import io.vertx.redis.client.Redis;
 import io.spool.worker.builtin.HttpHandler;
 import io.spool.worker.builtin.LlmHandler;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.ThreadingModel;
@@ -104,6 +106,8 @@ public final class Worker implements AutoCloseable {
       HandlerRegistry handlers = HandlerRegistry.load(builtins(vertx, config));
       var pg = PgClients.client(vertx, config);
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
+      // Before it registers anything: a worker that cannot serve its port must not count as alive.
+      int metricsPort = serveOps(vertx, config, metrics, pg, redis);
       pg.preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
           .await(30, TimeUnit.SECONDS);
       warnIfAutovacuumOff(pg);
@@ -121,7 +125,7 @@ public final class Worker implements AutoCloseable {
       });
       vertx.deployVerticle(heartbeat).await(30, TimeUnit.SECONDS);
       // After the first heartbeat: the first sample of live workers counts this one.
-      int metricsPort = serveOps(vertx, config, metrics, runner, pg, redis);
+      watchQueues(vertx, config, metrics, runner, pg, redis);
       vertx.deployVerticle(new LeaseReaper(pg, redis, config.keys(), config.queues(), config.visibilityTimeout(), signals,
           heartbeat, events))
           .await(30, TimeUnit.SECONDS);
@@ -160,21 +164,11 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * Serves {@code /metrics} and {@code /health/*} on {@code SPOOL_METRICS_PORT}, samples the queues
-   * for the gauges, and logs the stats line; answers the port (a free one if the setting is 0).
+   * Serves {@code /metrics} and {@code /health/*} on {@code SPOOL_METRICS_PORT}; answers the port (a
+   * free one if the setting is 0).
    */
-  private static int serveOps(Vertx vertx, SpoolConfig config, SpoolMetrics metrics, JobRunner runner, SqlClient pg,
-      Redis redis) throws TimeoutException {
-    var registry = metrics.registry();
-    Gauge.builder("spool.worker.jobs.running", runner, JobRunner::inFlight)
-        .description("attempts running on this worker").register(registry);
-    Gauge.builder("spool.worker.slots", config, c -> c.workerConcurrency())
-        .description("job slots of this worker (SPOOL_WORKER_CONCURRENCY)").register(registry);
-    var queues = QueueStatsSampler.start(vertx, pg, redis, config, metrics);
-    if (!config.ops().statsInterval().isZero()) {
-      var stats = new StatsReporter(metrics, queues, runner::inFlight, config.workerConcurrency());
-      vertx.setPeriodic(config.ops().statsInterval().toMillis(), id -> stats.report());
-    }
+  private static int serveOps(Vertx vertx, SpoolConfig config, SpoolMetrics metrics, SqlClient pg, Redis redis)
+      throws TimeoutException {
     var endpoints = new OpsEndpoints(metrics, config.ops().metricsToken(), pg, redis);
     return vertx.createHttpServer()
         .requestHandler(request -> {
@@ -185,7 +179,24 @@ public final class Worker implements AutoCloseable {
           }
         })
         .listen(config.ops().metricsPort())
+        .recover(e -> Future.failedFuture(
+            PortInUseException.explain(e, "SPOOL_METRICS_PORT", config.ops().metricsPort(), true)))
         .await(30, TimeUnit.SECONDS).actualPort();
+  }
+
+  /** Registers this worker's gauges, samples the queues for the shared ones, and logs the stats line. */
+  private static void watchQueues(Vertx vertx, SpoolConfig config, SpoolMetrics metrics, JobRunner runner, SqlClient pg,
+      Redis redis) {
+    var registry = metrics.registry();
+    Gauge.builder("spool.worker.jobs.running", runner, JobRunner::inFlight)
+        .description("attempts running on this worker").register(registry);
+    Gauge.builder("spool.worker.slots", config, c -> c.workerConcurrency())
+        .description("job slots of this worker (SPOOL_WORKER_CONCURRENCY)").register(registry);
+    var queues = QueueStatsSampler.start(vertx, pg, redis, config, metrics);
+    if (!config.ops().statsInterval().isZero()) {
+      var stats = new StatsReporter(metrics, queues, runner::inFlight, config.workerConcurrency());
+      vertx.setPeriodic(config.ops().statsInterval().toMillis(), id -> stats.report());
+    }
   }
 
   /** The built-in job types that need this worker's clients and settings: {@code http}, and {@code llm} if configured. */
