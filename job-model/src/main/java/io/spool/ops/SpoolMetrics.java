@@ -62,8 +62,11 @@ public final class SpoolMetrics {
     var metrics = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
         .setRegistryName("spool-" + System.identityHashCode(this))
         .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.HTTP_ROUTE, Label.POOL_TYPE, Label.POOL_NAME));
-    return Vertx.builder().with(options.setMetricsOptions(metrics)).withMetrics(new MicrometerMetricsFactory(registry))
-        .build();
+    var micrometer = new MicrometerMetricsFactory(registry);
+    // Wrapped so that a request on a connection accepted in the first moments of a server is answered
+    // (see EarlyConnectionSafeMetrics).
+    return Vertx.builder().with(options.setMetricsOptions(metrics))
+        .withMetrics(vertxOptions -> new EarlyConnectionSafeMetrics(micrometer.metrics(vertxOptions))).build();
   }
 
   /** The Prometheus text exposition of every meter. */
