@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
@@ -243,16 +244,29 @@ public final class SpoolClient {
       if (authorization != null) {
         request.putHeader(HttpHeaders.AUTHORIZATION, authorization);
       }
+      // The body is asked for by a callback on the response itself, set before the request goes out.
+      // Vert.x 5.0.10 loses the end of a response that ended before body() was called, and the body
+      // future then never completes (vert.x#6038, fixed in 5.0.11): a callback chained after
+      // request.send() on the outer future could run that late.
+      Future<Answer> answer = request.response().compose(SpoolClient::answer);
+      Future<Void> sent;
       if (json == null) {
-        return request.send();
+        sent = request.end();
+      } else {
+        request.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
+        sent = request.end(json);
       }
-      request.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
-      return request.send(json);
-    }).compose(response -> response.body().compose(body -> {
+      return sent.compose(v -> answer);
+    });
+  }
+
+  /** A 2xx response's headers and body; any other fails with a {@link SpoolException}. */
+  private static Future<Answer> answer(HttpClientResponse response) {
+    return response.body().compose(body -> {
       int status = response.statusCode();
       return status >= 200 && status < 300 ? Future.succeededFuture(new Answer(response.headers(), body))
           : Future.failedFuture(SpoolException.of(status, response.statusMessage(),
               response.getHeader(HttpHeaders.CONTENT_TYPE), body));
-    }));
+    });
   }
 }

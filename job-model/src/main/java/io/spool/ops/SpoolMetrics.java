@@ -2,8 +2,10 @@ package io.spool.ops;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
@@ -11,6 +13,8 @@ import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Map;
@@ -30,6 +34,7 @@ public final class SpoolMetrics {
   /** Distinct queue (and type) label values per process; a flood of new queue names cannot blow up the series. */
   public static final int MAX_LABEL_VALUES = 100;
   public static final String OTHER = "other";
+  private static final String SECONDS = "seconds";
 
   // Job durations run from milliseconds (an http call) to an hour (an agent run).
   private static final Duration[] DURATION_BUCKETS = seconds(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
@@ -38,7 +43,7 @@ public final class SpoolMetrics {
   private static final Duration[] LATENCY_BUCKETS = seconds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
       30, 60, 300, 900);
 
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry = withLintCleanNames(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
   private final Set<String> queues = ConcurrentHashMap.newKeySet();
   private final Set<String> types = ConcurrentHashMap.newKeySet();
   /**
@@ -62,8 +67,40 @@ public final class SpoolMetrics {
     var metrics = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
         .setRegistryName("spool-" + System.identityHashCode(this))
         .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.HTTP_ROUTE, Label.POOL_TYPE, Label.POOL_NAME));
-    return Vertx.builder().with(options.setMetricsOptions(metrics)).withMetrics(new MicrometerMetricsFactory(registry))
-        .build();
+    var micrometer = new MicrometerMetricsFactory(registry);
+    // Wrapped so that a request on a connection accepted in the first moments of a server is answered
+    // (see EarlyConnectionSafeMetrics).
+    return Vertx.builder().with(options.setMetricsOptions(metrics))
+        .withMetrics(vertxOptions -> new EarlyConnectionSafeMetrics(micrometer.metrics(vertxOptions))).build();
+  }
+
+  /**
+   * Gives the JVM and system meters Micrometer binds (through Vert.x) names that pass Prometheus's lint
+   * ({@code promtool check metrics}): a gauge ending in {@code _count} reads as half of a histogram, and
+   * {@code _ms} or {@code _ns} is not the base unit. Must run before any meter is registered.
+   */
+  private static PrometheusMeterRegistry withLintCleanNames(PrometheusMeterRegistry registry) {
+    registry.config()
+        .meterFilter(new MeterFilter() {
+          @Override
+          public Meter.Id map(Meter.Id id) {
+            return id.getName().equals("system.cpu.count") ? id.withName("system.cpus") : id;
+          }
+        })
+        // Counted in ns and ms: replaced by the same counts in seconds, below.
+        .meterFilter(MeterFilter.deny(id -> id.getName().equals("process.cpu.time")
+            || id.getName().equals("jvm.compilation.time") && !SECONDS.equals(id.getBaseUnit())));
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      // process_cpu_seconds_total, the name Prometheus's own clients give it.
+      FunctionCounter.builder("process.cpu", os, bean -> bean.getProcessCpuTime() / 1e9).baseUnit(SECONDS)
+          .description("CPU time used by the process").register(registry);
+    }
+    CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    if (jit != null && jit.isCompilationTimeMonitoringSupported()) {
+      FunctionCounter.builder("jvm.compilation.time", jit, bean -> bean.getTotalCompilationTime() / 1e3)
+          .baseUnit(SECONDS).description("time the JIT compiler has spent compiling").register(registry);
+    }
+    return registry;
   }
 
   /** The Prometheus text exposition of every meter. */

@@ -17,10 +17,13 @@ import io.spool.testing.TestServices;
 import io.spool.worker.Worker;
 import io.vertx.core.Vertx;
 import java.net.ServerSocket;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -163,6 +167,58 @@ class OpsTest {
       assertFalse(exposition.contains(id), "job id " + id + " in a label");
     }
     assertFalse(get(worker() + "/metrics", METRICS_TOKEN).body().contains(retriedThenDead));
+  }
+
+  /**
+   * Every name on the gateway's and the worker's /metrics passes Prometheus's own lint ({@code promtool
+   * check metrics}: no {@code _count} or {@code _total} where they mislead, units in base form), once
+   * jobs have run so that the meters made on first use are there too.
+   */
+  @Test
+  void everyExportedNamePassesPromtoolsLint() {
+    String completed = http.submit("{\"type\":\"sleep\",\"queue\":\"ops\",\"request\":{\"ms\":10}}");
+    String failed = http.submit("{\"type\":\"fail\",\"queue\":\"ops\",\"request\":{\"times\":-1},\"max_attempts\":1}");
+    spool.awaitEnd(completed);
+    spool.awaitEnd(failed);
+    for (String base : List.of(gateway(), worker())) {
+      var scraped = get(base + "/metrics", METRICS_TOKEN);
+      assertEquals(200, scraped.statusCode(), base);
+      String problems = promtoolCheckMetrics(scraped.body());
+      assertEquals("", problems, "promtool check metrics on " + base + "/metrics");
+      // The meters renamed for it are still there, under their new names.
+      for (String renamed : List.of("process_cpu_seconds_total ", "jvm_compilation_time_seconds_total ", "system_cpus ")) {
+        assertTrue(scraped.body().contains("\n" + renamed), renamed.strip() + " on " + base + "/metrics");
+      }
+    }
+  }
+
+  /** What {@code promtool check metrics} says of {@code exposition}: nothing when it passes. */
+  private static String promtoolCheckMetrics(String exposition) {
+    Process promtool;
+    try {
+      promtool = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
+    } catch (IOException e) {
+      throw new AssertionError("promtool is not installed (" + e.getMessage() + "). bin/test installs it; or, as root: "
+          + "apt-get install --no-install-recommends prometheus", e);
+    }
+    try (var stdin = promtool.getOutputStream()) {
+      stdin.write(exposition.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    try (var stdout = promtool.getInputStream()) {
+      String said = new String(stdout.readAllBytes(), StandardCharsets.UTF_8).strip();
+      if (!promtool.waitFor(60, TimeUnit.SECONDS)) {
+        promtool.destroyForcibly();
+        throw new AssertionError("promtool check metrics did not finish within 60 s");
+      }
+      return promtool.exitValue() == 0 ? said : said.isEmpty() ? "exit " + promtool.exitValue() : said;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
   }
 
   @Test

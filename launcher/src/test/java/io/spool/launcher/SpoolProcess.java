@@ -25,9 +25,22 @@ final class SpoolProcess implements AutoCloseable {
   }
 
   static SpoolProcess start(String command, Map<String, String> env, Path logDir) {
+    return start(List.of(), command, env, logDir);
+  }
+
+  /**
+   * The same, on one CPU ({@code taskset -c 0}): its threads then take turns, as on a busy machine,
+   * which opens the races of a start-up wide.
+   */
+  static SpoolProcess startOnOneCpu(String command, Map<String, String> env, Path logDir) {
+    return start(List.of("taskset", "-c", "0"), command, env, logDir);
+  }
+
+  private static SpoolProcess start(List<String> prefix, String command, Map<String, String> env, Path logDir) {
     String java = ProcessHandle.current().info().command().orElse("java");
     // The production logging set-up (SPOOL_LOG_FORMAT included), not the tests' logback-test.xml.
-    List<String> argv = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+    List<String> argv = new ArrayList<>(prefix);
+    argv.addAll(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"), SpoolCli.class.getName(), command));
     try {
       Files.createDirectories(logDir);
