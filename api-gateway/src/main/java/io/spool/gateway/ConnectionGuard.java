@@ -211,10 +211,14 @@ final class ConnectionGuard {
     connection.close();
   }
 
+  /** The body's length as its head declares it: 0 when it declares none, -1 for chunked or unreadable. */
   private static long declaredLength(HttpServerRequest request) {
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-    if (length == null || request.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
+    if (request.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
       return -1;
+    }
+    if (length == null) {
+      return 0;
     }
     try {
       return Long.parseLong(length.trim());

@@ -89,6 +89,21 @@ class ConnectionHygieneTest {
   }
 
   @Test
+  void aRefusedWebSocketUpgradeLeavesTheConnectionForTheNextRequest() throws Exception {
+    try (var client = new RawHttp(port, 5_000)) {
+      // The WebSocket route holds the request (paused) while it checks the job, then answers 404.
+      client.write(RawHttp.head("GET", "/v1/jobs/" + java.util.UUID.randomUUID() + "/ws", Map.of(
+          "Authorization", "Bearer " + KEY, "Upgrade", "websocket", "Connection", "Upgrade",
+          "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version", "13")));
+      var refused = client.read();
+      assertEquals(404, refused.status());
+      assertEquals(null, refused.header("Connection"));
+      client.write(RawHttp.head("GET", "/health/live", Map.of()));
+      assertEquals(200, client.read().status());
+    }
+  }
+
+  @Test
   void aSilentOrTricklingClientIsClosedAfterTheHeaderTimeout() throws Exception {
     double before = closed("header_timeout");
     try (var silent = new RawHttp(port, 5_000)) {
