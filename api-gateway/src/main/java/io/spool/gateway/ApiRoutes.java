@@ -90,10 +90,12 @@ public final class ApiRoutes {
 
   /** Lets the request on if its user is within the rate limit; else 429 with {@code Retry-After}. */
   private static void limit(RateLimiter limiter, RoutingContext ctx) {
-    // A body is held while Redis answers, so it is still there for the BodyHandler after this. Only a
-    // body: a paused request without one would never be seen to end (the connection guard's body timeout).
+    // A body is held while Redis answers, so it is still there for the BodyHandler after this, and so
+    // is a WebSocket handshake, which must find its request unread. Nothing else: a paused request
+    // would never be seen to end (the connection guard's body timeout).
     HttpServerRequest request = ctx.request();
-    if (request.headers().contains(HttpHeaders.CONTENT_LENGTH) || request.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
+    if (request.headers().contains(HttpHeaders.CONTENT_LENGTH) || request.headers().contains(HttpHeaders.TRANSFER_ENCODING)
+        || "websocket".equalsIgnoreCase(request.getHeader(HttpHeaders.UPGRADE))) {
       request.pause();
     }
     limiter.take(user(ctx)).onComplete(taken -> {

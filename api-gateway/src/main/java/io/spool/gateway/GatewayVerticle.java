@@ -49,7 +49,8 @@ final class GatewayVerticle extends VerticleBase {
     // HTTP/1.1 and WebSockets only: without h2c a connection is known from its first moment, so the
     // guard can bound a client that connects and sends nothing. HTTP/2 belongs at the ingress.
     return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true)
-            .setHttp2ClearTextEnabled(false))
+            .setHttp2ClearTextEnabled(false)
+            .setPerMessageWebSocketCompressionSupported(false).setPerFrameWebSocketCompressionSupported(false))
         .connectionHandler(guard::opened)
         .requestHandler(request -> {
           guard.begin(request);

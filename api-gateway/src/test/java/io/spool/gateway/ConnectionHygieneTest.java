@@ -104,6 +104,28 @@ class ConnectionHygieneTest {
   }
 
   @Test
+  void webSocketsOpenBehindTheRateLimiterAndAreNotCompressedEvenWhenTheClientOffersIt() throws Exception {
+    // Events are small JSON fanned out to many sockets: deflating each frame once per socket would
+    // cost more CPU than the bytes it saves.
+    try (var client = new RawHttp(port, 5_000)) {
+      client.write(RawHttp.head("GET", "/v1/ws", Map.of("Authorization", "Bearer " + KEY, "Upgrade", "websocket",
+          "Connection", "Upgrade", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version", "13",
+          "Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits")));
+      var answer = client.read();
+      assertEquals(101, answer.status());
+      assertEquals(null, answer.header("Sec-WebSocket-Extensions"));
+    }
+    // A job's own socket too, behind the rate limiter, which holds the handshake while Redis answers.
+    String id = new HttpJson(running.base, KEY).submit(GOOD);
+    try (var client = new RawHttp(port, 5_000)) {
+      client.write(RawHttp.head("GET", "/v1/jobs/" + id + "/ws", Map.of("Authorization", "Bearer " + KEY,
+          "Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==",
+          "Sec-WebSocket-Version", "13")));
+      assertEquals(101, client.read().status());
+    }
+  }
+
+  @Test
   void aSilentOrTricklingClientIsClosedAfterTheHeaderTimeout() throws Exception {
     double before = closed("header_timeout");
     try (var silent = new RawHttp(port, 5_000)) {
