@@ -46,6 +46,11 @@ final class EventHub {
     void close();
   }
 
+  /**
+   * A listener and the event loop it runs on: the loop's own context, not the request's duplicate of
+   * it, so that a job's listeners on one loop are served by one task (one wake-up of that loop) per
+   * event, not one each.
+   */
   private record Listener(Context context, Handler<EventFrame> handler) {}
 
   private record EndWaiter(Context context, Runnable onEnd) {}
@@ -53,7 +58,8 @@ final class EventHub {
   private final Vertx vertx;
   private final Redis subscriber;
   private final Keys keys;
-  private final Map<UUID, Set<Listener>> listeners = new HashMap<>();
+  /** Per watched job, its listeners by event loop. */
+  private final Map<UUID, Map<Context, Set<Listener>>> listeners = new HashMap<>();
   /**
    * Per channel, the SUBSCRIBEs sent and not yet confirmed by Redis, oldest first: Redis answers a
    * connection's commands in order, so each "subscribe" reply confirms the oldest.
@@ -76,7 +82,7 @@ final class EventHub {
    * completes once the ended channel is subscribed, so an end announced after that is not missed.
    */
   Future<Registration> awaitEnd(UUID jobId, Runnable onEnd) {
-    var waiter = new EndWaiter(vertx.getOrCreateContext(), onEnd);
+    var waiter = new EndWaiter(eventLoop(), onEnd);
     Promise<Void> subscribed;
     synchronized (this) {
       endWaiters.computeIfAbsent(jobId, id -> new ArrayList<>(1)).add(waiter);
@@ -104,13 +110,14 @@ final class EventHub {
    * on; completes once the subscription is in place, so events published after that are not missed.
    */
   Future<Registration> listen(UUID jobId, Handler<EventFrame> handler) {
-    var listener = new Listener(vertx.getOrCreateContext(), handler);
+    var listener = new Listener(eventLoop(), handler);
     String channel = keys.jobEventChannel(jobId);
     boolean first;
     Promise<Void> confirmed;
     synchronized (this) {
       first = !listeners.containsKey(jobId);
-      listeners.computeIfAbsent(jobId, id -> new LinkedHashSet<>()).add(listener);
+      listeners.computeIfAbsent(jobId, id -> new HashMap<>(4))
+          .computeIfAbsent(listener.context(), c -> new LinkedHashSet<>()).add(listener);
       var sent = unconfirmed.get(channel);
       confirmed = first ? Promise.promise() : sent == null ? null : sent.peekLast();
       if (first) {
@@ -143,6 +150,11 @@ final class EventHub {
   }
 
   /** The confirmation, completed on the listener's context (Redis's reply comes on the subscriber's). */
+  /** The calling event loop's own context (a request runs on a duplicate of it). */
+  private Context eventLoop() {
+    return ((ContextInternal) vertx.getOrCreateContext()).unwrap();
+  }
+
   private static Future<Void> onContext(Context context, Promise<Void> confirmed) {
     Promise<Void> there = ((ContextInternal) context).promise();
     confirmed.future().onComplete(there);
@@ -167,11 +179,15 @@ final class EventHub {
   private void stop(UUID jobId, Listener listener) {
     boolean last;
     synchronized (this) {
-      Set<Listener> set = listeners.get(jobId);
+      Map<Context, Set<Listener>> byLoop = listeners.get(jobId);
+      Set<Listener> set = byLoop == null ? null : byLoop.get(listener.context());
       if (set == null || !set.remove(listener)) {
         return;
       }
-      last = set.isEmpty();
+      if (set.isEmpty()) {
+        byLoop.remove(listener.context());
+      }
+      last = byLoop.isEmpty();
       if (last) {
         listeners.remove(jobId);
       }
@@ -262,19 +278,26 @@ final class EventHub {
       return;
     }
     // One task per event loop, not one per listener: a job followed by thousands costs a few hops.
-    Map<Context, List<Listener>> byContext = new HashMap<>();
+    List<Context> loops = new ArrayList<>(2);
+    List<Listener[]> targets = new ArrayList<>(2);
     synchronized (this) {
-      Set<Listener> set = listeners.get(frame.event().jobId());
-      if (set == null) {
+      Map<Context, Set<Listener>> byLoop = listeners.get(frame.event().jobId());
+      if (byLoop == null) {
         return;
       }
-      set.forEach(listener -> byContext.computeIfAbsent(listener.context(), c -> new ArrayList<>()).add(listener));
+      byLoop.forEach((loop, set) -> {
+        loops.add(loop);
+        targets.add(set.toArray(Listener[]::new));
+      });
     }
-    byContext.forEach((context, targets) -> context.runOnContext(v -> {
-      for (Listener listener : targets) {
-        listener.handler().handle(frame);
-      }
-    }));
+    for (int i = 0; i < loops.size(); i++) {
+      Listener[] these = targets.get(i);
+      loops.get(i).runOnContext(v -> {
+        for (Listener listener : these) {
+          listener.handler().handle(frame);
+        }
+      });
+    }
   }
 
   /** Wakes those waiting for the jobs announced as ended: ids, space-separated. */
@@ -291,7 +314,10 @@ final class EventHub {
         }
       }
     }
-    woken.forEach(waiter -> waiter.context().runOnContext(v -> waiter.onEnd().run()));
+    // One task per event loop for all its woken waiters.
+    Map<Context, List<EndWaiter>> byLoop = new HashMap<>(4);
+    woken.forEach(waiter -> byLoop.computeIfAbsent(waiter.context(), c -> new ArrayList<>()).add(waiter));
+    byLoop.forEach((loop, waiters) -> loop.runOnContext(v -> waiters.forEach(waiter -> waiter.onEnd().run())));
   }
 
   private static UUID parseId(String id) {
