@@ -41,6 +41,9 @@ import java.util.regex.Pattern;
  * @param retryMax          the cap of that doubling. {@code SPOOL_RETRY_MAX_MILLIS}, default 300000.
  * @param eventRetention    how long a job's event log is kept after the job ends.
  *                          {@code SPOOL_EVENT_RETENTION_SECS}, default 3600.
+ * @param eventCoalesce     a job's handler events are written at most once per this window, the first
+ *                          at once; consecutive text-only {@code output} events in one write are joined.
+ *                          {@code SPOOL_EVENT_COALESCE_MILLIS}, default 40; 0 writes as fast as Redis answers.
  * @param eventLogMax       events kept per job (older ones are trimmed). {@code SPOOL_EVENT_LOG_MAX},
  *                          default 1000.
  * @param webhooks          how workers deliver webhooks, and where the gateway lets them go.
@@ -71,6 +74,7 @@ public record SpoolConfig(
     Duration retryBase,
     Duration retryMax,
     Duration eventRetention,
+    Duration eventCoalesce,
     int eventLogMax,
     Webhooks webhooks,
     Duration idempotencyTtl,
@@ -295,6 +299,7 @@ public record SpoolConfig(
         Duration.ofMillis(s.integer("SPOOL_RETRY_BASE_MILLIS", 1000, 0, 3_600_000)),
         Duration.ofMillis(s.integer("SPOOL_RETRY_MAX_MILLIS", 300_000, 0, 86_400_000)),
         Duration.ofSeconds(s.integer("SPOOL_EVENT_RETENTION_SECS", 3600, 1, 30 * 86_400)),
+        Duration.ofMillis(s.integer("SPOOL_EVENT_COALESCE_MILLIS", 40, 0, 1_000)),
         s.integer("SPOOL_EVENT_LOG_MAX", 1000, 10, 1_000_000),
         new Webhooks(
             s.secrets("SPOOL_WEBHOOK_SECRET", 16),

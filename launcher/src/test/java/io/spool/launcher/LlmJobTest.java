@@ -56,14 +56,15 @@ class LlmJobTest {
   }
 
   @Test
-  void eachDeltaIsStreamedAsAnOutputEventAndTheWholeReplyIsTheResult() throws Exception {
+  void theStreamedDeltasMakeTheWholeTextInOrderAndTheReplyIsTheResult() throws Exception {
     String id = http.submit("{\"type\":\"llm\",\"request\":{\"model\":\"fast\"," + MESSAGES + ",\"temperature\":0.2}}");
     var collector = follow(id);
     collector.closed.get(30, TimeUnit.SECONDS);
     String expected = String.join("", ModelServer.FAST_TOKENS);
     assertEquals(expected, streamedText(collector), "every delta, in order, once");
-    assertEquals(ModelServer.FAST_TOKENS.size(),
-        collector.messages.stream().filter(m -> m.get("type").asText().equals("output")).count());
+    // Deltas that come within SPOOL_EVENT_COALESCE_MILLIS of a write share the next output event.
+    long outputs = collector.messages.stream().filter(m -> m.get("type").asText().equals("output")).count();
+    assertTrue(outputs >= 1 && outputs <= ModelServer.FAST_TOKENS.size(), outputs + " output events");
     JsonNode end = collector.messages.get(collector.messages.size() - 1);
     assertEquals("end", end.get("type").asText());
     JsonNode result = end.get("data").get("result");

@@ -40,6 +40,8 @@ final class JobRunner {
   private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
   /** Longest error text stored on a job. */
   static final int MAX_ERROR_CHARS = 4000;
+  /** Longest an ending attempt waits for its events to be written before its status (Redis slow or away). */
+  private static final Duration EVENTS_DRAIN = Duration.ofSeconds(5);
 
   /**
    * Why a running handler was interrupted. SHUTDOWN and LEASE_LOST write nothing: the job was (or is
@@ -94,13 +96,15 @@ final class JobRunner {
   private final AttemptFinisher finisher;
   private final RetryBackoff backoff;
   private final JobEvents events;
+  private final Duration eventCoalesce;
   private final SpoolMetrics metrics;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final Map<UUID, Running> running = new ConcurrentHashMap<>();
 
   JobRunner(Vertx vertx, SqlClient pg, HandlerRegistry handlers, AttemptFinisher finisher, RetryBackoff backoff,
-      JobEvents events, SpoolMetrics metrics) {
+      JobEvents events, Duration eventCoalesce, SpoolMetrics metrics) {
     this.metrics = metrics;
+    this.eventCoalesce = eventCoalesce;
     this.vertx = vertx;
     this.pg = pg;
     this.events = events;
@@ -222,9 +226,10 @@ final class JobRunner {
 
   /** Runs the handler on the calling (the attempt's own) thread. */
   private Ended runHandler(JobHandler handler, Job job) {
+    var writer = new EventWriter(events, vertx, eventCoalesce);
     try {
       // A handler that returns has done its work, whatever interrupt raced with it.
-      return new Ended(Outcome.completed(handler.run(new RunningJob(job, events, pg, vertx))), null);
+      return new Ended(Outcome.completed(handler.run(new RunningJob(job, writer, pg, vertx))), null);
     } catch (AttemptLostException e) {
       // A fenced write (checkpoint, side effect) found the job no longer this attempt's.
       return new Ended(null, null);
@@ -237,6 +242,13 @@ final class JobRunner {
       throw e;
     } catch (Throwable e) {
       return new Ended(failure(job, describe(e)), null);
+    } finally {
+      // Its events go before its final status: a subscriber reads all the text, then the end.
+      boolean interrupted = Thread.interrupted();
+      writer.awaitDrained(EVENTS_DRAIN);
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 

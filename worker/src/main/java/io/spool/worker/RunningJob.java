@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.handler.JobContext;
 import io.spool.model.Job;
 import io.spool.model.JobEvent;
-import io.spool.model.JobEvents;
 import io.spool.model.JobEvents.NewEvent;
 import io.spool.handler.AttemptLostException;
 import io.spool.model.JobJson;
@@ -15,22 +14,19 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.util.Set;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** The {@link JobContext} of one attempt. */
 final class RunningJob implements JobContext {
-  private static final Logger log = LoggerFactory.getLogger(RunningJob.class);
   private static final Set<String> HANDLER_EVENT_TYPES = Set.of(JobEvent.PROGRESS, JobEvent.OUTPUT);
 
   private final Job job;
-  private final JobEvents events;
+  private final EventWriter events;
   private final SqlClient pg;
   private final Vertx vertx;
   /** This attempt's own checkpoints win over the one it was claimed with. */
   private JsonNode checkpoint;
 
-  RunningJob(Job job, JobEvents events, SqlClient pg, Vertx vertx) {
+  RunningJob(Job job, EventWriter events, SqlClient pg, Vertx vertx) {
     this.job = job;
     this.vertx = vertx;
     this.events = events;
@@ -48,7 +44,7 @@ final class RunningJob implements JobContext {
     if (!HANDLER_EVENT_TYPES.contains(type)) {
       throw new IllegalArgumentException("handlers emit " + HANDLER_EVENT_TYPES + " events, not '" + type + "'");
     }
-    emitSafely(new NewEvent(job.id(), type, job.attempts(), data));
+    events.emit(new NewEvent(job.id(), type, job.attempts(), data));
   }
 
   /** Runs a fenced statement until Postgres answers; a stop while it waits ends the attempt. */
@@ -58,21 +54,6 @@ final class RunningJob implements JobContext {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AttemptLostException(e.getMessage());
-    }
-  }
-
-  /** Appends the event; if Redis is away it is dropped and the job goes on. */
-  private void emitSafely(NewEvent event) {
-    try {
-      events.emit(event).await();
-    } catch (VirtualMachineError e) {
-      throw e;
-    } catch (Throwable e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-      log.debug("event of job {} dropped: {}", event.jobId(), e.toString());
     }
   }
 
@@ -87,7 +68,7 @@ final class RunningJob implements JobContext {
       throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts() + " no longer holds the job");
     }
     checkpoint = state;
-    emitSafely(new NewEvent(job.id(), JobEvent.CHECKPOINT, job.attempts(), state));
+    events.emit(new NewEvent(job.id(), JobEvent.CHECKPOINT, job.attempts(), state));
   }
 
   @Override

@@ -116,7 +116,7 @@ public final class Worker implements AutoCloseable {
       // The finisher's batches live on one event-loop context of their own.
       var runner = new JobRunner(vertx, pg, handlers,
           new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events, metrics),
-          new RetryBackoff(config.retryBase(), config.retryMax()), events, metrics);
+          new RetryBackoff(config.retryBase(), config.retryMax()), events, config.eventCoalesce(), metrics);
       // Registered and alive before it claims anything.
       var dispatcher = new JobDispatcher();
       var heartbeat = new Heartbeat(pg, id, config.queues(), config.heartbeatInterval(), runner, stillMine -> {

@@ -139,7 +139,7 @@ class LeaseTest {
     assertNull(after.error());
 
     // Nor can it checkpoint, or record a side effect, for the attempt it lost.
-    var stale = new RunningJob(staleAttempt, JobEvents.of(redis, config), pg, vertx);
+    var stale = new RunningJob(staleAttempt, new EventWriter(JobEvents.of(redis, config), vertx, config.eventCoalesce()), pg, vertx);
     assertThrows(AttemptLostException.class, () -> stale.checkpoint(JobJson.tree("{\"from\":\"attempt 1\"}")));
     assertThrows(AttemptLostException.class, () -> stale.once("charge", key -> JobJson.tree("{}")));
     assertNull(JobFixtures.load(pg, id).orElseThrow().checkpoint());
