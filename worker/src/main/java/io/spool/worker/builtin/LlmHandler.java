@@ -23,7 +23,8 @@ import java.util.List;
  * {@code llm}: streams a chat completion from the OpenAI-compatible server at {@code SPOOL_LLM_BASE_URL}
  * ({@code POST /chat/completions}, {@code stream: true}, {@code SPOOL_LLM_API_KEY} as bearer), the
  * request passed through. Each streamed delta is emitted as an {@code output} event
- * {@code {"text": "<delta>"}}; the result is {@code {"text", "usage", "finish_reason", "model"}}. The
+ * {@code {"text": "<delta>"}} (deltas close together share one event in the log: see
+ * {@code SPOOL_EVENT_COALESCE_MILLIS}); the result is {@code {"text", "usage", "finish_reason", "model"}}. The
  * call runs inside {@code once}, so a retry after a finished reply returns it without paying again.
  * Cancellation (or the job's timeout) aborts the stream at once; the text so far is kept as the job's
  * result, {@code {"text": "...", "partial": true}}. A stream that breaks, an error answer or a silent
