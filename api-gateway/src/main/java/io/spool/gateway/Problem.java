@@ -69,7 +69,7 @@ public record Problem(int status, String slug, String title, String detail, List
   }
 
   public void send(RoutingContext ctx) {
-    // Many answers go out before the body is read (401, 413, 415, 429): the connection must go on reading.
+    // Some answers go out before the body is read (401, 404, 405, 413, 429): the connection must go on reading.
     ConnectionGuard.drainUnread(ctx.request(), ctx.response());
     send(ctx.response());
   }
