@@ -63,6 +63,11 @@ final class EventWriter {
     }
   }
 
+  /** Whether anything emitted is not written yet. */
+  synchronized boolean busy() {
+    return writing || !pending.isEmpty();
+  }
+
   /** Completes once every event emitted so far has been written (or dropped, Redis being away). */
   synchronized Future<Void> drain() {
     if (!writing && pending.isEmpty()) {

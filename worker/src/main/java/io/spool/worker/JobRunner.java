@@ -244,10 +244,12 @@ final class JobRunner {
       return new Ended(failure(job, describe(e)), null);
     } finally {
       // Its events go before its final status: a subscriber reads all the text, then the end.
-      boolean interrupted = Thread.interrupted();
-      writer.awaitDrained(EVENTS_DRAIN);
-      if (interrupted) {
-        Thread.currentThread().interrupt();
+      if (writer.busy()) {
+        boolean interrupted = Thread.interrupted();
+        writer.awaitDrained(EVENTS_DRAIN);
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
       }
     }
   }
