@@ -40,14 +40,14 @@ final class ConnectionGuard {
     /** When the current state began (nanoTime): opened, request head seen, or answer seen complete. */
     long since;
     boolean served;
-    String closing;
+    /** The guard closes it (or Vert.x will, after an invalid request): not the client's doing. */
+    boolean closing;
 
     Tracked(long now) {
       since = now;
     }
   }
 
-  private final Vertx vertx;
   private final long headerNanos;
   private final long bodyNanos;
   private final long idleNanos;
@@ -59,8 +59,7 @@ final class ConnectionGuard {
   private final Counter invalid;
   private final Counter clientGone;
 
-  private ConnectionGuard(Vertx vertx, SpoolConfig.Connections limits, SpoolMetrics metrics) {
-    this.vertx = vertx;
+  private ConnectionGuard(SpoolConfig.Connections limits, SpoolMetrics metrics) {
     headerNanos = limits.headerTimeout().toNanos();
     bodyNanos = limits.bodyTimeout().toNanos();
     idleNanos = limits.idleTimeout().toNanos();
@@ -74,7 +73,7 @@ final class ConnectionGuard {
 
   /** A guard for the calling verticle's event loop, found again there by {@link #drainUnread}. */
   static ConnectionGuard install(Vertx vertx, Context context, SpoolConfig.Connections limits, SpoolMetrics metrics) {
-    var guard = new ConnectionGuard(vertx, limits, metrics);
+    var guard = new ConnectionGuard(limits, metrics);
     context.put(CONTEXT_KEY, guard);
     vertx.setPeriodic(SWEEP_MILLIS, id -> guard.sweep());
     return guard;
@@ -107,14 +106,14 @@ final class ConnectionGuard {
   void invalid(HttpServerRequest request) {
     Tracked tracked = open.get(request.connection());
     if (tracked != null) {
-      tracked.closing = "invalid";
+      tracked.closing = true;
     }
     invalid.increment();
   }
 
   private void closed(HttpConnection connection) {
     Tracked tracked = open.remove(connection);
-    if (tracked != null && tracked.closing == null && tracked.request != null && !tracked.request.isEnded()) {
+    if (tracked != null && !tracked.closing && tracked.request != null && !tracked.request.isEnded()) {
       clientGone.increment();
     }
   }
@@ -124,13 +123,13 @@ final class ConnectionGuard {
     // A copy: an answer sent from here may run handlers that touch the map.
     for (var entry : new ArrayList<>(open.entrySet())) {
       Tracked t = entry.getValue();
-      if (t.closing != null) {
+      if (t.closing) {
         continue;
       }
       HttpServerRequest request = t.request;
       if (request == null) {
         if (now - t.since > (t.served ? idleNanos : headerNanos)) {
-          close(entry.getKey(), t, t.served ? idleTimeouts : headerTimeouts, "timeout");
+          close(entry.getKey(), t, t.served ? idleTimeouts : headerTimeouts);
         }
       } else if (!request.isEnded()) {
         if (now - t.since > bodyNanos) {
@@ -147,10 +146,10 @@ final class ConnectionGuard {
   private void bodyTimedOut(HttpConnection connection, Tracked t, HttpServerRequest request) {
     HttpServerResponse response = request.response();
     if (response.headWritten()) {
-      close(connection, t, bodyTimeouts, "timeout");
+      close(connection, t, bodyTimeouts);
       return;
     }
-    t.closing = "timeout";
+    t.closing = true;
     bodyTimeouts.increment();
     response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     Problem.of(408, "request-timeout", "Request timeout",
@@ -158,8 +157,8 @@ final class ConnectionGuard {
     connection.close();
   }
 
-  private static void close(HttpConnection connection, Tracked t, Counter reason, String why) {
-    t.closing = why;
+  private static void close(HttpConnection connection, Tracked t, Counter reason) {
+    t.closing = true;
     reason.increment();
     connection.close();
   }
@@ -202,10 +201,10 @@ final class ConnectionGuard {
     HttpConnection connection = request.connection();
     Tracked tracked = guard == null ? null : guard.open.get(connection);
     if (tracked != null) {
-      if (tracked.closing != null) {
+      if (tracked.closing) {
         return;
       }
-      tracked.closing = "unread";
+      tracked.closing = true;
       guard.undrained.increment();
     }
     connection.close();

@@ -149,12 +149,12 @@ final class EventHub {
     return onContext(listener.context(), confirmed).map(registration);
   }
 
-  /** The confirmation, completed on the listener's context (Redis's reply comes on the subscriber's). */
   /** The calling event loop's own context (a request runs on a duplicate of it). */
   private Context eventLoop() {
     return ((ContextInternal) vertx.getOrCreateContext()).unwrap();
   }
 
+  /** The confirmation, completed on the listener's context (Redis's reply comes on the subscriber's). */
   private static Future<Void> onContext(Context context, Promise<Void> confirmed) {
     Promise<Void> there = ((ContextInternal) context).promise();
     confirmed.future().onComplete(there);
