@@ -11,14 +11,33 @@ import org.HdrHistogram.Histogram;
 record BenchResult(BenchOptions options, int rejected, int completed, int failed, int checks,
     double seconds, Histogram startLatencyMicros, Histogram endLatencyMicros, Histogram seenLatencyMicros,
     Histogram submitMicros, String lastError,
-    Map<String, Double> cpuSeconds) {
+    Map<String, Double> cpuSeconds, Map<String, Double> jitSeconds) {
 
-  /** This result with the CPU seconds each process used between the two samples. */
-  BenchResult withCpu(Map<String, Double> before, Map<String, Double> after) {
+  /** This result with the CPU seconds each process used between the two samples, and its JIT's share. */
+  BenchResult withCpu(ProcessCpu.Sample before, ProcessCpu.Sample after) {
+    return new BenchResult(options, rejected, completed, failed, checks, seconds, startLatencyMicros, endLatencyMicros,
+        seenLatencyMicros, submitMicros, lastError, used(before.seconds(), after.seconds()),
+        used(before.jitSeconds(), after.jitSeconds()));
+  }
+
+  private static Map<String, Double> used(Map<String, Double> before, Map<String, Double> after) {
     var used = new LinkedHashMap<String, Double>();
     after.forEach((name, seconds) -> used.put(name, seconds - before.getOrDefault(name, 0.0)));
-    return new BenchResult(options, rejected, completed, failed, checks, seconds, startLatencyMicros, endLatencyMicros,
-        seenLatencyMicros, submitMicros, lastError, used);
+    return used;
+  }
+
+  /**
+   * Of {@link #cpuMillisPerThousandJobs}, what each JVM's JIT compiler threads used; only processes
+   * where it was above zero. A large share means the JVMs were not warm yet: raise {@code --warmup}.
+   */
+  Map<String, Double> jitMillisPerThousandJobs() {
+    var perJob = new LinkedHashMap<String, Double>();
+    jitSeconds.forEach((name, seconds) -> {
+      if (seconds > 0) {
+        perJob.put(name, round(seconds * 1e6 / Math.max(1, completed)));
+      }
+    });
+    return perJob;
   }
 
   /** CPU milliseconds per 1,000 jobs (= microseconds per job) of each process, then "spool" (all but the bench). */
@@ -52,12 +71,12 @@ record BenchResult(BenchOptions options, int rejected, int completed, int failed
           start latency ms       %s   (submitted -> started, server clocks)
           end latency ms         %s   (submitted -> finished)
           seen latency ms        %s   (finished -> the caller had it; this machine's clock)
-          CPU ms per 1,000 jobs  %s%s""",
+          CPU ms per 1,000 jobs  %s%s%s""",
         options.jobs(), options.type(), options.concurrency(),
         options.rate() > 0 ? "rate " + options.rate() + "/s" : "no rate limit",
         options.waitSecs() > 0 ? "each caller long-polls its job" : "jobs' ends polled",
         completed, failed, rejected, seconds, jobsPerSec(), checks,
-        line(submitMicros), line(startLatencyMicros), line(endLatencyMicros), line(seenLatencyMicros), cpuLine(),
+        line(submitMicros), line(startLatencyMicros), line(endLatencyMicros), line(seenLatencyMicros), cpuLine(), jitLine(),
         lastError == null ? "" : "\n  last error: " + lastError);
   }
 
@@ -79,7 +98,19 @@ record BenchResult(BenchOptions options, int rejected, int completed, int failed
     json.set("seen_latency_ms", percentiles(seenLatencyMicros));
     ObjectNode cpu = json.putObject("cpu_ms_per_1000_jobs");
     cpuMillisPerThousandJobs().forEach(cpu::put);
+    ObjectNode jit = json.putObject("jit_ms_per_1000_jobs");
+    jitMillisPerThousandJobs().forEach(jit::put);
     return JobJson.encode(json);
+  }
+
+  private String jitLine() {
+    var jit = jitMillisPerThousandJobs();
+    if (jit.isEmpty()) {
+      return "";
+    }
+    var parts = new java.util.StringJoiner(", ", "\n  of which JIT compiling  ", "");
+    jit.forEach((name, millis) -> parts.add(name + String.format(Locale.ROOT, " %.0f", millis)));
+    return parts.toString();
   }
 
   private String cpuLine() {

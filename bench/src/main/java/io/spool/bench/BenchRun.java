@@ -176,6 +176,6 @@ final class BenchRun {
     double seconds = (endNanos - startNanos) / 1e9;
     return new BenchResult(options, rejected, completed, failed, checks, seconds,
         startLatencyMicros, endLatencyMicros, seenLatencyMicros, submitMicros, lastError,
-        java.util.Map.of());
+        java.util.Map.of(), java.util.Map.of());
   }
 }
