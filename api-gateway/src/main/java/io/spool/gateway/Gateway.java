@@ -2,6 +2,7 @@ package io.spool.gateway;
 
 import io.spool.model.Migrations;
 import io.spool.model.PgClients;
+import io.spool.model.QueueSignals;
 import io.spool.model.RedisClients;
 import io.spool.model.SpoolConfig;
 import io.spool.ops.OpsEndpoints;
@@ -64,8 +65,15 @@ public final class Gateway implements AutoCloseable {
       var ops = new OpsEndpoints(metrics, config.ops().metricsToken(), pg, redis);
       // Batched reads by id, planned at every call (see PgClients.replanningClient).
       SqlClient reads = PgClients.replanningClient(vertx, config, READ_POOL_SIZE);
-      var shared = new GatewayVerticle.Shared(keys, limiter, pending, pg, reads, transactions, redis, types, hub, metrics,
-          queues, ops);
+      // The batches every event loop shares live on one context; each caller gets its answer on its own loop.
+      // Measured with 2 loops and 64 long-polling callers: 2.2 rows per INSERT and 1.3 ids per read with a
+      // batch per loop, 3.6 and 2.2 with one shared; Postgres CPU per job 455-507 -> 297-366 us.
+      var batching = vertx.getOrCreateContext();
+      var signals = QueueSignals.of(redis, pg, config);
+      var submitter = new JobSubmitter(batching, pg, transactions, signals, config.idempotencyTtl(), metrics);
+      var reader = new JobReader(batching, reads, metrics);
+      var shared = new GatewayVerticle.Shared(keys, limiter, pending, pg, transactions, redis, types, hub, metrics,
+          queues, ops, signals, submitter, reader);
       vertx.deployVerticle(() -> new GatewayVerticle(config, shared), new DeploymentOptions().setInstances(config.httpInstances()))
           .await(30, TimeUnit.SECONDS);
       log.info("gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",

@@ -21,9 +21,12 @@ final class GatewayVerticle extends VerticleBase {
    *
    * @param transactions for the few submissions that need a transaction (idempotency keys)
    * @param hub          one Redis subscription per process for every watched job
+   * @param submitter    one insert batch for every event loop: with one per loop, each carried half as many rows
+   * @param reader       one batch of reads by id for every event loop, for the same reason
    */
-  record Shared(ApiKeys keys, RateLimiter limiter, PendingJobs pending, SqlClient pg, SqlClient reads, Pool transactions,
-      Redis redis, JobTypes types, EventHub hub, SpoolMetrics metrics, QueueStatsSampler queues, OpsEndpoints ops) {}
+  record Shared(ApiKeys keys, RateLimiter limiter, PendingJobs pending, SqlClient pg, Pool transactions,
+      Redis redis, JobTypes types, EventHub hub, SpoolMetrics metrics, QueueStatsSampler queues, OpsEndpoints ops,
+      QueueSignals signals, JobSubmitter submitter, JobReader reader) {}
 
   private final SpoolConfig config;
   private final Shared shared;
@@ -35,14 +38,12 @@ final class GatewayVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    // Each instance batches its own inserts and reads on its own event loop: no state crosses threads.
     var s = shared;
-    var signals = QueueSignals.of(s.redis(), s.pg(), config);
-    var submitter = new JobSubmitter(context, s.pg(), s.transactions(), signals, config.idempotencyTtl(), s.metrics());
+    var signals = s.signals();
     var events = JobEvents.of(s.redis(), config);
     var streams = new JobStreams(vertx, s.pg(), new EventFeed(vertx, s.pg(), events, s.hub()), s.hub());
-    var jobs = new JobsHandler(s.pg(), s.redis(), config.keys(), signals, events, streams, submitter,
-        new JobReader(context, s.reads(), s.metrics()), s.types(),
+    var jobs = new JobsHandler(s.pg(), s.redis(), config.keys(), signals, events, streams, s.submitter(),
+        s.reader(), s.types(),
         new SubmissionParser(config), s.pending(), s.metrics());
     var router = ApiRoutes.router(vertx, s.keys(), s.limiter(), jobs, streams, new QueuesHandler(s.queues()), s.ops());
     var guard = ConnectionGuard.install(vertx, context, config.connections(), s.metrics());

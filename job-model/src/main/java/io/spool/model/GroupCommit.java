@@ -3,6 +3,8 @@ package io.spool.model;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +16,9 @@ import java.util.function.ToIntFunction;
  * Group commit (design note 6): a write goes alone when nothing is in flight, and writes that arrive
  * meanwhile go together in the next flush, so batching never adds latency when traffic is light and
  * round trips stay few when it is heavy. Callable from any thread; its state lives on one context.
+ * One instance may serve several event loops (the gateway's do share theirs, so that their writes
+ * coalesce instead of going as two half-size batches): a caller on another event loop gets its answer
+ * back on its own loop.
  *
  * @param <I> one caller's input
  * @param <O> that caller's output
@@ -54,7 +59,10 @@ public final class GroupCommit<I, O> {
   }
 
   public Future<O> submit(I input) {
-    Promise<O> promise = Promise.promise();
+    Context caller = Vertx.currentContext();
+    // An event loop's caller continues on its own loop, not on this one's; a virtual thread awaits anywhere.
+    Promise<O> promise = caller != null && caller != context && caller.isEventLoopContext()
+        ? ((ContextInternal) caller).promise() : Promise.promise();
     context.runOnContext(v -> {
       queue.add(new Waiting<>(input, promise));
       drain();

@@ -69,4 +69,30 @@ class GroupCommitTest {
     var answer = commits.submit(1);
     assertThrows(IllegalStateException.class, answer::await);
   }
+
+  @Test
+  void callersOnTwoEventLoopsShareOneBatchAndEachGetsItsAnswerOnItsOwnLoop() throws Exception {
+    var batchSizes = new CopyOnWriteArrayList<Integer>();
+    var commits = new GroupCommit<Integer, Integer>(vertx.getOrCreateContext(), batch -> {
+      batchSizes.add(batch.size());
+      return vertx.timer(20).map(v -> batch.stream().map(i -> i + 1).toList());
+    }, i -> 1, 1000, 1);
+    var loops = List.of(vertx.getOrCreateContext(), vertx.getOrCreateContext());
+    var answeredOnCallersLoop = new CopyOnWriteArrayList<Boolean>();
+    var answers = new CopyOnWriteArrayList<Integer>();
+    var done = new java.util.concurrent.CountDownLatch(20);
+    for (int i = 0; i < 20; i++) {
+      int input = i;
+      var loop = loops.get(i % 2);
+      loop.runOnContext(v -> commits.submit(input).onComplete(answer -> {
+        answeredOnCallersLoop.add(io.vertx.core.Vertx.currentContext() == loop);
+        answers.add(answer.result());
+        done.countDown();
+      }));
+    }
+    assertTrue(done.await(10, java.util.concurrent.TimeUnit.SECONDS), "every caller was answered");
+    assertEquals(java.util.stream.IntStream.rangeClosed(1, 20).boxed().toList(), answers.stream().sorted().toList());
+    assertTrue(answeredOnCallersLoop.stream().allMatch(b -> b), "each answer ran on its caller's loop: " + answeredOnCallersLoop);
+    assertTrue(batchSizes.size() < 20, "both loops' writes went in shared batches: " + batchSizes);
+  }
 }
