@@ -9,6 +9,9 @@ import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -80,18 +83,18 @@ class GroupCommitTest {
     var loops = List.of(vertx.getOrCreateContext(), vertx.getOrCreateContext());
     var answeredOnCallersLoop = new CopyOnWriteArrayList<Boolean>();
     var answers = new CopyOnWriteArrayList<Integer>();
-    var done = new java.util.concurrent.CountDownLatch(20);
+    var done = new CountDownLatch(20);
     for (int i = 0; i < 20; i++) {
       int input = i;
       var loop = loops.get(i % 2);
       loop.runOnContext(v -> commits.submit(input).onComplete(answer -> {
-        answeredOnCallersLoop.add(io.vertx.core.Vertx.currentContext() == loop);
+        answeredOnCallersLoop.add(Vertx.currentContext() == loop);
         answers.add(answer.result());
         done.countDown();
       }));
     }
-    assertTrue(done.await(10, java.util.concurrent.TimeUnit.SECONDS), "every caller was answered");
-    assertEquals(java.util.stream.IntStream.rangeClosed(1, 20).boxed().toList(), answers.stream().sorted().toList());
+    assertTrue(done.await(10, TimeUnit.SECONDS), "every caller was answered");
+    assertEquals(IntStream.rangeClosed(1, 20).boxed().toList(), answers.stream().sorted().toList());
     assertTrue(answeredOnCallersLoop.stream().allMatch(b -> b), "each answer ran on its caller's loop: " + answeredOnCallersLoop);
     assertTrue(batchSizes.size() < 20, "both loops' writes went in shared batches: " + batchSizes);
   }
