@@ -78,7 +78,7 @@ final class ProcessCpu {
    * {@code C2 CompilerThreadN} (Linux keeps 15 characters of a thread's name). A JVM that is still
    * warming up spends a large share of its CPU here: on two busy cores, about half for minutes.
    */
-  static long compilerTicks(long pid) {
+  private static long compilerTicks(long pid) {
     long total = 0;
     try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
       for (Path task : (Iterable<Path>) tasks::iterator) {
