@@ -1,7 +1,7 @@
 package io.spool.gateway;
 
-import io.spool.model.ConfigException;
-import io.spool.model.SpoolConfig.Auth;
+import io.spool.config.ConfigException;
+import io.spool.config.SpoolConfig.Auth;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package io.spool.gateway;
 
 import io.micrometer.core.instrument.Counter;
-import io.spool.model.SpoolConfig;
+import io.spool.config.SpoolConfig;
 import io.spool.ops.SpoolMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;

@@ -3,10 +3,11 @@ package io.spool.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.Job;
 import io.spool.model.JobEvent;
-import io.spool.model.JobEvents;
 import io.spool.model.JobJson;
-import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
+import io.spool.signal.JobEvents;
+import io.spool.store.JobRows;
+import io.spool.store.UserJobSql;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -15,9 +16,9 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.HashMap;
 import java.util.UUID;
 
 /**
@@ -241,12 +242,12 @@ final class EventFeed {
     if (shared != null) {
       return shared;
     }
-    pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(jobId, user))
+    pg.preparedQuery(UserJobSql.SELECT_OWN).execute(Tuple.of(jobId, user))
         .map(rows -> {
           if (rows.size() == 0) {
             return null;
           }
-          Job job = JobSql.toJob(rows.iterator().next());
+          Job job = JobRows.toJob(rows.iterator().next());
           JsonNode tree = JobJson.MAPPER.valueToTree(job);
           return new Stored(job, tree, JobJson.encode(tree));
         })

@@ -1,7 +1,7 @@
 package io.spool.gateway;
 
-import io.spool.model.JobEvents;
-import io.spool.model.Keys;
+import io.spool.signal.JobEvents;
+import io.spool.signal.Keys;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -16,8 +16,8 @@ import io.vertx.redis.client.Response;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;

@@ -1,18 +1,18 @@
 package io.spool.gateway;
 
-import io.spool.model.Migrations;
-import io.spool.model.PgClients;
-import io.spool.model.QueueSignals;
-import io.spool.model.RedisClients;
-import io.spool.model.SpoolConfig;
+import io.spool.config.SpoolConfig;
 import io.spool.ops.OpsEndpoints;
 import io.spool.ops.QueueStatsSampler;
 import io.spool.ops.SpoolMetrics;
+import io.spool.signal.QueueSignals;
+import io.spool.signal.RedisClients;
+import io.spool.store.IdempotencySql;
+import io.spool.store.Migrations;
+import io.spool.store.PgClients;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.redis.client.Redis;
-import io.spool.model.IdempotencySql;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;

@@ -1,12 +1,12 @@
 package io.spool.gateway;
 
-import io.spool.model.JobEvents;
-import io.spool.model.PortInUseException;
-import io.spool.model.QueueSignals;
-import io.spool.model.SpoolConfig;
+import io.spool.config.PortInUseException;
+import io.spool.config.SpoolConfig;
 import io.spool.ops.OpsEndpoints;
 import io.spool.ops.QueueStatsSampler;
 import io.spool.ops.SpoolMetrics;
+import io.spool.signal.JobEvents;
+import io.spool.signal.QueueSignals;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServerOptions;

@@ -1,9 +1,10 @@
 package io.spool.gateway;
 
-import io.spool.model.GroupCommit;
 import io.spool.model.Job;
-import io.spool.model.JobSql;
 import io.spool.ops.SpoolMetrics;
+import io.spool.store.GroupCommit;
+import io.spool.store.JobRows;
+import io.spool.store.UserJobSql;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
@@ -42,11 +43,11 @@ final class JobReader {
 
   /** One job or null per id, in order. */
   private Future<List<Job>> read(List<UUID> ids) {
-    return pg.preparedQuery(JobSql.SELECT_MANY_WITH_WEBHOOK).execute(Tuple.of((Object) ids.toArray(UUID[]::new)))
+    return pg.preparedQuery(UserJobSql.SELECT_MANY_WITH_WEBHOOK).execute(Tuple.of((Object) ids.toArray(UUID[]::new)))
         .map(rows -> {
           Map<UUID, Job> byId = new HashMap<>(rows.size() * 2);
           for (Row row : rows) {
-            Job job = JobSql.toJob(row);
+            Job job = JobRows.toJob(row);
             byId.put(job.id(), job);
           }
           var answers = new ArrayList<Job>(ids.size());

@@ -3,21 +3,21 @@ package io.spool.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.JobIds;
 import io.spool.model.JobJson;
-import io.spool.model.JobSql;
+import io.spool.store.UserJobSql;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
-import io.vertx.core.buffer.Buffer;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Set;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -224,7 +224,7 @@ final class JobStreams {
   }
 
   private Future<Void> requireOwn(UUID id, String user) {
-    return pg.preparedQuery(JobSql.SELECT_OWN_STATUS).execute(Tuple.of(id, user)).compose(rows -> rows.size() == 0
+    return pg.preparedQuery(UserJobSql.SELECT_OWN_STATUS).execute(Tuple.of(id, user)).compose(rows -> rows.size() == 0
         ? Future.failedFuture(Problem.notFound("no job " + id).exception())
         : Future.succeededFuture());
   }

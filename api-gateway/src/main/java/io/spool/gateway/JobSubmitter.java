@@ -1,30 +1,32 @@
 package io.spool.gateway;
 
-import io.spool.model.GroupCommit;
 import io.spool.model.Job;
-import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
 import io.spool.model.NewJob;
-import io.spool.model.QueueSignals;
 import io.spool.ops.SpoolMetrics;
-import io.spool.model.QueueSignals.Signal;
+import io.spool.signal.QueueSignals;
+import io.spool.signal.QueueSignals.Signal;
+import io.spool.store.GroupCommit;
+import io.spool.store.IdempotencySql;
+import io.spool.store.JobRows;
+import io.spool.store.SubmitSql;
+import io.spool.store.UserJobSql;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
-import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
-import io.spool.model.IdempotencySql;
 import java.time.Duration;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.Set;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -96,12 +98,12 @@ final class JobSubmitter {
           List<NewJob> fresh = jobs.stream().filter(job -> job.idempotencyKey() == null
               || (taken.contains(job.idempotencyKey()) && firstWithKey.get(job.idempotencyKey()) == job)).toList();
           Future<Map<UUID, Job>> inserted = fresh.isEmpty() ? Future.succeededFuture(Map.of())
-              : conn.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(fresh)).map(rows -> storedById(fresh, rows));
+              : conn.preparedQuery(SubmitSql.INSERT_MANY).execute(SubmitSql.insertArgs(fresh)).map(rows -> storedById(fresh, rows));
           Future<Map<UUID, Job>> earlier = existingIds.isEmpty() ? Future.succeededFuture(Map.of())
-              : conn.preparedQuery(JobSql.SELECT_MANY).execute(Tuple.of((Object) existingIds.values().toArray(UUID[]::new)))
+              : conn.preparedQuery(UserJobSql.SELECT_MANY).execute(Tuple.of((Object) existingIds.values().toArray(UUID[]::new)))
                   .map(rows -> {
                     Map<UUID, Job> byId = new HashMap<>();
-                    rows.forEach(row -> byId.put(row.getUUID("id"), JobSql.toJob(row)));
+                    rows.forEach(row -> byId.put(row.getUUID("id"), JobRows.toJob(row)));
                     return byId;
                   });
           return Future.all(inserted, earlier).map(both -> {
@@ -186,8 +188,8 @@ final class JobSubmitter {
       if (!first) {
         return Future.failedFuture(busy(job.concurrencyKey()));
       }
-      checks = checks.compose(v -> conn.preparedQuery(JobSql.LOCK_CONCURRENCY_KEY).execute(Tuple.of(job.userId() + "\n" + job.concurrencyKey()))
-          .compose(locked -> conn.preparedQuery(JobSql.KEY_BUSY).execute(Tuple.of(job.userId(), job.concurrencyKey())))
+      checks = checks.compose(v -> conn.preparedQuery(SubmitSql.LOCK_CONCURRENCY_KEY).execute(Tuple.of(job.userId() + "\n" + job.concurrencyKey()))
+          .compose(locked -> conn.preparedQuery(SubmitSql.KEY_BUSY).execute(Tuple.of(job.userId(), job.concurrencyKey())))
           .compose(rows -> rows.iterator().next().getBoolean("busy")
               ? Future.failedFuture(busy(job.concurrencyKey())) : Future.succeededFuture()));
     }
@@ -206,7 +208,7 @@ final class JobSubmitter {
 
   private Future<List<List<Job>>> insert(List<List<NewJob>> requests) {
     List<NewJob> all = requests.stream().flatMap(List::stream).toList();
-    return pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(all)).map(rows -> {
+    return pg.preparedQuery(SubmitSql.INSERT_MANY).execute(SubmitSql.insertArgs(all)).map(rows -> {
       Map<UUID, Job> inserted = storedById(all, rows);
       var answers = new ArrayList<List<Job>>(requests.size());
       for (List<NewJob> request : requests) {

@@ -1,8 +1,8 @@
 package io.spool.gateway;
 
 import io.spool.handler.JobHandler;
-import io.spool.model.HttpCall;
-import io.spool.model.JobSql;
+import io.spool.net.HttpCall;
+import io.spool.store.WorkerSql;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
@@ -69,7 +69,7 @@ final class JobTypes {
 
   Future<Void> refresh() {
     refreshedAt = System.nanoTime();
-    return pg.query(JobSql.SELECT_TYPES).execute().map(rows -> {
+    return pg.query(WorkerSql.SELECT_TYPES).execute().map(rows -> {
       registered = StreamSupport.stream(rows.spliterator(), false).map((Row row) -> row.getString(0))
           .collect(Collectors.toUnmodifiableSet());
       return null;

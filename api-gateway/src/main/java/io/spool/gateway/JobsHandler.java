@@ -2,20 +2,22 @@ package io.spool.gateway;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.spool.gateway.JobSubmitter.Submitted;
 import io.spool.gateway.Problem.FieldError;
 import io.spool.model.Job;
 import io.spool.model.JobIds;
 import io.spool.model.JobJson;
-import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
-import io.spool.ops.SpoolMetrics;
-import io.spool.model.JobEvents;
-import io.spool.model.Keys;
 import io.spool.model.Names;
-import io.spool.model.QueueSignals;
-import io.spool.model.QueueSignals.Signal;
 import io.spool.model.NewJob;
+import io.spool.ops.SpoolMetrics;
+import io.spool.signal.JobEvents;
+import io.spool.signal.Keys;
+import io.spool.signal.QueueSignals;
+import io.spool.signal.QueueSignals.Signal;
+import io.spool.store.JobRows;
+import io.spool.store.UserJobSql;
 import io.vertx.core.Future;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.redis.client.Command;
@@ -25,7 +27,6 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.nio.ByteBuffer;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -206,12 +207,12 @@ final class JobsHandler {
   void cancel(RoutingContext ctx) {
     UUID id = pathId(ctx);
     String user = ApiRoutes.user(ctx);
-    pg.preparedQuery(JobSql.CANCEL).execute(Tuple.of(id, user))
+    pg.preparedQuery(UserJobSql.CANCEL).execute(Tuple.of(id, user))
         .compose(rows -> {
           if (rows.size() == 0) {
             return explainMiss(id, user, "only pending or running jobs can be cancelled");
           }
-          Job job = JobSql.toJob(rows.iterator().next());
+          Job job = JobRows.toJob(rows.iterator().next());
           if (job.status() != JobStatus.RUNNING) {
             metrics.cancelledWhilePending(job.queue(), job.type());
             Future<Void> released = job.concurrencyKey() == null ? Future.succeededFuture()
@@ -230,12 +231,12 @@ final class JobsHandler {
   void requeue(RoutingContext ctx) {
     UUID id = pathId(ctx);
     String user = ApiRoutes.user(ctx);
-    pg.preparedQuery(JobSql.REQUEUE).execute(Tuple.of(id, user))
+    pg.preparedQuery(UserJobSql.REQUEUE).execute(Tuple.of(id, user))
         .compose(rows -> {
           if (rows.size() == 0) {
             return explainMiss(id, user, "only jobs in the dead-letter queue can be requeued");
           }
-          Job job = JobSql.toJob(rows.iterator().next());
+          Job job = JobRows.toJob(rows.iterator().next());
           return events.restart(id).compose(v -> events.emit(JobEvents.statusChange(id, job.status(), 0))).otherwiseEmpty()
               .compose(v -> signals.signal(List.of(Signal.of(job))).map(job).otherwise(job));
         })
@@ -247,7 +248,7 @@ final class JobsHandler {
   void discard(RoutingContext ctx) {
     UUID id = pathId(ctx);
     String user = ApiRoutes.user(ctx);
-    pg.preparedQuery(JobSql.DISCARD).execute(Tuple.of(id, user))
+    pg.preparedQuery(UserJobSql.DISCARD).execute(Tuple.of(id, user))
         .compose(rows -> rows.size() == 0
             ? explainMiss(id, user, "the job is not in the dead-letter queue")
             : Future.succeededFuture())
@@ -257,7 +258,7 @@ final class JobsHandler {
 
   /** Why a conditional write matched nothing: 404 if the job is not the caller's, else 409. */
   private <T> Future<T> explainMiss(UUID id, String user, String rule) {
-    return pg.preparedQuery(JobSql.SELECT_OWN_STATUS).execute(Tuple.of(id, user)).compose(rows -> {
+    return pg.preparedQuery(UserJobSql.SELECT_OWN_STATUS).execute(Tuple.of(id, user)).compose(rows -> {
       if (rows.size() == 0) {
         return Future.failedFuture(Problem.notFound("no job " + id).exception());
       }
@@ -307,12 +308,12 @@ final class JobsHandler {
     }
     int pageSize = limit;
     args.addValue(pageSize + 1);
-    pg.preparedQuery(JobSql.listOwn(status != null, type != null, after != null, deadLetters)).execute(args)
+    pg.preparedQuery(UserJobSql.listOwn(status != null, type != null, after != null, deadLetters)).execute(args)
         .onSuccess(rows -> {
           var jobs = new ArrayList<Job>(pageSize);
           for (Row row : rows) {
             if (jobs.size() < pageSize) {
-              jobs.add(JobSql.toJob(row));
+              jobs.add(JobRows.toJob(row));
             }
           }
           var body = jobsBody(jobs);

@@ -1,7 +1,7 @@
 package io.spool.gateway;
 
-import io.spool.model.ConfigException;
-import io.spool.model.SpoolConfig;
+import io.spool.config.ConfigException;
+import io.spool.config.SpoolConfig;
 
 /** {@code spool gateway}: the HTTP API as a process of its own. */
 public final class Main {

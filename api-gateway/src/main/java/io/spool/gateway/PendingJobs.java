@@ -1,6 +1,6 @@
 package io.spool.gateway;
 
-import io.spool.model.JobSql;
+import io.spool.store.SubmitSql;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.SqlClient;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -37,7 +37,7 @@ final class PendingJobs {
       return; // the last count is still running
     }
     long reservedBefore = reservedSince.get();
-    pg.query(JobSql.COUNT_PENDING).execute().onComplete(done -> {
+    pg.query(SubmitSql.COUNT_PENDING).execute().onComplete(done -> {
       counting.set(false);
       if (done.succeeded()) {
         counted.set(done.result().iterator().next().getLong(0));

@@ -1,8 +1,8 @@
 package io.spool.gateway;
 
-import io.spool.model.Keys;
-import io.spool.model.RedisScript;
-import io.spool.model.SpoolConfig.Limits;
+import io.spool.config.SpoolConfig.Limits;
+import io.spool.signal.Keys;
+import io.spool.signal.RedisScript;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Redis;
 import java.util.HashMap;

@@ -2,27 +2,27 @@ package io.spool.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
+import io.spool.config.SpoolConfig;
 import io.spool.gateway.Problem.FieldError;
-import io.spool.model.DestinationRules;
-import io.spool.model.DestinationRules.RefusedDestination;
-import io.vertx.core.Future;
-import io.vertx.core.Vertx;
-import java.net.URI;
-import java.util.HashMap;
-import java.util.Map;
-import io.spool.model.HttpCall;
 import io.spool.model.JobIds;
-import io.spool.model.LlmCall;
 import io.spool.model.JobJson;
 import io.spool.model.Names;
 import io.spool.model.NewJob;
-import io.spool.model.SpoolConfig;
+import io.spool.net.DestinationRules;
+import io.spool.net.DestinationRules.RefusedDestination;
+import io.spool.net.HttpCall;
+import io.spool.net.LlmCall;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.net.URI;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.spool.model.ConfigException;
-import io.spool.model.SpoolConfig.Auth;
+import io.spool.config.ConfigException;
+import io.spool.config.SpoolConfig.Auth;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

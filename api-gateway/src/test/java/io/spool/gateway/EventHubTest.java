@@ -3,11 +3,11 @@ package io.spool.gateway;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import io.spool.model.JobEvents;
+import io.spool.config.SpoolConfig;
 import io.spool.model.JobIds;
 import io.spool.model.JobStatus;
-import io.spool.model.RedisClients;
-import io.spool.model.SpoolConfig;
+import io.spool.signal.JobEvents;
+import io.spool.signal.RedisClients;
 import io.spool.testing.TcpProxy;
 import io.spool.testing.TestServices;
 import io.vertx.core.Vertx;

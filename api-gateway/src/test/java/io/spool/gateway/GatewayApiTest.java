@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.spool.config.SpoolConfig;
 import io.spool.model.JobJson;
-import io.spool.model.Keys;
-import io.spool.model.SpoolConfig;
+import io.spool.signal.Keys;
 import io.spool.testing.HttpJson;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;

@@ -3,10 +3,10 @@ package io.spool.gateway;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.spool.model.Keys;
-import io.spool.model.SpoolConfig.Auth;
-import io.spool.model.SpoolConfig.Limits;
+import io.spool.config.SpoolConfig.Auth;
+import io.spool.config.SpoolConfig.Limits;
 import io.spool.ops.OpsEndpoints;
+import io.spool.signal.Keys;
 import io.spool.testing.OpenApiForValidator;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;

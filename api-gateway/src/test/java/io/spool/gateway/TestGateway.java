@@ -1,9 +1,9 @@
 package io.spool.gateway;
 
-import io.spool.model.JobSql;
-import io.spool.model.Migrations;
-import io.spool.model.PgClients;
-import io.spool.model.SpoolConfig;
+import io.spool.config.SpoolConfig;
+import io.spool.store.Migrations;
+import io.spool.store.PgClients;
+import io.spool.store.WorkerSql;
 import io.spool.testing.HttpJson;
 import io.spool.testing.TestServices;
 import io.vertx.core.Vertx;
@@ -44,7 +44,7 @@ final class TestGateway implements AutoCloseable {
     Migrations.apply(config);
     var vertx = Vertx.vertx();
     try {
-      PgClients.client(vertx, config).preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) types)).await();
+      PgClients.client(vertx, config).preparedQuery(WorkerSql.REGISTER_TYPES).execute(Tuple.of((Object) types)).await();
     } finally {
       vertx.close().await();
     }

@@ -1,9 +1,9 @@
 package io.spool.ops;
 
 import io.micrometer.core.instrument.Gauge;
-import io.spool.model.Keys;
-import io.spool.model.RedisScript;
-import io.spool.model.SpoolConfig;
+import io.spool.config.SpoolConfig;
+import io.spool.signal.Keys;
+import io.spool.signal.RedisScript;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

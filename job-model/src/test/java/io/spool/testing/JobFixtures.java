@@ -4,15 +4,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.Job;
 import io.spool.model.JobIds;
 import io.spool.model.JobJson;
-import io.spool.model.JobSql;
-import io.spool.model.Keys;
 import io.spool.model.Names;
+import io.spool.model.NewJob;
+import io.spool.signal.Keys;
+import io.spool.store.JobRows;
+import io.spool.store.SubmitSql;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
-import io.spool.model.NewJob;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -57,7 +58,7 @@ public final class JobFixtures {
   /** Inserts the job as pending (priority 0, due now, timeout an hour), without signalling it. */
   public UUID insert(SqlClient pg) {
     UUID id = JobIds.next();
-    pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(List.of(
+    pg.preparedQuery(SubmitSql.INSERT_MANY).execute(SubmitSql.insertArgs(List.of(
         new NewJob(id, type, queue, user, request, maxAttempts, 0, null, 3600, callbackUrl, null, null, null, false)))).await();
     return id;
   }
@@ -76,7 +77,7 @@ public final class JobFixtures {
 
   /** The job as stored now. */
   public static Optional<Job> load(SqlClient pg, UUID id) {
-    var rows = pg.preparedQuery("SELECT " + JobSql.COLUMNS + " FROM jobs WHERE id = $1").execute(Tuple.of(id)).await();
-    return rows.size() == 0 ? Optional.empty() : Optional.of(JobSql.toJob(rows.iterator().next()));
+    var rows = pg.preparedQuery("SELECT " + JobRows.COLUMNS + " FROM jobs WHERE id = $1").execute(Tuple.of(id)).await();
+    return rows.size() == 0 ? Optional.empty() : Optional.of(JobRows.toJob(rows.iterator().next()));
   }
 }

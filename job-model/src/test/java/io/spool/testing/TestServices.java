@@ -1,7 +1,7 @@
 package io.spool.testing;
 
-import io.spool.model.PgClients;
-import io.spool.model.SpoolConfig;
+import io.spool.config.SpoolConfig;
+import io.spool.store.PgClients;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;

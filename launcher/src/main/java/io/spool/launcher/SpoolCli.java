@@ -1,10 +1,10 @@
 package io.spool.launcher;
 
 import io.spool.bench.BenchCommand;
+import io.spool.config.ConfigException;
+import io.spool.config.SpoolConfig;
 import io.spool.gateway.Gateway;
-import io.spool.model.ConfigException;
-import io.spool.model.Migrations;
-import io.spool.model.SpoolConfig;
+import io.spool.store.Migrations;
 import io.spool.worker.Worker;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;

@@ -3,7 +3,7 @@ package io.spool.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.spool.model.PgClients;
+import io.spool.store.PgClients;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.vertx.core.Vertx;

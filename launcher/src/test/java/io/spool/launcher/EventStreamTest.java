@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.config.SpoolConfig;
 import io.spool.gateway.Gateway;
 import io.spool.model.JobJson;
-import io.spool.model.RedisClients;
-import io.spool.model.SpoolConfig;
+import io.spool.signal.RedisClients;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.spool.testing.TestServices;
@@ -211,7 +211,7 @@ class EventStreamTest {
     Thread.sleep(500);
     Vertx vertx = Vertx.vertx();
     try {
-      io.spool.model.PgClients.client(vertx, config)
+      io.spool.store.PgClients.client(vertx, config)
           .preparedQuery("UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = $1")
           .execute(io.vertx.sqlclient.Tuple.of(UUID.fromString(id))).await();
     } finally {

@@ -5,14 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.config.SpoolConfig;
 import io.spool.gateway.Gateway;
-import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.spool.testing.TestServices;
 import io.spool.worker.Worker;
-import java.net.URI;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.time.Instant;

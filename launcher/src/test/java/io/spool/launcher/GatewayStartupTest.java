@@ -2,8 +2,8 @@ package io.spool.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.spool.model.Migrations;
-import io.spool.model.SpoolConfig;
+import io.spool.config.SpoolConfig;
+import io.spool.store.Migrations;
 import io.spool.testing.TestServices;
 import java.io.IOException;
 import java.io.InputStream;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.JobJson;
-import io.spool.model.PgClients;
-import io.spool.model.RedisClients;
+import io.spool.signal.RedisClients;
+import io.spool.store.PgClients;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.spool.testing.JobFixtures;

@@ -1,8 +1,8 @@
 package io.spool.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.config.SpoolConfig;
 import io.spool.gateway.Gateway;
-import io.spool.model.SpoolConfig;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.spool.testing.TestServices;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.gateway.Problem;
-import io.spool.model.PgClients;
+import io.spool.store.PgClients;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.spool.testing.TcpProxy;

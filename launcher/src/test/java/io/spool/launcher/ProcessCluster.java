@@ -1,7 +1,7 @@
 package io.spool.launcher;
 
-import io.spool.model.Migrations;
-import io.spool.model.SpoolConfig;
+import io.spool.config.SpoolConfig;
+import io.spool.store.Migrations;
 import io.spool.testing.HttpJson;
 import io.spool.testing.TestServices;
 import java.io.IOException;

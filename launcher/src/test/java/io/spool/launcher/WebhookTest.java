@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.spool.model.DestinationRules;
+import io.spool.config.SpoolConfig;
 import io.spool.model.JobJson;
-import io.spool.model.PgClients;
-import io.spool.model.SpoolConfig;
-import io.spool.model.WebhookSignature;
+import io.spool.net.DestinationRules;
+import io.spool.net.WebhookSignature;
+import io.spool.store.PgClients;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
 import io.spool.testing.JobFixtures;
@@ -161,7 +161,7 @@ class WebhookTest {
     try {
       var pg = PgClients.client(vertx, config);
       String id = JobFixtures.aJob("echo").withCallbackUrl("http://10.255.255.1:9/hook").submit(pg,
-          io.spool.model.RedisClients.client(vertx, config, 1), config.keys()).toString();
+          io.spool.signal.RedisClients.client(vertx, config, 1), config.keys()).toString();
       JsonNode job = awaitWebhookState(id, "failed");
       assertEquals(1, job.get("webhook").get("attempts").asInt(), "a refused destination is not retried");
       assertTrue(job.get("webhook").get("last_error").asText().contains("private address"), job.toString());

@@ -1,26 +1,26 @@
 package io.spool.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.spool.model.GroupCommit;
 import io.spool.model.Job;
-import io.spool.model.JobEvents;
-import io.spool.model.JobEvents.NewEvent;
 import io.spool.model.JobJson;
-import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
-import io.spool.model.QueueSignals;
-import io.spool.model.QueueSignals.Signal;
+import io.spool.ops.SpoolMetrics;
+import io.spool.signal.JobEvents;
+import io.spool.signal.JobEvents.NewEvent;
+import io.spool.signal.QueueSignals;
+import io.spool.signal.QueueSignals.Signal;
+import io.spool.store.AttemptSql;
+import io.spool.store.GroupCommit;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
-import io.spool.ops.SpoolMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -106,7 +106,7 @@ final class AttemptFinisher {
       errors[i] = finish.outcome().error();
       backoffs[i] = (int) Math.min(Integer.MAX_VALUE, finish.outcome().backoffMillis());
     }
-    return pg.preparedQuery(JobSql.FINISH_MANY)
+    return pg.preparedQuery(AttemptSql.FINISH_MANY)
         .execute(Tuple.of(ids, attempts, statuses, results, errors, backoffs))
         .map(rows -> {
           // What each job whose fence matched became: its status, or "retried" for a failure that went back to pending.

@@ -1,7 +1,7 @@
 package io.spool.worker;
 
 import io.spool.model.JobIds;
-import io.spool.model.Keys;
+import io.spool.signal.Keys;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.redis.client.Command;

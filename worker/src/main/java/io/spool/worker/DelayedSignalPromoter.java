@@ -1,7 +1,7 @@
 package io.spool.worker;
 
-import io.spool.model.QueueSignals;
-import io.spool.model.QueueSignals.Promotion;
+import io.spool.signal.QueueSignals;
+import io.spool.signal.QueueSignals.Promotion;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import org.slf4j.Logger;

@@ -2,9 +2,9 @@ package io.spool.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.JobEvent;
-import io.spool.model.JobEvents;
-import io.spool.model.JobEvents.NewEvent;
 import io.spool.model.JobJson;
+import io.spool.signal.JobEvents;
+import io.spool.signal.JobEvents.NewEvent;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

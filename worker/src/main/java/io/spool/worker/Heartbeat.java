@@ -1,6 +1,7 @@
 package io.spool.worker;
 
-import io.spool.model.JobSql;
+import io.spool.store.LeaseSql;
+import io.spool.store.WorkerSql;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.sqlclient.SqlClient;
@@ -71,7 +72,7 @@ final class Heartbeat extends VerticleBase {
 
   private Future<Void> beat() {
     long sentAt = System.nanoTime();
-    return pg.preparedQuery(JobSql.HEARTBEAT).execute(Tuple.tuple().addString(workerId).addArrayOfString(queues))
+    return pg.preparedQuery(WorkerSql.HEARTBEAT).execute(Tuple.tuple().addString(workerId).addArrayOfString(queues))
         .onComplete(done -> {
           if (done.failed()) {
             healthySince = Long.MAX_VALUE;
@@ -87,14 +88,14 @@ final class Heartbeat extends VerticleBase {
           }
           log.warn("worker {} had been declared dead (no heartbeat for the visibility timeout); "
               + "it drops the attempts that went to others", workerId);
-          return pg.preparedQuery(JobSql.HELD_LEASES).execute(Tuple.of(workerId)).map(held -> {
+          return pg.preparedQuery(LeaseSql.HELD_LEASES).execute(Tuple.of(workerId)).map(held -> {
             var stillMine = new HashSet<String>();
             held.forEach(row -> stillMine.add(row.getUUID("id") + "#" + row.getInteger("attempts")));
             onLeasesLost.accept(stillMine);
             return null;
           });
         })
-        .compose(v -> pg.preparedQuery(JobSql.CANCEL_REQUESTED).execute(Tuple.of(workerId)))
+        .compose(v -> pg.preparedQuery(LeaseSql.CANCEL_REQUESTED).execute(Tuple.of(workerId)))
         .map(rows -> {
           rows.forEach(row -> runner.cancel(row.getUUID(0)));
           return null;

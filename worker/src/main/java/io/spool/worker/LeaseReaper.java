@@ -1,9 +1,9 @@
 package io.spool.worker;
 
-import io.spool.model.JobEvents;
-import io.spool.model.JobSql;
-import io.spool.model.Keys;
-import io.spool.model.QueueSignals;
+import io.spool.signal.JobEvents;
+import io.spool.signal.Keys;
+import io.spool.signal.QueueSignals;
+import io.spool.store.LeaseSql;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.redis.client.Command;
@@ -82,7 +82,7 @@ final class LeaseReaper extends VerticleBase {
     if (!heartbeat.healthyFor(visibilityTimeout)) {
       return Future.succeededFuture(); // this worker's own view of liveness is not trustworthy yet
     }
-    return pg.preparedQuery(JobSql.REAP).execute(Tuple.of(visibilitySecs)).compose(rows -> {
+    return pg.preparedQuery(LeaseSql.REAP).execute(Tuple.of(visibilitySecs)).compose(rows -> {
       var lost = new ArrayList<Row>();
       var drops = new ArrayList<Future<?>>();
       for (Row row : rows) {
@@ -102,7 +102,7 @@ final class LeaseReaper extends VerticleBase {
         return Future.succeededFuture();
       }
       nextOrphanSweepNanos = System.nanoTime() + (long) (visibilitySecs * 1e9);
-      return pg.preparedQuery(JobSql.REAP_ORPHANS).execute(Tuple.of(visibilitySecs))
+      return pg.preparedQuery(LeaseSql.REAP_ORPHANS).execute(Tuple.of(visibilitySecs))
           .compose(rows -> ReturnedJobs.announce(rows, "lost its worker", Level.WARN, events, signals));
     });
   }

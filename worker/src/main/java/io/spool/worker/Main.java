@@ -1,6 +1,6 @@
 package io.spool.worker;
 
-import io.spool.model.SpoolConfig;
+import io.spool.config.SpoolConfig;
 
 /** {@code spool worker}: the worker daemon as a process of its own. */
 public final class Main {

@@ -1,6 +1,6 @@
 package io.spool.worker;
 
-import io.spool.model.DestinationRules;
+import io.spool.net.DestinationRules;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.RequestOptions;

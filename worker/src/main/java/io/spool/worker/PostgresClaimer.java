@@ -1,7 +1,8 @@
 package io.spool.worker;
 
 import io.spool.model.Job;
-import io.spool.model.JobSql;
+import io.spool.store.ClaimSql;
+import io.spool.store.JobRows;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -50,8 +51,8 @@ final class PostgresClaimer {
 
   List<Job> claimNext(int wanted) {
     var jobs = new ArrayList<Job>(wanted);
-    for (Row row : pg.preparedQuery(JobSql.CLAIM_NEXT).execute(Tuple.of(queues, workerId, wanted)).await()) {
-      jobs.add(JobSql.toJob(row));
+    for (Row row : pg.preparedQuery(ClaimSql.CLAIM_NEXT).execute(Tuple.of(queues, workerId, wanted)).await()) {
+      jobs.add(JobRows.toJob(row));
     }
     return jobs;
   }

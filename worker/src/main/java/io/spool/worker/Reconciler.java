@@ -1,9 +1,9 @@
 package io.spool.worker;
 
-import io.spool.model.JobSql;
-import io.spool.model.Keys;
-import io.spool.model.QueueSignals;
-import io.spool.model.QueueSignals.Signal;
+import io.spool.signal.Keys;
+import io.spool.signal.QueueSignals;
+import io.spool.signal.QueueSignals.Signal;
+import io.spool.store.ClaimSql;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
@@ -67,7 +67,7 @@ final class Reconciler {
     UUID after = null;
     while (true) {
       var page = new ArrayList<Signal>(PAGE);
-      for (Row row : pg.preparedQuery(JobSql.PENDING_PAGE).execute(Tuple.of(after, PAGE)).await()) {
+      for (Row row : pg.preparedQuery(ClaimSql.PENDING_PAGE).execute(Tuple.of(after, PAGE)).await()) {
         after = row.getUUID("id");
         page.add(new Signal(after, row.getString("queue"), row.getInteger("priority"),
             row.getOffsetDateTime("run_at").toInstant()));

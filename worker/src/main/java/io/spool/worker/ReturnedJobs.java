@@ -1,10 +1,10 @@
 package io.spool.worker;
 
-import io.spool.model.JobEvents;
-import io.spool.model.JobEvents.NewEvent;
 import io.spool.model.JobStatus;
-import io.spool.model.QueueSignals;
-import io.spool.model.QueueSignals.Signal;
+import io.spool.signal.JobEvents;
+import io.spool.signal.JobEvents.NewEvent;
+import io.spool.signal.QueueSignals;
+import io.spool.signal.QueueSignals.Signal;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import java.util.ArrayList;

@@ -1,17 +1,17 @@
 package io.spool.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.handler.AttemptLostException;
 import io.spool.handler.JobContext;
 import io.spool.model.Job;
 import io.spool.model.JobEvent;
-import io.spool.model.JobEvents.NewEvent;
-import io.spool.handler.AttemptLostException;
 import io.spool.model.JobJson;
-import io.spool.model.JobSql;
-import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.spool.signal.JobEvents.NewEvent;
+import io.spool.store.AttemptSql;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -63,7 +63,7 @@ final class RunningJob implements JobContext {
     if (JobJson.hasNul(json, state)) {
       throw new IllegalArgumentException("a checkpoint cannot contain the character U+0000");
     }
-    var saved = durably(() -> pg.preparedQuery(JobSql.SAVE_CHECKPOINT).execute(Tuple.of(job.id(), job.attempts(), json)));
+    var saved = durably(() -> pg.preparedQuery(AttemptSql.SAVE_CHECKPOINT).execute(Tuple.of(job.id(), job.attempts(), json)));
     if (saved.rowCount() == 0) {
       throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts() + " no longer holds the job");
     }
@@ -81,13 +81,13 @@ final class RunningJob implements JobContext {
     if (name == null || name.isEmpty() || name.length() > 200) {
       throw new IllegalArgumentException("a side effect's name must be 1-200 characters");
     }
-    var recorded = durably(() -> pg.preparedQuery(JobSql.SELECT_SIDE_EFFECT).execute(Tuple.of(job.id(), name)));
+    var recorded = durably(() -> pg.preparedQuery(AttemptSql.SELECT_SIDE_EFFECT).execute(Tuple.of(job.id(), name)));
     if (recorded.size() > 0) {
       return JobJson.tree(recorded.iterator().next().getString("result"));
     }
     JsonNode result = effect.run(job.id() + ":" + name);
     String json = result == null ? null : JobJson.encode(result);
-    var written = durably(() -> pg.preparedQuery(JobSql.RECORD_SIDE_EFFECT).execute(Tuple.of(job.id(), name, job.attempts(), json)));
+    var written = durably(() -> pg.preparedQuery(AttemptSql.RECORD_SIDE_EFFECT).execute(Tuple.of(job.id(), name, job.attempts(), json)));
     if (written.rowCount() == 0) {
       throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts()
           + " no longer holds the job; side effect '" + name + "' was done but not recorded");

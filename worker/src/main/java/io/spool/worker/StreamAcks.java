@@ -1,6 +1,6 @@
 package io.spool.worker;
 
-import io.spool.model.Keys;
+import io.spool.signal.Keys;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;

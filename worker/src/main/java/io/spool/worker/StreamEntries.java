@@ -1,7 +1,7 @@
 package io.spool.worker;
 
 import io.spool.model.JobIds;
-import io.spool.model.Keys;
+import io.spool.signal.Keys;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,13 +1,14 @@
 package io.spool.worker;
 
 import io.spool.model.Job;
-import io.spool.model.JobEvents;
-import io.spool.model.JobEvents.NewEvent;
-import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
-import io.spool.model.Keys;
-import io.spool.model.QueueSignals;
-import io.spool.model.QueueSignals.Signal;
+import io.spool.signal.JobEvents;
+import io.spool.signal.JobEvents.NewEvent;
+import io.spool.signal.Keys;
+import io.spool.signal.QueueSignals;
+import io.spool.signal.QueueSignals.Signal;
+import io.spool.store.ClaimSql;
+import io.spool.store.JobRows;
 import io.spool.worker.StreamEntries.Entry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -263,8 +264,8 @@ final class StreamFetcher extends VerticleBase {
       redis.batch(putBack).await();
     }
     var claimed = new ArrayList<Job>(ids.size());
-    for (Row row : pg.preparedQuery(JobSql.CLAIM).execute(Tuple.of(ids.toArray(UUID[]::new), workerId)).await()) {
-      Job job = JobSql.toJob(row);
+    for (Row row : pg.preparedQuery(ClaimSql.CLAIM).execute(Tuple.of(ids.toArray(UUID[]::new), workerId)).await()) {
+      Job job = JobRows.toJob(row);
       claimed.add(job);
       ids.remove(job.id());
     }
@@ -289,7 +290,7 @@ final class StreamFetcher extends VerticleBase {
   /** Signals again the unclaimed jobs still pending: when Postgres says they are due, not earlier. */
   private void signalAgainIfPending(Set<UUID> unclaimed) {
     var again = new ArrayList<Signal>();
-    for (Row row : pg.preparedQuery(JobSql.SELECT_PENDING_AMONG).execute(Tuple.of(unclaimed.toArray(UUID[]::new))).await()) {
+    for (Row row : pg.preparedQuery(ClaimSql.SELECT_PENDING_AMONG).execute(Tuple.of(unclaimed.toArray(UUID[]::new))).await()) {
       long dueInMillis = row.getLong("due_in_ms");
       // Due later by Postgres's clock: delay by that much (at least a little), whatever this JVM's clock says.
       Instant runAt = dueInMillis > 0 ? Instant.now().plusMillis(Math.max(dueInMillis, MIN_REDELAY_MILLIS)) : null;

@@ -1,12 +1,12 @@
 package io.spool.worker;
 
-import io.spool.model.DestinationRules;
-import io.spool.model.DestinationRules.RefusedDestination;
-import io.spool.model.GroupCommit;
-import io.spool.model.SpoolConfig.Webhooks;
-import io.spool.model.WebhookSignature;
+import io.spool.config.SpoolConfig.Webhooks;
+import io.spool.net.DestinationRules;
+import io.spool.net.DestinationRules.RefusedDestination;
+import io.spool.net.WebhookSignature;
 import io.spool.ops.SpoolMetrics;
-import io.spool.model.WebhookSql;
+import io.spool.store.GroupCommit;
+import io.spool.store.WebhookSql;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -14,8 +14,8 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;

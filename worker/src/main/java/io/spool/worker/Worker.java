@@ -1,30 +1,32 @@
 package io.spool.worker;
 
-import io.spool.model.JobEvents;
-import io.spool.model.JobSql;
-import io.spool.model.Migrations;
-import io.spool.model.QueueSignals;
-import io.spool.model.PgClients;
-import io.spool.model.PortInUseException;
-import io.spool.model.RedisClients;
-import io.spool.model.SpoolConfig;
-import io.spool.model.WebhookSql;
 import io.micrometer.core.instrument.Gauge;
+import io.spool.config.PortInUseException;
+import io.spool.config.SpoolConfig;
 import io.spool.handler.JobHandler;
 import io.spool.ops.OpsEndpoints;
 import io.spool.ops.QueueStatsSampler;
 import io.spool.ops.SpoolMetrics;
-import io.vertx.redis.client.Redis;
+import io.spool.signal.JobEvents;
+import io.spool.signal.QueueSignals;
+import io.spool.signal.RedisClients;
+import io.spool.store.ClaimSql;
+import io.spool.store.LeaseSql;
+import io.spool.store.Migrations;
+import io.spool.store.PgClients;
+import io.spool.store.WebhookSql;
+import io.spool.store.WorkerSql;
 import io.spool.worker.builtin.HttpHandler;
 import io.spool.worker.builtin.LlmHandler;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.PoolOptions;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.pgclient.pubsub.PgSubscriber;
+import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.lang.management.ManagementFactory;
@@ -108,7 +110,7 @@ public final class Worker implements AutoCloseable {
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       // Before it registers anything: a worker that cannot serve its port must not count as alive.
       int metricsPort = serveOps(vertx, config, metrics, pg, redis);
-      pg.preparedQuery(JobSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
+      pg.preparedQuery(WorkerSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
           .await(30, TimeUnit.SECONDS);
       warnIfAutovacuumOff(pg);
       var signals = QueueSignals.of(redis, pg, config);
@@ -139,7 +141,7 @@ public final class Worker implements AutoCloseable {
       var postgres = new PostgresClaimer(vertx, pg, config.queues(), id);
       // NOTIFY on the wake channel: a job was submitted or requeued while its signal could not reach Redis.
       var wakeups = PgSubscriber.subscriber(vertx, PgClients.connectOptions(config)).reconnectPolicy(retries -> 1000L);
-      wakeups.channel(JobSql.wakeChannel(config)).handler(payload -> postgres.wake());
+      wakeups.channel(ClaimSql.wakeChannel(config)).handler(payload -> postgres.wake());
       if (config.webhooks().secrets().isEmpty()) {
         log.warn("SPOOL_WEBHOOK_SECRET is not set: this worker delivers no webhooks (they wait, visible on their jobs)");
       } else {
@@ -236,12 +238,12 @@ public final class Worker implements AutoCloseable {
       dispatcher.dropReady();
       runner.interruptHandlers();
       awaitIdle(HANDLER_STOP_WAIT);
-      var handedBack = pg.preparedQuery(JobSql.HAND_BACK).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS);
+      var handedBack = pg.preparedQuery(LeaseSql.HAND_BACK).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS);
       if (handedBack.size() > 0) {
         log.info("worker {} handed {} running jobs back", id, handedBack.size());
       }
       ReturnedJobs.announce(handedBack, "was handed back", Level.INFO, events, signals).await(10, TimeUnit.SECONDS);
-      pg.preparedQuery(JobSql.DELETE_WORKER).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS);
+      pg.preparedQuery(WorkerSql.DELETE_WORKER).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (VirtualMachineError e) {

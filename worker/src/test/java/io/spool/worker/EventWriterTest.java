@@ -3,12 +3,12 @@ package io.spool.worker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.spool.config.SpoolConfig;
 import io.spool.model.JobEvent;
-import io.spool.model.JobEvents;
-import io.spool.model.JobEvents.NewEvent;
 import io.spool.model.JobJson;
-import io.spool.model.RedisClients;
-import io.spool.model.SpoolConfig;
+import io.spool.signal.JobEvents;
+import io.spool.signal.JobEvents.NewEvent;
+import io.spool.signal.RedisClients;
 import io.spool.testing.TestServices;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;

@@ -7,19 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.spool.model.Job;
+import io.spool.config.SpoolConfig;
 import io.spool.handler.AttemptLostException;
-import io.spool.model.JobEvents;
+import io.spool.model.Job;
 import io.spool.model.JobJson;
-import io.spool.model.JobSql;
 import io.spool.model.JobStatus;
-import io.spool.model.Keys;
-import io.spool.model.Migrations;
-import io.spool.model.PgClients;
-import io.spool.model.QueueSignals;
 import io.spool.ops.SpoolMetrics;
-import io.spool.model.RedisClients;
-import io.spool.model.SpoolConfig;
+import io.spool.signal.JobEvents;
+import io.spool.signal.Keys;
+import io.spool.signal.QueueSignals;
+import io.spool.signal.RedisClients;
+import io.spool.store.ClaimSql;
+import io.spool.store.JobRows;
+import io.spool.store.Migrations;
+import io.spool.store.PgClients;
 import io.spool.testing.Eventually;
 import io.spool.testing.JobFixtures;
 import io.spool.testing.TestServices;
@@ -88,8 +89,8 @@ class LeaseTest {
     UUID id = job.inQueue("parked").insert(pg);
     pg.preparedQuery("INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - interval '1 hour')")
         .execute(Tuple.of(deadWorker)).await();
-    var rows = pg.preparedQuery(JobSql.CLAIM).execute(Tuple.of(new UUID[] {id}, deadWorker)).await();
-    Job claimed = JobSql.toJob(rows.iterator().next());
+    var rows = pg.preparedQuery(ClaimSql.CLAIM).execute(Tuple.of(new UUID[] {id}, deadWorker)).await();
+    Job claimed = JobRows.toJob(rows.iterator().next());
     pg.preparedQuery("UPDATE jobs SET queue = 'default' WHERE id = $1").execute(Tuple.of(id)).await();
     return claimed;
   }

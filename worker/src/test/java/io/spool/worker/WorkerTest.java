@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.spool.config.SpoolConfig;
 import io.spool.model.Job;
 import io.spool.model.JobStatus;
-import io.spool.model.Keys;
-import io.spool.model.PgClients;
-import io.spool.model.RedisClients;
-import io.spool.model.SpoolConfig;
+import io.spool.signal.Keys;
+import io.spool.signal.RedisClients;
+import io.spool.store.PgClients;
 import io.spool.testing.Eventually;
 import io.spool.testing.JobFixtures;
 import io.spool.testing.TestServices;

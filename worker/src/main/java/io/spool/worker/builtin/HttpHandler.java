@@ -2,12 +2,12 @@ package io.spool.worker.builtin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.spool.config.SpoolConfig.HttpJobs;
 import io.spool.handler.JobContext;
 import io.spool.handler.JobHandler;
-import io.spool.model.DestinationRules;
-import io.spool.model.HttpCall;
 import io.spool.model.JobJson;
-import io.spool.model.SpoolConfig.HttpJobs;
+import io.spool.net.DestinationRules;
+import io.spool.net.HttpCall;
 import io.spool.worker.PinnedRequests;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;

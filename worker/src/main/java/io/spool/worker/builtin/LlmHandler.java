@@ -2,13 +2,13 @@ package io.spool.worker.builtin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.spool.config.SpoolConfig.Llm;
 import io.spool.handler.JobContext;
 import io.spool.handler.JobHandler;
 import io.spool.handler.PartialResultException;
-import io.spool.model.HttpCall;
 import io.spool.model.JobJson;
-import io.spool.model.LlmCall;
-import io.spool.model.SpoolConfig.Llm;
+import io.spool.net.HttpCall;
+import io.spool.net.LlmCall;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;

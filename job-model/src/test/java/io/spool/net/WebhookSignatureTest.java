@@ -1,4 +1,4 @@
-package io.spool.model;
+package io.spool.net;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package io.spool.model;
+package io.spool.net;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Iterator;

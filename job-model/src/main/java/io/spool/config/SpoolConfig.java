@@ -1,5 +1,8 @@
-package io.spool.model;
+package io.spool.config;
 
+import io.spool.model.Names;
+import io.spool.net.DestinationRules;
+import io.spool.signal.Keys;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.spool.model;
+package io.spool.store;
 
 import io.vertx.core.Context;
 import io.vertx.core.Future;

@@ -1,4 +1,4 @@
-package io.spool.model;
+package io.spool.signal;
 
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;

@@ -1,5 +1,6 @@
-package io.spool.model;
+package io.spool.store;
 
+import io.spool.config.SpoolConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgBuilder;

@@ -1,5 +1,6 @@
-package io.spool.model;
+package io.spool.store;
 
+import io.spool.config.SpoolConfig;
 import io.vertx.pgclient.PgConnectOptions;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;

@@ -1,4 +1,4 @@
-package io.spool.model;
+package io.spool.net;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;

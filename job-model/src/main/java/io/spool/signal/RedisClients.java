@@ -1,5 +1,6 @@
-package io.spool.model;
+package io.spool.signal;
 
+import io.spool.config.SpoolConfig;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;

@@ -1,4 +1,4 @@
-package io.spool.model;
+package io.spool.net;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

@@ -1,5 +1,8 @@
-package io.spool.model;
+package io.spool.signal;
 
+import io.spool.config.SpoolConfig;
+import io.spool.model.Job;
+import io.spool.store.ClaimSql;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -57,7 +60,7 @@ public final class QueueSignals {
 
   /** The signals of the Spool these settings describe. */
   public static QueueSignals of(Redis redis, SqlClient pg, SpoolConfig config) {
-    return new QueueSignals(redis, config.keys(), pg, JobSql.wakeChannel(config));
+    return new QueueSignals(redis, config.keys(), pg, ClaimSql.wakeChannel(config));
   }
 
   public QueueSignals(Redis redis, Keys keys, SqlClient pg, String wakeChannel) {
@@ -69,7 +72,7 @@ public final class QueueSignals {
 
   /** Wakes workers waiting on Postgres; fails only if Postgres is unreachable too. */
   private Future<Void> wakeThroughPostgres() {
-    return pg.preparedQuery(JobSql.WAKE).execute(Tuple.of(wakeChannel)).mapEmpty();
+    return pg.preparedQuery(ClaimSql.WAKE).execute(Tuple.of(wakeChannel)).mapEmpty();
   }
 
   public Future<Void> signal(Collection<Signal> jobs) {
@@ -98,7 +101,7 @@ public final class QueueSignals {
     if (jobIds.isEmpty()) {
       return Future.succeededFuture();
     }
-    return pg.preparedQuery(JobSql.NEXT_OF_KEYS).execute(Tuple.of((Object) jobIds.toArray(UUID[]::new)))
+    return pg.preparedQuery(ClaimSql.NEXT_OF_KEYS).execute(Tuple.of((Object) jobIds.toArray(UUID[]::new)))
         .compose(rows -> {
           var next = new ArrayList<Signal>();
           rows.forEach(row -> next.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),

@@ -1,8 +1,13 @@
-package io.spool.model;
+package io.spool.signal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.spool.config.SpoolConfig;
+import io.spool.model.JobEvent;
+import io.spool.model.JobIds;
+import io.spool.model.JobJson;
+import io.spool.model.JobStatus;
 import io.spool.testing.TestServices;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;

@@ -1,4 +1,6 @@
-package io.spool.model;
+package io.spool.store;
+
+import io.spool.config.SpoolConfig;
 
 /**
  * The SQL of the webhook outbox ({@code webhook_deliveries}). Rows are created by a trigger when a job

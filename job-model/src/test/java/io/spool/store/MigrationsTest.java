@@ -1,9 +1,15 @@
-package io.spool.model;
+package io.spool.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.spool.config.SpoolConfig;
+import io.spool.model.Job;
+import io.spool.model.JobIds;
+import io.spool.model.JobJson;
+import io.spool.model.JobStatus;
+import io.spool.model.NewJob;
 import io.spool.testing.TestServices;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Row;
@@ -47,11 +53,11 @@ class MigrationsTest {
 
     // The schema accepts exactly the five statuses.
     var id = JobIds.next();
-    pg.preparedQuery(JobSql.INSERT_MANY).execute(JobSql.insertArgs(List.of(
+    pg.preparedQuery(SubmitSql.INSERT_MANY).execute(SubmitSql.insertArgs(List.of(
         new NewJob(id, "echo", "default", "u", JobJson.tree("{\"a\":1}"), 3, 0, null, 60, null, null, null, null, false)))).await();
-    List<Row> rows = StreamSupport.stream(pg.preparedQuery(JobSql.SELECT_OWN).execute(Tuple.of(id, "u")).await()
+    List<Row> rows = StreamSupport.stream(pg.preparedQuery(UserJobSql.SELECT_OWN).execute(Tuple.of(id, "u")).await()
         .spliterator(), false).toList();
-    Job job = JobSql.toJob(rows.get(0));
+    Job job = JobRows.toJob(rows.get(0));
     assertEquals(JobStatus.PENDING, job.status());
     assertEquals(1, job.request().get("a").asInt());
     assertThrows(Exception.class, () -> pg.query("UPDATE jobs SET status = 'exploded'").execute().await());

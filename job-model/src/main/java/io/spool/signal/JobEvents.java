@@ -1,6 +1,10 @@
-package io.spool.model;
+package io.spool.signal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.config.SpoolConfig;
+import io.spool.model.JobEvent;
+import io.spool.model.JobJson;
+import io.spool.model.JobStatus;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;

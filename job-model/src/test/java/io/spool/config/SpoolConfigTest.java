@@ -1,10 +1,11 @@
-package io.spool.model;
+package io.spool.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.spool.store.PgClients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

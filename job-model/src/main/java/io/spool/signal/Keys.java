@@ -1,5 +1,6 @@
-package io.spool.model;
+package io.spool.signal;
 
+import io.spool.model.Names;
 import java.util.List;
 
 /**

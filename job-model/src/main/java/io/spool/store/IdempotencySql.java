@@ -1,4 +1,4 @@
-package io.spool.model;
+package io.spool.store;
 
 /**
  * The SQL of idempotent submission ({@code idempotency_keys}): a key is taken in the same transaction

@@ -1,4 +1,4 @@
-package io.spool.model;
+package io.spool.config;
 
 import java.net.URI;
 import java.util.ArrayList;
