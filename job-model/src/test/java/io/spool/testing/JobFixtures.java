@@ -14,6 +14,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -22,10 +23,13 @@ import java.util.UUID;
 public final class JobFixtures {
   private String type;
   private String queue = Names.DEFAULT_QUEUE;
-  private final String user = "anonymous";
+  private String user = "anonymous";
   private JsonNode request = JobJson.MAPPER.createObjectNode();
   private int maxAttempts = 3;
+  private int priority;
+  private Instant runAt;
   private String callbackUrl;
+  private String concurrencyKey;
 
   private JobFixtures(String type) {
     this.type = type;
@@ -50,16 +54,38 @@ public final class JobFixtures {
     return this;
   }
 
+  public JobFixtures ofUser(String user) {
+    this.user = user;
+    return this;
+  }
+
+  public JobFixtures withPriority(int priority) {
+    this.priority = priority;
+    return this;
+  }
+
+  /** Not claimable before {@code runAt} (by default: due at once). */
+  public JobFixtures dueAt(Instant runAt) {
+    this.runAt = runAt;
+    return this;
+  }
+
+  public JobFixtures withConcurrencyKey(String concurrencyKey) {
+    this.concurrencyKey = concurrencyKey;
+    return this;
+  }
+
   public JobFixtures withCallbackUrl(String callbackUrl) {
     this.callbackUrl = callbackUrl;
     return this;
   }
 
-  /** Inserts the job as pending (priority 0, due now, timeout an hour), without signalling it. */
+  /** Inserts the job as pending (by default priority 0, due now, timeout an hour), without signalling it. */
   public UUID insert(SqlClient pg) {
     UUID id = JobIds.next();
     pg.preparedQuery(SubmitSql.INSERT_MANY).execute(SubmitSql.insertArgs(List.of(
-        new NewJob(id, type, queue, user, request, maxAttempts, 0, null, 3600, callbackUrl, null, null, null, false)))).await();
+        new NewJob(id, type, queue, user, request, maxAttempts, priority, runAt, 3600, callbackUrl, null, null,
+            concurrencyKey, false)))).await();
     return id;
   }
 

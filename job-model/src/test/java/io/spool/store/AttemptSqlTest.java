@@ -1,0 +1,209 @@
+package io.spool.store;
+
+import static io.spool.testing.JobFixtures.aJob;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.spool.model.Job;
+import io.spool.model.JobJson;
+import io.spool.model.JobStatus;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** {@link AttemptSql}: what a running attempt writes, each write fenced by the attempt that holds the job. */
+class AttemptSqlTest extends StatementTest {
+  /** One row of a FINISH_MANY batch. */
+  private record End(UUID id, int attempt, String status, String result, String error, int backoffMillis) {
+    static End completed(UUID id, int attempt, String result) {
+      return new End(id, attempt, "completed", result, null, 0);
+    }
+
+    static End failed(UUID id, int attempt, String error, int backoffMillis) {
+      return new End(id, attempt, "failed", null, error, backoffMillis);
+    }
+  }
+
+  private RowSet<Row> finish(End... ends) {
+    int n = ends.length;
+    var ids = new UUID[n];
+    var attempts = new Integer[n];
+    var statuses = new String[n];
+    var results = new String[n];
+    var errors = new String[n];
+    var backoffs = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = ends[i].id();
+      attempts[i] = ends[i].attempt();
+      statuses[i] = ends[i].status();
+      results[i] = ends[i].result();
+      errors[i] = ends[i].error();
+      backoffs[i] = ends[i].backoffMillis();
+    }
+    return run(AttemptSql.FINISH_MANY, ids, attempts, statuses, results, errors, backoffs);
+  }
+
+  private UUID running(int attempt, int maxAttempts) {
+    UUID id = insert(aJob("echo").withMaxAttempts(maxAttempts));
+    makeRunning(id, "w1", attempt);
+    return id;
+  }
+
+  @Test
+  void completesARunningJobWithItsResult() {
+    UUID id = running(1, 3);
+
+    var rows = finish(End.completed(id, 1, "{\"answer\":42}"));
+
+    assertEquals(List.of(id), ids(rows));
+    Row row = rows.iterator().next();
+    assertEquals("completed", row.getString("status"));
+    assertFalse(row.getBoolean("keyed"));
+    Job job = load(id);
+    assertEquals(JobStatus.COMPLETED, job.status());
+    assertEquals(JobJson.tree("{\"answer\":42}"), job.result());
+    assertNotNull(job.finishedAt());
+  }
+
+  @Test
+  void doesNotFinishAnAttemptThatWasReplaced() {
+    UUID id = running(2, 3);
+
+    assertEquals(List.of(), ids(finish(End.completed(id, 1, "{\"stale\":true}"))), "attempt 1 no longer holds the job");
+    Job job = load(id);
+    assertEquals(JobStatus.RUNNING, job.status());
+    assertNull(job.result());
+  }
+
+  @Test
+  void doesNotFinishAJobThatIsNoLongerRunning() {
+    for (String status : List.of("pending", "completed", "failed", "cancelled")) {
+      UUID id = running(1, 3);
+      set(id, "status = '" + status + "'");
+
+      assertEquals(List.of(), ids(finish(End.completed(id, 1, "{}"))), "a " + status + " job is not finished again");
+      assertEquals(status, load(id).status().wire());
+    }
+  }
+
+  @Test
+  void aFailureWithAttemptsLeftGoesBackToPendingDueAfterItsBackoff() {
+    UUID id = running(1, 3);
+
+    var rows = finish(End.failed(id, 1, "boom", 5_000));
+
+    Row row = rows.iterator().next();
+    assertEquals("pending", row.getString("status"));
+    Job job = load(id);
+    assertEquals(JobStatus.PENDING, job.status());
+    assertEquals("boom", job.error(), "the error stays visible while the retry waits");
+    assertNull(job.finishedAt(), "a job waiting for its retry has not finished");
+    var now = (OffsetDateTime) run("SELECT now()").iterator().next().getValue(0);
+    assertEquals(Duration.ofSeconds(5), Duration.between(now.toInstant(), job.runAt()), "due after its backoff");
+    assertEquals(1, job.attempts(), "attempts counts attempts started; the retry's claim adds one");
+  }
+
+  @Test
+  void aFailureOfTheLastAttemptIsDeadLettered() {
+    UUID id = running(3, 3);
+
+    finish(End.failed(id, 3, "boom", 5_000));
+
+    Job job = load(id);
+    assertEquals(JobStatus.FAILED, job.status());
+    assertEquals("boom", job.error());
+    assertNotNull(job.finishedAt());
+  }
+
+  @Test
+  void onlyAttemptsSinceTheLastRequeueCountAgainstMaxAttempts() {
+    UUID id = running(4, 3);
+    set(id, "attempts_base = 3");
+
+    finish(End.failed(id, 4, "boom", 0));
+
+    assertEquals(JobStatus.PENDING, load(id).status(), "attempt 4 is the first of the run that the requeue started");
+  }
+
+  @Test
+  void aFailureOfAJobAskedToCancelEndsItCancelledWithAttemptsLeft() {
+    UUID id = running(1, 3);
+    set(id, "cancel_requested = true");
+
+    finish(End.failed(id, 1, "interrupted", 5_000));
+
+    Job job = load(id);
+    assertEquals(JobStatus.CANCELLED, job.status());
+    assertNotNull(job.finishedAt());
+  }
+
+  @Test
+  void aCancelledOutcomeEndsTheJob() {
+    UUID id = running(1, 3);
+
+    finish(new End(id, 1, "cancelled", null, "cancelled", 0));
+
+    assertEquals(JobStatus.CANCELLED, load(id).status());
+  }
+
+  @Test
+  void endsManyAttemptsInOneStatementEachByItsOwnFence() {
+    UUID done = running(1, 3);
+    UUID retry = running(1, 3);
+    UUID dead = running(2, 2);
+    UUID stale = running(2, 3);
+    UUID keyed = insert(aJob("echo").ofUser("u").withConcurrencyKey("k"));
+    makeRunning(keyed, "w1", 1);
+
+    var rows = finish(End.completed(done, 1, "{}"), End.failed(retry, 1, "e", 0), End.failed(dead, 2, "e", 0),
+        End.completed(stale, 1, "{}"), End.completed(keyed, 1, "{}"));
+
+    var became = new java.util.HashMap<UUID, String>();
+    var keyedIds = new java.util.HashSet<UUID>();
+    for (Row row : rows) {
+      became.put(row.getUUID("id"), row.getString("status"));
+      if (row.getBoolean("keyed")) {
+        keyedIds.add(row.getUUID("id"));
+      }
+    }
+    assertEquals(java.util.Map.of(done, "completed", retry, "pending", dead, "failed", keyed, "completed"), became);
+    assertEquals(java.util.Set.of(keyed), keyedIds, "the caller frees the next job of each keyed one");
+    assertEquals(JobStatus.RUNNING, load(stale).status());
+  }
+
+  @Test
+  void aCheckpointIsSavedOnlyByTheAttemptThatHoldsTheJob() {
+    UUID id = running(2, 3);
+
+    assertEquals(0, run(AttemptSql.SAVE_CHECKPOINT, id, 1, "{\"step\":1}").size(), "a replaced attempt saves nothing");
+    assertNull(load(id).checkpoint());
+
+    assertEquals(1, run(AttemptSql.SAVE_CHECKPOINT, id, 2, "{\"step\":2}").size());
+    assertEquals(JobJson.tree("{\"step\":2}"), load(id).checkpoint());
+    assertNotNull(column(id, "checkpoint_at"));
+
+    set(id, "status = 'completed'");
+    assertEquals(0, run(AttemptSql.SAVE_CHECKPOINT, id, 2, "{\"step\":3}").size(), "an ended job keeps its last checkpoint");
+    assertEquals(JobJson.tree("{\"step\":2}"), load(id).checkpoint());
+  }
+
+  @Test
+  void aSideEffectIsRecordedOnceAndOnlyByTheAttemptThatHoldsTheJob() {
+    UUID id = running(2, 3);
+
+    assertEquals(0, run(AttemptSql.RECORD_SIDE_EFFECT, id, "charge", 1, "{\"ok\":1}").size(), "a replaced attempt records nothing");
+    assertEquals(0, run(AttemptSql.SELECT_SIDE_EFFECT, id, "charge").size());
+
+    assertEquals(1, run(AttemptSql.RECORD_SIDE_EFFECT, id, "charge", 2, "{\"ok\":2}").size());
+    assertEquals(0, run(AttemptSql.RECORD_SIDE_EFFECT, id, "charge", 2, "{\"ok\":3}").size(), "a name is recorded once");
+    var recorded = run(AttemptSql.SELECT_SIDE_EFFECT, id, "charge");
+    assertEquals("{\"ok\": 2}", recorded.iterator().next().getString("result"));
+    assertEquals(0, run(AttemptSql.SELECT_SIDE_EFFECT, id, "other").size(), "names are recorded apart");
+  }
+}
