@@ -24,7 +24,7 @@ import java.util.UUID;
 /**
  * Delivers one job's events to one client, in seq order and each once: the logged events after a
  * given seq, then live ones, and finally {@code end}, whose data is the final job read from Postgres
- * (design note 8). If the log is gone (expired, Redis restarted) a finished job still gets its
+ * (design note 8 in docs/architecture.md). If the log is gone (expired, Redis restarted) a finished job still gets its
  * {@code end} at once, never a hang. Everything runs on the client connection's context.
  */
 final class EventFeed {

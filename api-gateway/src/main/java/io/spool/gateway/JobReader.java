@@ -18,7 +18,7 @@ import java.util.UUID;
 
 /**
  * Reads single jobs for GET /v1/jobs/{id}, polls and long-polls alike, many requests to one statement
- * under load (design note 6): a read goes alone when none is in flight, and those that arrive
+ * under load (design note 6 in docs/architecture.md): a read goes alone when none is in flight, and those that arrive
  * meanwhile go together in the next one. A finish batch wakes several long-polls at once, and many
  * callers poll at once, so their reads coalesce.
  */

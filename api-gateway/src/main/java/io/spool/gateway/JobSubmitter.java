@@ -33,8 +33,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Inserts new jobs, many requests to one commit under load (group commit), then signals each job on
- * its queue's stream. A request is answered when its rows are committed (design note 1); the signal
- * follows, and a lost signal only delays a job, since Postgres holds it (design note 2).
+ * its queue's stream. A request is answered when its rows are committed (design note 1 in docs/architecture.md); the signal
+ * follows, and a lost signal only delays a job, since Postgres holds it (design note 2 in docs/architecture.md).
  */
 final class JobSubmitter {
   private static final Logger log = LoggerFactory.getLogger(JobSubmitter.class);

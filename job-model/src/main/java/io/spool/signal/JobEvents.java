@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The per-job event log (design note 8): a capped Redis list per job, each event numbered by a
+ * The per-job event log (design note 8 in docs/architecture.md): a capped Redis list per job, each event numbered by a
  * per-job counter and published on the job's channel as it is appended, so a client can subscribe
  * late or reconnect and resume. The log is kept for the retention after the job ends. It is a
  * convenience, never the truth: the final state always comes from Postgres.

@@ -18,8 +18,8 @@ import java.util.UUID;
  * Signals pending jobs to workers. A job due now gets an XADD on its queue's stream (of its priority
  * band); a job due later goes to the delayed set, from which workers promote it to the stream when
  * it falls due. All in one pipeline. If Redis is down, a Postgres NOTIFY wakes the workers instead,
- * which then claim straight from Postgres (design note 5). A signal is only a wake-up: losing or
- * repeating one delays a job at worst (design note 2).
+ * which then claim straight from Postgres (design note 5 in docs/architecture.md). A signal is only a wake-up: losing or
+ * repeating one delays a job at worst (design note 2 in docs/architecture.md).
  */
 public final class QueueSignals {
   /** Signals due within this are sent to the stream at once. */

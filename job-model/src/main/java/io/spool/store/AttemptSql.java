@@ -4,7 +4,7 @@ import io.spool.model.JobStatus;
 import java.util.EnumSet;
 
 /**
- * What a running attempt writes, each write fenced by {@code (id, attempts)} (design note 3): its
+ * What a running attempt writes, each write fenced by {@code (id, attempts)} (design note 3 in docs/architecture.md): its
  * checkpoints, its side-effect records and its end.
  */
 public final class AttemptSql {

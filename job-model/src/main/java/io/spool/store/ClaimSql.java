@@ -4,7 +4,7 @@ import io.spool.config.SpoolConfig;
 import io.spool.model.JobStatus;
 
 /**
- * How pending jobs become running (design note 3): the fenced claim, the Postgres-only claim used
+ * How pending jobs become running (design note 3 in docs/architecture.md): the fenced claim, the Postgres-only claim used
  * while Redis is down, and the reads that decide which pending jobs to signal.
  */
 public final class ClaimSql {
@@ -19,7 +19,7 @@ public final class ClaimSql {
   }
 
   /**
-   * The one place ownership is decided (design note 3): the picked jobs that are still claimable —
+   * The one place ownership is decided (design note 3 in docs/architecture.md): the picked jobs that are still claimable —
    * pending, due, not waiting behind their concurrency key (candidates are aliased {@code c}) — become
    * running for worker $2 with their next attempt number, locked with SKIP LOCKED so claims side by
    * side never wait on each other. {@code filterAndOrder} narrows and orders the candidates.

@@ -13,7 +13,7 @@ import java.util.function.IntConsumer;
 import java.util.function.ToIntFunction;
 
 /**
- * Group commit (design note 6): a write goes alone when nothing is in flight, and writes that arrive
+ * Group commit (design note 6 in docs/architecture.md): a write goes alone when nothing is in flight, and writes that arrive
  * meanwhile go together in the next flush, so batching never adds latency when traffic is light and
  * round trips stay few when it is heavy. Callable from any thread; its state lives on one context.
  * One instance may serve several event loops (the gateway's do share theirs, so that their writes

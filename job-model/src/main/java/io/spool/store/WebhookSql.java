@@ -5,7 +5,7 @@ import io.spool.config.SpoolConfig;
 /**
  * The SQL of the webhook outbox ({@code webhook_deliveries}). Rows are created by a trigger when a job
  * with a callback ends (migration V4); workers claim due rows under a lease, POST them, and record the
- * outcome fenced by {@code (id, attempts)}, like every other worker write (design note 3).
+ * outcome fenced by {@code (id, attempts)}, like every other worker write (design note 3 in docs/architecture.md).
  */
 public final class WebhookSql {
   /**

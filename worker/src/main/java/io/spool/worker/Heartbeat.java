@@ -15,7 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Proves this worker alive: one row update per interval, whatever the worker holds (design note 4).
+ * Proves this worker alive: one row update per interval, whatever the worker holds (design note 4 in docs/architecture.md).
  * The first beat registers the worker, before it claims anything. Each beat also picks up requests
  * to cancel jobs running here, in case the pub/sub message was missed.
  */

@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * <p>Every half visibility timeout (or when a NOTIFY says a job went unsignalled) it takes over
  * signals another worker read but never claimed (XAUTOCLAIM) and makes one claim straight from
  * Postgres, so no job waits on a lost signal for long. When Redis fails it claims only from Postgres
- * (design note 5), probing Redis every two seconds; when Redis is back, or has lost its data, every
+ * (design note 5 in docs/architecture.md), probing Redis every two seconds; when Redis is back, or has lost its data, every
  * pending job is signalled again.
  */
 final class StreamFetcher extends VerticleBase {
