@@ -12,7 +12,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -242,7 +242,7 @@ final class EventFeed {
     if (shared != null) {
       return shared;
     }
-    pg.preparedQuery(UserJobSql.SELECT_OWN).execute(Tuple.of(jobId, user))
+    SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN).execute(Map.of("id", jobId, "user", user))
         .map(rows -> {
           if (rows.size() == 0) {
             return null;

@@ -15,7 +15,8 @@ import io.vertx.core.VertxOptions;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -87,7 +88,7 @@ public final class Gateway implements AutoCloseable {
 
   /** Deletes expired idempotency keys, a batch at a time; every gateway does it, which is harmless. */
   private static void sweepExpiredKeys(SqlClient pg) {
-    pg.preparedQuery(IdempotencySql.SWEEP).execute(Tuple.of(KEY_SWEEP_BATCH)).onComplete(done -> {
+    SqlTemplate.forQuery(pg, IdempotencySql.SWEEP).execute(Map.of("max", KEY_SWEEP_BATCH)).onComplete(done -> {
       if (done.succeeded() && done.result().rowCount() == KEY_SWEEP_BATCH) {
         sweepExpiredKeys(pg);
       } else if (done.failed()) {

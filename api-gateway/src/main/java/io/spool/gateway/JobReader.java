@@ -9,7 +9,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -43,7 +43,7 @@ final class JobReader {
 
   /** One job or null per id, in order. */
   private Future<List<Job>> read(List<UUID> ids) {
-    return pg.preparedQuery(UserJobSql.SELECT_MANY_WITH_WEBHOOK).execute(Tuple.of((Object) ids.toArray(UUID[]::new)))
+    return SqlTemplate.forQuery(pg, UserJobSql.SELECT_MANY_WITH_WEBHOOK).execute(Map.of("ids", ids.toArray(UUID[]::new)))
         .map(rows -> {
           Map<UUID, Job> byId = new HashMap<>(rows.size() * 2);
           for (Row row : rows) {

@@ -12,7 +12,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -224,7 +224,7 @@ final class JobStreams {
   }
 
   private Future<Void> requireOwn(UUID id, String user) {
-    return pg.preparedQuery(UserJobSql.SELECT_OWN_STATUS).execute(Tuple.of(id, user)).compose(rows -> rows.size() == 0
+    return SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN_STATUS).execute(Map.of("id", id, "user", user)).compose(rows -> rows.size() == 0
         ? Future.failedFuture(Problem.notFound("no job " + id).exception())
         : Future.succeededFuture());
   }

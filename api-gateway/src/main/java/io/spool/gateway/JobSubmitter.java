@@ -18,7 +18,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -98,9 +98,9 @@ final class JobSubmitter {
           List<NewJob> fresh = jobs.stream().filter(job -> job.idempotencyKey() == null
               || (taken.contains(job.idempotencyKey()) && firstWithKey.get(job.idempotencyKey()) == job)).toList();
           Future<Map<UUID, Job>> inserted = fresh.isEmpty() ? Future.succeededFuture(Map.of())
-              : conn.preparedQuery(SubmitSql.INSERT_MANY).execute(SubmitSql.insertArgs(fresh)).map(rows -> storedById(fresh, rows));
+              : SqlTemplate.forQuery(conn, SubmitSql.INSERT_MANY).execute(SubmitSql.insertParams(fresh)).map(rows -> storedById(fresh, rows));
           Future<Map<UUID, Job>> earlier = existingIds.isEmpty() ? Future.succeededFuture(Map.of())
-              : conn.preparedQuery(UserJobSql.SELECT_MANY).execute(Tuple.of((Object) existingIds.values().toArray(UUID[]::new)))
+              : SqlTemplate.forQuery(conn, UserJobSql.SELECT_MANY).execute(Map.of("ids", existingIds.values().toArray(UUID[]::new)))
                   .map(rows -> {
                     Map<UUID, Job> byId = new HashMap<>();
                     rows.forEach(row -> byId.put(row.getUUID("id"), JobRows.toJob(row)));
@@ -129,12 +129,7 @@ final class JobSubmitter {
     if (keyed.isEmpty()) {
       return Future.succeededFuture(Set.of());
     }
-    return conn.preparedQuery(IdempotencySql.TAKE).execute(Tuple.of(
-            keyed.stream().map(NewJob::userId).toArray(String[]::new),
-            keyed.stream().map(NewJob::idempotencyKey).toArray(String[]::new),
-            keyed.stream().map(NewJob::requestHash).toArray(String[]::new),
-            keyed.stream().map(NewJob::id).toArray(UUID[]::new),
-            idempotencyTtl.toSeconds()))
+    return SqlTemplate.forQuery(conn, IdempotencySql.TAKE).execute(Map.of("users", keyed.stream().map(NewJob::userId).toArray(String[]::new), "keys", keyed.stream().map(NewJob::idempotencyKey).toArray(String[]::new), "hashes", keyed.stream().map(NewJob::requestHash).toArray(String[]::new), "jobs", keyed.stream().map(NewJob::id).toArray(UUID[]::new), "secs", idempotencyTtl.toSeconds()))
         .map(rows -> {
           Set<String> taken = new HashSet<>();
           rows.forEach(row -> taken.add(row.getString("key")));
@@ -152,7 +147,7 @@ final class JobSubmitter {
     if (held.length == 0) {
       return Future.succeededFuture(Map.of());
     }
-    return conn.preparedQuery(IdempotencySql.HELD).execute(Tuple.of(user, (Object) held)).compose(rows -> {
+    return SqlTemplate.forQuery(conn, IdempotencySql.HELD).execute(Map.of("user", user, "keys", held)).compose(rows -> {
       Map<String, UUID> ids = new HashMap<>();
       for (Row row : rows) {
         String key = row.getString("key");
@@ -188,8 +183,8 @@ final class JobSubmitter {
       if (!first) {
         return Future.failedFuture(busy(job.concurrencyKey()));
       }
-      checks = checks.compose(v -> conn.preparedQuery(SubmitSql.LOCK_CONCURRENCY_KEY).execute(Tuple.of(job.userId() + "\n" + job.concurrencyKey()))
-          .compose(locked -> conn.preparedQuery(SubmitSql.KEY_BUSY).execute(Tuple.of(job.userId(), job.concurrencyKey())))
+      checks = checks.compose(v -> SqlTemplate.forQuery(conn, SubmitSql.LOCK_CONCURRENCY_KEY).execute(Map.of("key", job.userId() + "\n" + job.concurrencyKey()))
+          .compose(locked -> SqlTemplate.forQuery(conn, SubmitSql.KEY_BUSY).execute(Map.of("user", job.userId(), "key", job.concurrencyKey())))
           .compose(rows -> rows.iterator().next().getBoolean("busy")
               ? Future.failedFuture(busy(job.concurrencyKey())) : Future.succeededFuture()));
     }
@@ -208,7 +203,7 @@ final class JobSubmitter {
 
   private Future<List<List<Job>>> insert(List<List<NewJob>> requests) {
     List<NewJob> all = requests.stream().flatMap(List::stream).toList();
-    return pg.preparedQuery(SubmitSql.INSERT_MANY).execute(SubmitSql.insertArgs(all)).map(rows -> {
+    return SqlTemplate.forQuery(pg, SubmitSql.INSERT_MANY).execute(SubmitSql.insertParams(all)).map(rows -> {
       Map<UUID, Job> inserted = storedById(all, rows);
       var answers = new ArrayList<List<Job>>(requests.size());
       for (List<NewJob> request : requests) {

@@ -25,13 +25,15 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
@@ -207,7 +209,7 @@ final class JobsHandler {
   void cancel(RoutingContext ctx) {
     UUID id = pathId(ctx);
     String user = ApiRoutes.user(ctx);
-    pg.preparedQuery(UserJobSql.CANCEL).execute(Tuple.of(id, user))
+    SqlTemplate.forQuery(pg, UserJobSql.CANCEL).execute(Map.of("id", id, "user", user))
         .compose(rows -> {
           if (rows.size() == 0) {
             return explainMiss(id, user, "only pending or running jobs can be cancelled");
@@ -231,7 +233,7 @@ final class JobsHandler {
   void requeue(RoutingContext ctx) {
     UUID id = pathId(ctx);
     String user = ApiRoutes.user(ctx);
-    pg.preparedQuery(UserJobSql.REQUEUE).execute(Tuple.of(id, user))
+    SqlTemplate.forQuery(pg, UserJobSql.REQUEUE).execute(Map.of("id", id, "user", user))
         .compose(rows -> {
           if (rows.size() == 0) {
             return explainMiss(id, user, "only jobs in the dead-letter queue can be requeued");
@@ -248,7 +250,7 @@ final class JobsHandler {
   void discard(RoutingContext ctx) {
     UUID id = pathId(ctx);
     String user = ApiRoutes.user(ctx);
-    pg.preparedQuery(UserJobSql.DISCARD).execute(Tuple.of(id, user))
+    SqlTemplate.forQuery(pg, UserJobSql.DISCARD).execute(Map.of("id", id, "user", user))
         .compose(rows -> rows.size() == 0
             ? explainMiss(id, user, "the job is not in the dead-letter queue")
             : Future.succeededFuture())
@@ -258,7 +260,7 @@ final class JobsHandler {
 
   /** Why a conditional write matched nothing: 404 if the job is not the caller's, else 409. */
   private <T> Future<T> explainMiss(UUID id, String user, String rule) {
-    return pg.preparedQuery(UserJobSql.SELECT_OWN_STATUS).execute(Tuple.of(id, user)).compose(rows -> {
+    return SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN_STATUS).execute(Map.of("id", id, "user", user)).compose(rows -> {
       if (rows.size() == 0) {
         return Future.failedFuture(Problem.notFound("no job " + id).exception());
       }
@@ -296,19 +298,15 @@ final class JobsHandler {
     String cursorText = query(ctx, "cursor");
     UUID after = cursorText == null ? null : decodeCursor(cursorText);
 
-    var args = Tuple.tuple().addValue(ApiRoutes.user(ctx));
-    if (status != null) {
-      args.addValue(status);
-    }
-    if (type != null) {
-      args.addValue(type);
-    }
-    if (after != null) {
-      args.addValue(after);
-    }
     int pageSize = limit;
-    args.addValue(pageSize + 1);
-    pg.preparedQuery(UserJobSql.listOwn(status != null, type != null, after != null, deadLetters)).execute(args)
+    var params = new HashMap<String, Object>();
+    params.put("user", ApiRoutes.user(ctx));
+    params.put("status", status);
+    params.put("type", type);
+    params.put("after", after);
+    params.put("limit", pageSize + 1);
+    SqlTemplate.forQuery(pg, UserJobSql.listOwn(status != null, type != null, after != null, deadLetters))
+        .execute(params)
         .onSuccess(rows -> {
           var jobs = new ArrayList<Job>(pageSize);
           for (Row row : rows) {

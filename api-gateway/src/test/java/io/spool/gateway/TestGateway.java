@@ -7,10 +7,11 @@ import io.spool.store.WorkerSql;
 import io.spool.testing.HttpJson;
 import io.spool.testing.TestServices;
 import io.vertx.core.Vertx;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.util.Map;
 
 /** An in-process gateway on its own schema, key prefix and port, with some job types registered. */
 final class TestGateway implements AutoCloseable {
@@ -44,7 +45,7 @@ final class TestGateway implements AutoCloseable {
     Migrations.apply(config);
     var vertx = Vertx.vertx();
     try {
-      PgClients.client(vertx, config).preparedQuery(WorkerSql.REGISTER_TYPES).execute(Tuple.of((Object) types)).await();
+      SqlTemplate.forQuery(PgClients.client(vertx, config), WorkerSql.REGISTER_TYPES).execute(Map.of("types", types)).await();
     } finally {
       vertx.close().await();
     }

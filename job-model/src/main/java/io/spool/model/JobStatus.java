@@ -11,8 +11,9 @@ import java.util.stream.Collectors;
 
 /**
  * The five states of a job and the one table of allowed changes between them. Every status write in
- * Spool names its target state, and the SQL guarding that write is built from {@link #allowedFrom()},
- * so the table below is the only place the lifecycle is decided.
+ * Spool's SQL guards on the states it changes from, written out in the statement; {@code
+ * StatusGuardsTest} checks each of those guards against this table, so the table below is the only
+ * place the lifecycle is decided.
  */
 public enum JobStatus {
   PENDING,
@@ -54,12 +55,6 @@ public enum JobStatus {
   public Set<JobStatus> allowedFrom() {
     return Arrays.stream(values()).filter(s -> s.canChangeTo(this))
         .collect(Collectors.toCollection(() -> EnumSet.noneOf(JobStatus.class)));
-  }
-
-  /** A SQL condition on the status column that holds exactly when a change to this state is allowed. */
-  public String sqlGuard(String column) {
-    return column + " IN (" + allowedFrom().stream().map(s -> "'" + s.wire() + "'")
-        .collect(Collectors.joining(", ")) + ")";
   }
 
   public static Optional<JobStatus> fromWire(String value) {

@@ -11,7 +11,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Response;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -39,7 +39,7 @@ public final class QueueStatsSampler {
 
   /**
    * Pending (with the oldest due), running and dead-lettered jobs per queue, and the live workers:
-   * each part counts on its partial index. $1: the visibility timeout in seconds.
+   * each part counts on its partial index. {@code secs}: the visibility timeout in seconds.
    */
   static final String FIGURES = """
       SELECT 'pending' AS kind, queue, count(*) AS n, min(run_at) FILTER (WHERE run_at <= now()) AS oldest
@@ -51,7 +51,7 @@ public final class QueueStatsSampler {
         WHERE status = 'failed' AND discarded_at IS NULL GROUP BY queue
       UNION ALL
       SELECT 'workers', NULL, count(*), NULL::timestamptz FROM workers
-        WHERE heartbeat_at > now() - make_interval(secs => $1)""";
+        WHERE heartbeat_at > now() - make_interval(secs => #{secs})""";
 
   /**
    * The consumer group's lag of each stream in KEYS. Redis 7 reports it; where it cannot (nil), or on
@@ -150,7 +150,7 @@ public final class QueueStatsSampler {
   }
 
   private Future<QueueStats> read() {
-    return pg.preparedQuery(FIGURES).execute(Tuple.of(visibilitySecs)).timeout(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+    return SqlTemplate.forQuery(pg, FIGURES).execute(Map.of("secs", visibilitySecs)).timeout(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
         .compose(rows -> {
           var counts = new TreeMap<String, long[]>();
           var oldest = new TreeMap<String, Instant>();

@@ -8,10 +8,11 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -72,7 +73,7 @@ public final class QueueSignals {
 
   /** Wakes workers waiting on Postgres; fails only if Postgres is unreachable too. */
   private Future<Void> wakeThroughPostgres() {
-    return pg.preparedQuery(ClaimSql.WAKE).execute(Tuple.of(wakeChannel)).mapEmpty();
+    return SqlTemplate.forQuery(pg, ClaimSql.WAKE).execute(Map.of("channel", wakeChannel)).mapEmpty();
   }
 
   public Future<Void> signal(Collection<Signal> jobs) {
@@ -101,7 +102,7 @@ public final class QueueSignals {
     if (jobIds.isEmpty()) {
       return Future.succeededFuture();
     }
-    return pg.preparedQuery(ClaimSql.NEXT_OF_KEYS).execute(Tuple.of((Object) jobIds.toArray(UUID[]::new)))
+    return SqlTemplate.forQuery(pg, ClaimSql.NEXT_OF_KEYS).execute(Map.of("ids", jobIds.toArray(UUID[]::new)))
         .compose(rows -> {
           var next = new ArrayList<Signal>();
           rows.forEach(row -> next.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),

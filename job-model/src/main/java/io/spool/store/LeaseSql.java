@@ -1,64 +1,79 @@
 package io.spool.store;
 
 /**
- * What happens to leases that their worker no longer keeps: reaping silent workers' jobs, handing
- * jobs back at shutdown, and the lookups a worker makes about the jobs it holds.
+ * What happens to leases that their worker no longer keeps (design note 4 in docs/architecture.md):
+ * reaping silent workers' jobs, handing jobs back at shutdown, and the lookups a worker makes about
+ * the jobs it holds.
+ *
+ * <p>A lost attempt becomes: cancelled if a cancellation was asked for; failed (dead-lettered) if it
+ * was the last of this run ({@code attempts - attempts_base >= max_attempts}), so a job that kills
+ * its worker cannot loop forever; otherwise pending again, due at once. Both reaping statements write
+ * that rule out.
  */
 public final class LeaseSql {
   /**
-   * What a lost attempt becomes: pending again; failed (dead-lettered) if it was the last; cancelled
-   * if a cancellation was asked for.
-   */
-  private static final String LOSE_ATTEMPT = """
-      status = CASE WHEN j.cancel_requested THEN 'cancelled'
-                    WHEN %1$s THEN 'failed'
-                    ELSE 'pending' END,
-      finished_at = CASE WHEN j.cancel_requested OR %1$s THEN clock_timestamp() END,
-      lease_owner = NULL, run_at = now(),
-      error = 'attempt ' || j.attempts || ' lost: worker ' || coalesce(j.lease_owner, '?') || ' stopped heartbeating'"""
-      .formatted(AttemptSql.EXHAUSTED);
-
-  /**
-   * Forgets the workers silent for longer than $1 seconds and, in the same statement, returns their
-   * running jobs to pending (or dead-letters them if that was their last attempt, so a job that kills
-   * its worker cannot loop forever). Rows: kind 'job' (id, queue, status, priority) or 'worker' (id). Safe in
-   * every worker at once: a dead worker's row is deleted by one of them, and only that one reaps.
+   * Forgets the workers silent for longer than {@code secs} seconds and, in the same statement,
+   * returns their running jobs as a lost attempt. Rows: kind 'job' (id, queue, status, priority,
+   * attempts) or 'worker' (id). Safe in every worker at once: a dead worker's row is deleted by one of
+   * them, and only that one reaps.
    */
   public static final String REAP = """
-      WITH dead AS (DELETE FROM workers WHERE heartbeat_at < now() - make_interval(secs => $1) RETURNING id),
+      WITH dead AS (
+        DELETE FROM workers WHERE heartbeat_at < now() - make_interval(secs => #{secs}) RETURNING id),
       lost AS (
-        UPDATE jobs j SET %s
+        UPDATE jobs j
+        SET status = CASE WHEN j.cancel_requested THEN 'cancelled'
+                          WHEN j.attempts - j.attempts_base >= j.max_attempts THEN 'failed'
+                          ELSE 'pending' END,
+            finished_at = CASE WHEN j.cancel_requested OR j.attempts - j.attempts_base >= j.max_attempts
+                               THEN clock_timestamp() END,
+            lease_owner = NULL, run_at = now(),
+            error = 'attempt ' || j.attempts || ' lost: worker ' || coalesce(j.lease_owner, '?')
+                    || ' stopped heartbeating'
         FROM dead WHERE j.lease_owner = dead.id AND j.status = 'running'
         RETURNING j.id, j.queue, j.status, j.priority, j.attempts)
       SELECT 'job' AS kind, id::text AS id, queue, status, priority, attempts FROM lost
-      UNION ALL SELECT 'worker', id, NULL, NULL, NULL, NULL FROM dead""".formatted(LOSE_ATTEMPT);
+      UNION ALL SELECT 'worker', id, NULL, NULL, NULL, NULL FROM dead""";
 
   /**
-   * The slow safety net behind {@link #REAP}: running jobs whose owner has no fresh heartbeat row at
-   * all (say, a worker that died just after being declared dead). Returns id, queue, status,
-   * priority.
+   * The slow safety net behind {@link #REAP}: running jobs whose owner has no heartbeat row fresher
+   * than {@code secs} seconds at all (say, a worker that died just after being declared dead), as a
+   * lost attempt. Returns id, queue, status, priority, attempts.
    */
   public static final String REAP_ORPHANS = """
-      UPDATE jobs j SET %s
+      UPDATE jobs j
+      SET status = CASE WHEN j.cancel_requested THEN 'cancelled'
+                        WHEN j.attempts - j.attempts_base >= j.max_attempts THEN 'failed'
+                        ELSE 'pending' END,
+          finished_at = CASE WHEN j.cancel_requested OR j.attempts - j.attempts_base >= j.max_attempts
+                             THEN clock_timestamp() END,
+          lease_owner = NULL, run_at = now(),
+          error = 'attempt ' || j.attempts || ' lost: worker ' || coalesce(j.lease_owner, '?')
+                  || ' stopped heartbeating'
       WHERE j.status = 'running'
         AND NOT EXISTS (SELECT 1 FROM workers w
-                        WHERE w.id = j.lease_owner AND w.heartbeat_at > now() - make_interval(secs => $1))
-      RETURNING j.id, j.queue, j.status, j.priority, j.attempts""".formatted(LOSE_ATTEMPT);
+                        WHERE w.id = j.lease_owner AND w.heartbeat_at > now() - make_interval(secs => #{secs}))
+      RETURNING j.id, j.queue, j.status, j.priority, j.attempts""";
 
-  /** A stopping worker ($1) hands its running jobs back at once, not waiting for the reaper. */
+  /**
+   * A stopping worker hands its running jobs back at once, not waiting for the reaper: pending again
+   * (the attempt was not the job's fault), or cancelled if that was asked for. Returns id, queue,
+   * priority, status, attempts.
+   */
   public static final String HAND_BACK = """
       UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END,
                       finished_at = CASE WHEN cancel_requested THEN clock_timestamp() END,
                       lease_owner = NULL, run_at = now()
-      WHERE lease_owner = $1 AND status = 'running'
+      WHERE lease_owner = #{worker} AND status = 'running'
       RETURNING id, queue, priority, status, attempts""";
 
-  /** The running jobs of worker $1 that someone asked to cancel. */
+  /** The running jobs of {@code worker} that someone asked to cancel. */
   public static final String CANCEL_REQUESTED =
-      "SELECT id FROM jobs WHERE lease_owner = $1 AND status = 'running' AND cancel_requested";
+      "SELECT id FROM jobs WHERE lease_owner = #{worker} AND status = 'running' AND cancel_requested";
 
-  /** The attempts worker $1 still holds: id, attempts of its running jobs. */
-  public static final String HELD_LEASES = "SELECT id, attempts FROM jobs WHERE lease_owner = $1 AND status = 'running'";
+  /** The attempts {@code worker} still holds: id, attempts of its running jobs. */
+  public static final String HELD_LEASES =
+      "SELECT id, attempts FROM jobs WHERE lease_owner = #{worker} AND status = 'running'";
 
   private LeaseSql() {}
 }

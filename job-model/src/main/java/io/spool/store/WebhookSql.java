@@ -20,23 +20,24 @@ public final class WebhookSql {
       FROM webhook_deliveries d WHERE d.job_id = jobs.id ORDER BY d.id DESC LIMIT 1""";
 
   /**
-   * Claims up to $1 due deliveries for worker $3: each attempt counted at once and leased for $2
-   * seconds, after which another worker may send it again (this one died mid-POST). Returns id,
+   * Claims up to {@code max} due deliveries for {@code worker}: each attempt counted at once and leased
+   * for {@code leaseSecs} seconds, after which another worker may send it again (this one died mid-POST). Returns id,
    * job_id, url, payload, attempts.
    */
   public static final String CLAIM_DUE = """
       WITH due AS (
         SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= now()
-        ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+        ORDER BY next_attempt_at LIMIT #{max} FOR UPDATE SKIP LOCKED)
       UPDATE webhook_deliveries d
-      SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2), lease_owner = $3
+      SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => #{leaseSecs}), lease_owner = #{worker}
       FROM due WHERE d.id = due.id
       RETURNING d.id, d.job_id, d.url, d.payload, d.attempts""";
 
   /**
    * Records many attempts' outcomes, each fenced by (id, attempt): delivered; failed for good; or due
-   * again after its backoff. Parameters are parallel arrays: id, attempt, outcome ('delivered',
-   * 'failed' or 'retry'), the receiver's status (null if it did not answer), error, backoff millis.
+   * again after its backoff. Parameters are parallel arrays: {@code ids}, {@code attempts},
+   * {@code outcomes} ('delivered', 'failed' or 'retry'), {@code statuses} (the receiver's, null if it
+   * did not answer), {@code errors}, {@code backoffs} (millis).
    */
   public static final String RECORD_MANY = """
       UPDATE webhook_deliveries d
@@ -46,7 +47,8 @@ public final class WebhookSql {
                                  ELSE d.next_attempt_at END,
           finished_at = CASE WHEN v.outcome = 'retry' THEN NULL ELSE clock_timestamp() END,
           last_status = v.status, last_error = v.error, lease_owner = NULL
-      FROM unnest($1::bigint[], $2::int[], $3::text[], $4::int[], $5::text[], $6::int[])
+      FROM unnest(#{ids}::bigint[], #{attempts}::int[], #{outcomes}::text[], #{statuses}::int[], #{errors}::text[],
+                  #{backoffs}::int[])
         AS v(id, attempt, outcome, status, error, backoff_ms)
       WHERE d.id = v.id AND d.attempts = v.attempt AND d.state = 'pending'""";
 

@@ -14,39 +14,29 @@ import io.vertx.sqlclient.RowSet;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /** {@link AttemptSql}: what a running attempt writes, each write fenced by the attempt that holds the job. */
 class AttemptSqlTest extends StatementTest {
   /** One row of a FINISH_MANY batch. */
-  private record End(UUID id, int attempt, String status, String result, String error, int backoffMillis) {
-    static End completed(UUID id, int attempt, String result) {
-      return new End(id, attempt, "completed", result, null, 0);
+  private static final class End {
+    static AttemptSql.Ending completed(UUID id, int attempt, String result) {
+      return new AttemptSql.Ending(id, attempt, JobStatus.COMPLETED, result, null, 0);
     }
 
-    static End failed(UUID id, int attempt, String error, int backoffMillis) {
-      return new End(id, attempt, "failed", null, error, backoffMillis);
+    static AttemptSql.Ending failed(UUID id, int attempt, String error, long backoffMillis) {
+      return new AttemptSql.Ending(id, attempt, JobStatus.FAILED, null, error, backoffMillis);
+    }
+
+    static AttemptSql.Ending cancelled(UUID id, int attempt) {
+      return new AttemptSql.Ending(id, attempt, JobStatus.CANCELLED, null, "cancelled", 0);
     }
   }
 
-  private RowSet<Row> finish(End... ends) {
-    int n = ends.length;
-    var ids = new UUID[n];
-    var attempts = new Integer[n];
-    var statuses = new String[n];
-    var results = new String[n];
-    var errors = new String[n];
-    var backoffs = new Integer[n];
-    for (int i = 0; i < n; i++) {
-      ids[i] = ends[i].id();
-      attempts[i] = ends[i].attempt();
-      statuses[i] = ends[i].status();
-      results[i] = ends[i].result();
-      errors[i] = ends[i].error();
-      backoffs[i] = ends[i].backoffMillis();
-    }
-    return run(AttemptSql.FINISH_MANY, ids, attempts, statuses, results, errors, backoffs);
+  private RowSet<Row> finish(AttemptSql.Ending... ends) {
+    return run(AttemptSql.FINISH_MANY, AttemptSql.finishParams(List.of(ends)));
   }
 
   private UUID running(int attempt, int maxAttempts) {
@@ -104,7 +94,7 @@ class AttemptSqlTest extends StatementTest {
     assertEquals(JobStatus.PENDING, job.status());
     assertEquals("boom", job.error(), "the error stays visible while the retry waits");
     assertNull(job.finishedAt(), "a job waiting for its retry has not finished");
-    var now = (OffsetDateTime) run("SELECT now()").iterator().next().getValue(0);
+    var now = (OffsetDateTime) sql("SELECT now()").iterator().next().getValue(0);
     assertEquals(Duration.ofSeconds(5), Duration.between(now.toInstant(), job.runAt()), "due after its backoff");
     assertEquals(1, job.attempts(), "attempts counts attempts started; the retry's claim adds one");
   }
@@ -147,7 +137,7 @@ class AttemptSqlTest extends StatementTest {
   void aCancelledOutcomeEndsTheJob() {
     UUID id = running(1, 3);
 
-    finish(new End(id, 1, "cancelled", null, "cancelled", 0));
+    finish(End.cancelled(id, 1));
 
     assertEquals(JobStatus.CANCELLED, load(id).status());
   }
@@ -181,15 +171,15 @@ class AttemptSqlTest extends StatementTest {
   void aCheckpointIsSavedOnlyByTheAttemptThatHoldsTheJob() {
     UUID id = running(2, 3);
 
-    assertEquals(0, run(AttemptSql.SAVE_CHECKPOINT, id, 1, "{\"step\":1}").size(), "a replaced attempt saves nothing");
+    assertEquals(0, run(AttemptSql.SAVE_CHECKPOINT, Map.of("id", id, "attempt", 1, "checkpoint", "{\"step\":1}")).size(), "a replaced attempt saves nothing");
     assertNull(load(id).checkpoint());
 
-    assertEquals(1, run(AttemptSql.SAVE_CHECKPOINT, id, 2, "{\"step\":2}").size());
+    assertEquals(1, run(AttemptSql.SAVE_CHECKPOINT, Map.of("id", id, "attempt", 2, "checkpoint", "{\"step\":2}")).size());
     assertEquals(JobJson.tree("{\"step\":2}"), load(id).checkpoint());
     assertNotNull(column(id, "checkpoint_at"));
 
     set(id, "status = 'completed'");
-    assertEquals(0, run(AttemptSql.SAVE_CHECKPOINT, id, 2, "{\"step\":3}").size(), "an ended job keeps its last checkpoint");
+    assertEquals(0, run(AttemptSql.SAVE_CHECKPOINT, Map.of("id", id, "attempt", 2, "checkpoint", "{\"step\":3}")).size(), "an ended job keeps its last checkpoint");
     assertEquals(JobJson.tree("{\"step\":2}"), load(id).checkpoint());
   }
 
@@ -197,13 +187,13 @@ class AttemptSqlTest extends StatementTest {
   void aSideEffectIsRecordedOnceAndOnlyByTheAttemptThatHoldsTheJob() {
     UUID id = running(2, 3);
 
-    assertEquals(0, run(AttemptSql.RECORD_SIDE_EFFECT, id, "charge", 1, "{\"ok\":1}").size(), "a replaced attempt records nothing");
-    assertEquals(0, run(AttemptSql.SELECT_SIDE_EFFECT, id, "charge").size());
+    assertEquals(0, run(AttemptSql.RECORD_SIDE_EFFECT, Map.of("id", id, "name", "charge", "attempt", 1, "result", "{\"ok\":1}")).size(), "a replaced attempt records nothing");
+    assertEquals(0, run(AttemptSql.SELECT_SIDE_EFFECT, Map.of("id", id, "name", "charge")).size());
 
-    assertEquals(1, run(AttemptSql.RECORD_SIDE_EFFECT, id, "charge", 2, "{\"ok\":2}").size());
-    assertEquals(0, run(AttemptSql.RECORD_SIDE_EFFECT, id, "charge", 2, "{\"ok\":3}").size(), "a name is recorded once");
-    var recorded = run(AttemptSql.SELECT_SIDE_EFFECT, id, "charge");
+    assertEquals(1, run(AttemptSql.RECORD_SIDE_EFFECT, Map.of("id", id, "name", "charge", "attempt", 2, "result", "{\"ok\":2}")).size());
+    assertEquals(0, run(AttemptSql.RECORD_SIDE_EFFECT, Map.of("id", id, "name", "charge", "attempt", 2, "result", "{\"ok\":3}")).size(), "a name is recorded once");
+    var recorded = run(AttemptSql.SELECT_SIDE_EFFECT, Map.of("id", id, "name", "charge"));
     assertEquals("{\"ok\": 2}", recorded.iterator().next().getString("result"));
-    assertEquals(0, run(AttemptSql.SELECT_SIDE_EFFECT, id, "other").size(), "names are recorded apart");
+    assertEquals(0, run(AttemptSql.SELECT_SIDE_EFFECT, Map.of("id", id, "name", "other")).size(), "names are recorded apart");
   }
 }

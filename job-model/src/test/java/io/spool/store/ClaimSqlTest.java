@@ -10,17 +10,18 @@ import io.spool.model.JobStatus;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /** {@link ClaimSql}: which pending jobs become running, for whom, with which attempt. */
 class ClaimSqlTest extends StatementTest {
   private List<UUID> claim(String worker, UUID... ids) {
-    return ids(run(ClaimSql.CLAIM, ids, worker));
+    return ids(run(ClaimSql.CLAIM, Map.of("ids", ids, "worker", worker)));
   }
 
   private List<UUID> claimNext(String worker, int max, String... queues) {
-    return ids(run(ClaimSql.CLAIM_NEXT, queues, worker, max));
+    return ids(run(ClaimSql.CLAIM_NEXT, Map.of("queues", queues, "worker", worker, "max", max)));
   }
 
   @Test
@@ -28,7 +29,7 @@ class ClaimSqlTest extends StatementTest {
     UUID id = insert(aJob("echo"));
     set(id, "attempts = 2, result = '{\"old\":1}', error = 'earlier failure', finished_at = now()");
 
-    var rows = run(ClaimSql.CLAIM, new UUID[] {id}, "w1");
+    var rows = run(ClaimSql.CLAIM, Map.of("ids", new UUID[] {id}, "worker", "w1"));
 
     assertEquals(1, rows.size());
     Job returned = JobRows.toJob(rows.iterator().next());
@@ -131,6 +132,21 @@ class ClaimSqlTest extends StatementTest {
   }
 
   @Test
+  void pendingPagesWalkThePendingJobsInIdOrder() {
+    UUID first = insert(aJob("echo"));
+    UUID running = insert(aJob("echo"));
+    makeRunning(running, "w0", 1);
+    UUID second = insert(aJob("echo").dueAt(Instant.now().plus(1, ChronoUnit.HOURS)));
+    UUID third = insert(aJob("echo"));
+
+    var start = new java.util.HashMap<String, Object>();
+    start.put("after", null);
+    start.put("max", 2);
+    assertEquals(List.of(first, second), ids(run(ClaimSql.PENDING_PAGE, start)), "from the start, due or not");
+    assertEquals(List.of(third), ids(run(ClaimSql.PENDING_PAGE, Map.of("after", second, "max", 2))));
+  }
+
+  @Test
   void pendingAmongAnswersWhichSignalledJobsAreStillWaitingAndWhenTheyAreDue() {
     UUID due = insert(aJob("echo"));
     UUID later = insert(aJob("echo").dueAt(Instant.now().plus(1, ChronoUnit.HOURS)));
@@ -139,7 +155,7 @@ class ClaimSqlTest extends StatementTest {
     UUID first = insert(aJob("echo").ofUser("u").withConcurrencyKey("k"));
     UUID behind = insert(aJob("echo").ofUser("u").withConcurrencyKey("k"));
 
-    var rows = run(ClaimSql.SELECT_PENDING_AMONG, (Object) new UUID[] {due, later, running, first, behind});
+    var rows = run(ClaimSql.SELECT_PENDING_AMONG, Map.of("ids", new UUID[] {due, later, running, first, behind}));
 
     var dueIn = new java.util.HashMap<UUID, Long>();
     rows.forEach(row -> dueIn.put(row.getUUID("id"), row.getLong("due_in_ms")));
@@ -157,7 +173,7 @@ class ClaimSqlTest extends StatementTest {
     UUID otherUsers = insert(aJob("echo").ofUser("v").withConcurrencyKey("k"));
     set(ended, "status = 'completed', finished_at = now()");
 
-    assertEquals(List.of(next), ids(run(ClaimSql.NEXT_OF_KEYS, (Object) new UUID[] {ended})),
+    assertEquals(List.of(next), ids(run(ClaimSql.NEXT_OF_KEYS, Map.of("ids", new UUID[] {ended}))),
         "the earliest waiting job of that user's key only, not " + otherUsers + " of another user");
   }
 
@@ -169,10 +185,10 @@ class ClaimSqlTest extends StatementTest {
     set(ended, "status = 'failed', finished_at = now()");
     makeRunning(running, "w0", 1);
 
-    assertEquals(List.of(), ids(run(ClaimSql.NEXT_OF_KEYS, (Object) new UUID[] {ended})));
+    assertEquals(List.of(), ids(run(ClaimSql.NEXT_OF_KEYS, Map.of("ids", new UUID[] {ended}))));
 
     set(running, "status = 'pending', lease_owner = NULL");
-    assertEquals(List.of(), ids(run(ClaimSql.NEXT_OF_KEYS, (Object) new UUID[] {running})),
+    assertEquals(List.of(), ids(run(ClaimSql.NEXT_OF_KEYS, Map.of("ids", new UUID[] {running}))),
         "a job that went back to pending is signalled by whoever put it back, and " + waiting + " waits behind it");
   }
 }

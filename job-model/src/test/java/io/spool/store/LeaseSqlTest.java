@@ -28,7 +28,7 @@ class LeaseSqlTest extends StatementTest {
   /** REAP's rows: the jobs it returned (id to the status they got) and, under "workers", the workers it forgot. */
   private Map<String, String> reap() {
     var out = new HashMap<String, String>();
-    for (Row row : run(LeaseSql.REAP, VISIBILITY_SECS)) {
+    for (Row row : run(LeaseSql.REAP, Map.of("secs", VISIBILITY_SECS))) {
       if (row.getString("kind").equals("job")) {
         out.put(row.getString("id"), row.getString("status"));
       } else {
@@ -52,7 +52,7 @@ class LeaseSqlTest extends StatementTest {
     assertNull(column(id, "lease_owner"));
     assertNull(job.finishedAt());
     assertTrue(job.error().contains("attempt 1 lost: worker dead stopped heartbeating"), job.error());
-    assertEquals(0, run("SELECT 1 FROM workers WHERE id = 'dead'").size());
+    assertEquals(0, sql("SELECT 1 FROM workers WHERE id = 'dead'").size());
   }
 
   @Test
@@ -108,13 +108,13 @@ class LeaseSqlTest extends StatementTest {
     UUID staleRow = runningOn("stale", 1, 3);
     UUID lastAttempt = runningOn("gone", 3, 3);
 
-    var rows = run(LeaseSql.REAP_ORPHANS, VISIBILITY_SECS);
+    var rows = run(LeaseSql.REAP_ORPHANS, Map.of("secs", VISIBILITY_SECS));
 
     var became = new HashMap<UUID, String>();
     rows.forEach(row -> became.put(row.getUUID("id"), row.getString("status")));
     assertEquals(Map.of(noRow, "pending", staleRow, "pending", lastAttempt, "failed"), became);
     assertEquals(JobStatus.RUNNING, load(alive).status());
-    assertEquals(1, run("SELECT 1 FROM workers WHERE id = 'stale'").size(), "the orphan sweep deletes no workers");
+    assertEquals(1, sql("SELECT 1 FROM workers WHERE id = 'stale'").size(), "the orphan sweep deletes no workers");
   }
 
   @Test
@@ -126,7 +126,7 @@ class LeaseSqlTest extends StatementTest {
     UUID endedMine = runningOn("w1", 1, 3);
     set(endedMine, "status = 'completed'");
 
-    var rows = run(LeaseSql.HAND_BACK, "w1");
+    var rows = run(LeaseSql.HAND_BACK, Map.of("worker", "w1"));
 
     var became = new HashMap<UUID, String>();
     rows.forEach(row -> became.put(row.getUUID("id"), row.getString("status")));
@@ -149,8 +149,8 @@ class LeaseSqlTest extends StatementTest {
     set(ended, "status = 'failed', cancel_requested = true");
 
     var heldLeases = new HashMap<UUID, Integer>();
-    run(LeaseSql.HELD_LEASES, "w1").forEach(row -> heldLeases.put(row.getUUID("id"), row.getInteger("attempts")));
+    run(LeaseSql.HELD_LEASES, Map.of("worker", "w1")).forEach(row -> heldLeases.put(row.getUUID("id"), row.getInteger("attempts")));
     assertEquals(Map.of(held, 2, cancel, 1), heldLeases);
-    assertEquals(List.of(cancel), ids(run(LeaseSql.CANCEL_REQUESTED, "w1")));
+    assertEquals(List.of(cancel), ids(run(LeaseSql.CANCEL_REQUESTED, Map.of("worker", "w1"))));
   }
 }

@@ -14,7 +14,9 @@ import io.spool.testing.TestServices;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.StreamSupport;
@@ -53,9 +55,9 @@ class MigrationsTest {
 
     // The schema accepts exactly the five statuses.
     var id = JobIds.next();
-    pg.preparedQuery(SubmitSql.INSERT_MANY).execute(SubmitSql.insertArgs(List.of(
+    SqlTemplate.forQuery(pg, SubmitSql.INSERT_MANY).execute(SubmitSql.insertParams(List.of(
         new NewJob(id, "echo", "default", "u", JobJson.tree("{\"a\":1}"), 3, 0, null, 60, null, null, null, null, false)))).await();
-    List<Row> rows = StreamSupport.stream(pg.preparedQuery(UserJobSql.SELECT_OWN).execute(Tuple.of(id, "u")).await()
+    List<Row> rows = StreamSupport.stream(SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN).execute(Map.of("id", id, "user", "u")).await()
         .spliterator(), false).toList();
     Job job = JobRows.toJob(rows.get(0));
     assertEquals(JobStatus.PENDING, job.status());

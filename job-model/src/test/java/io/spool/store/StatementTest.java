@@ -11,8 +11,10 @@ import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Transaction;
 import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -65,8 +67,13 @@ abstract class StatementTest {
     }
   }
 
-  /** Runs {@code sql} with these parameters in the test's transaction. */
-  protected RowSet<Row> run(String sql, Object... params) {
+  /** Runs statement {@code sql} with these named parameters in the test's transaction, as Spool does. */
+  protected RowSet<Row> run(String sql, Map<String, Object> params) {
+    return SqlTemplate.forQuery(db, sql).execute(params).await();
+  }
+
+  /** Runs test SQL (positional parameters) in the test's transaction, to set up or inspect state. */
+  protected RowSet<Row> sql(String sql, Object... params) {
     return db.preparedQuery(sql).execute(Tuple.from(params)).await();
   }
 
@@ -77,13 +84,13 @@ abstract class StatementTest {
 
   /** Puts job {@code id} in the state a worker's claim would leave: running attempt {@code attempt} of {@code worker}. */
   protected void makeRunning(UUID id, String worker, int attempt) {
-    run("UPDATE jobs SET status = 'running', attempts = $2, lease_owner = $3, started_at = now() WHERE id = $1",
+    sql("UPDATE jobs SET status = 'running', attempts = $2, lease_owner = $3, started_at = now() WHERE id = $1",
         id, attempt, worker);
   }
 
   /** Sets columns of job {@code id} directly, for states no statement under test made: {@code set(id, "status = 'failed'")}. */
   protected void set(UUID id, String assignments) {
-    run("UPDATE jobs SET " + assignments + " WHERE id = $1", id);
+    sql("UPDATE jobs SET " + assignments + " WHERE id = $1", id);
   }
 
   /** The job as stored now. */
@@ -93,12 +100,12 @@ abstract class StatementTest {
 
   /** One column of job {@code id} that {@link Job} does not carry (lease_owner, attempts_base, discarded_at...). */
   protected Object column(UUID id, String column) {
-    return run("SELECT " + column + " FROM jobs WHERE id = $1", id).iterator().next().getValue(0);
+    return sql("SELECT " + column + " FROM jobs WHERE id = $1", id).iterator().next().getValue(0);
   }
 
   /** A worker row whose last heartbeat was {@code secsAgo} seconds before the transaction's now(). */
   protected void worker(String id, int secsAgo) {
-    run("INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - make_interval(secs => $2::int))",
+    sql("INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - make_interval(secs => $2::int))",
         id, secsAgo);
   }
 

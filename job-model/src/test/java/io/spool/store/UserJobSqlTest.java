@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.spool.model.Job;
 import io.spool.model.JobStatus;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,7 @@ class UserJobSqlTest extends StatementTest {
   void cancelOfAPendingJobEndsItAtOnce() {
     UUID id = insert(aJob("echo").ofUser("u"));
 
-    var rows = run(UserJobSql.CANCEL, id, "u");
+    var rows = run(UserJobSql.CANCEL, Map.of("id", id, "user", "u"));
 
     assertEquals(JobStatus.CANCELLED, JobRows.toJob(rows.iterator().next()).status());
     Job job = load(id);
@@ -40,7 +41,7 @@ class UserJobSqlTest extends StatementTest {
     UUID id = insert(aJob("echo").ofUser("u"));
     makeRunning(id, "w1", 1);
 
-    var rows = run(UserJobSql.CANCEL, id, "u");
+    var rows = run(UserJobSql.CANCEL, Map.of("id", id, "user", "u"));
 
     Job returned = JobRows.toJob(rows.iterator().next());
     assertEquals(JobStatus.RUNNING, returned.status());
@@ -53,11 +54,11 @@ class UserJobSqlTest extends StatementTest {
     for (String status : List.of("completed", "failed", "cancelled")) {
       UUID id = insert(aJob("echo").ofUser("u"));
       set(id, "status = '" + status + "', finished_at = now()");
-      assertEquals(0, run(UserJobSql.CANCEL, id, "u").size(), "a " + status + " job cannot be cancelled");
+      assertEquals(0, run(UserJobSql.CANCEL, Map.of("id", id, "user", "u")).size(), "a " + status + " job cannot be cancelled");
       assertFalse(load(id).cancelRequested());
     }
     UUID others = insert(aJob("echo").ofUser("v"));
-    assertEquals(0, run(UserJobSql.CANCEL, others, "u").size());
+    assertEquals(0, run(UserJobSql.CANCEL, Map.of("id", others, "user", "u")).size());
     assertEquals(JobStatus.PENDING, load(others).status());
   }
 
@@ -66,7 +67,7 @@ class UserJobSqlTest extends StatementTest {
     UUID id = deadLetter("u", 3);
     set(id, "cancel_requested = true");
 
-    var rows = run(UserJobSql.REQUEUE, id, "u");
+    var rows = run(UserJobSql.REQUEUE, Map.of("id", id, "user", "u"));
 
     assertEquals(1, rows.size());
     Job job = load(id);
@@ -76,7 +77,7 @@ class UserJobSqlTest extends StatementTest {
     assertNull(job.result());
     assertNull(job.finishedAt());
     assertFalse(job.cancelRequested());
-    var now = run("SELECT now() AS now").iterator().next().getOffsetDateTime("now").toInstant();
+    var now = sql("SELECT now() AS now").iterator().next().getOffsetDateTime("now").toInstant();
     assertEquals(now, job.runAt(), "due at once");
   }
 
@@ -88,9 +89,9 @@ class UserJobSqlTest extends StatementTest {
     set(discarded, "discarded_at = now()");
     UUID others = deadLetter("v", 1);
 
-    assertEquals(0, run(UserJobSql.REQUEUE, completed, "u").size());
-    assertEquals(0, run(UserJobSql.REQUEUE, discarded, "u").size());
-    assertEquals(0, run(UserJobSql.REQUEUE, others, "u").size());
+    assertEquals(0, run(UserJobSql.REQUEUE, Map.of("id", completed, "user", "u")).size());
+    assertEquals(0, run(UserJobSql.REQUEUE, Map.of("id", discarded, "user", "u")).size());
+    assertEquals(0, run(UserJobSql.REQUEUE, Map.of("id", others, "user", "u")).size());
     assertEquals(JobStatus.FAILED, load(others).status());
   }
 
@@ -98,13 +99,13 @@ class UserJobSqlTest extends StatementTest {
   void discardTakesADeadLetterOutOfTheQueueOnceAndItStaysFailed() {
     UUID id = deadLetter("u", 1);
 
-    assertEquals(1, run(UserJobSql.DISCARD, id, "u").size());
-    assertEquals(0, run(UserJobSql.DISCARD, id, "u").size(), "already discarded");
+    assertEquals(1, run(UserJobSql.DISCARD, Map.of("id", id, "user", "u")).size());
+    assertEquals(0, run(UserJobSql.DISCARD, Map.of("id", id, "user", "u")).size(), "already discarded");
     assertEquals(JobStatus.FAILED, load(id).status());
-    var status = run(UserJobSql.SELECT_OWN_STATUS, id, "u").iterator().next();
+    var status = run(UserJobSql.SELECT_OWN_STATUS, Map.of("id", id, "user", "u")).iterator().next();
     assertEquals("failed", status.getString("status"));
     assertTrue(status.getBoolean("discarded"));
-    assertEquals(0, run(UserJobSql.SELECT_OWN_STATUS, id, "v").size(), "another user learns nothing");
+    assertEquals(0, run(UserJobSql.SELECT_OWN_STATUS, Map.of("id", id, "user", "v")).size(), "another user learns nothing");
   }
 
   @Test
@@ -117,11 +118,12 @@ class UserJobSqlTest extends StatementTest {
     UUID discarded = deadLetter("u", 1);
     set(discarded, "discarded_at = now()");
 
-    assertEquals(List.of(discarded, d, c, b, a), ids(run(UserJobSql.listOwn(false, false, false, false), "u", 10)));
-    assertEquals(List.of(discarded, d), ids(run(UserJobSql.listOwn(false, false, false, false), "u", 2)));
-    assertEquals(List.of(c, b), ids(run(UserJobSql.listOwn(false, false, true, false), "u", d, 2)), "the page after d");
-    assertEquals(List.of(d, a), ids(run(UserJobSql.listOwn(true, true, false, false), "u", "pending", "echo", 10)));
-    assertEquals(List.of(c), ids(run(UserJobSql.listOwn(false, false, false, true), "u", 10)),
+    assertEquals(List.of(discarded, d, c, b, a), ids(run(UserJobSql.listOwn(false, false, false, false), Map.of("user", "u", "limit", 10))));
+    assertEquals(List.of(discarded, d), ids(run(UserJobSql.listOwn(false, false, false, false), Map.of("user", "u", "limit", 2))));
+    assertEquals(List.of(c, b), ids(run(UserJobSql.listOwn(false, false, true, false), Map.of("user", "u", "after", d, "limit", 2))), "the page after d");
+    assertEquals(List.of(d, a), ids(run(UserJobSql.listOwn(true, true, false, false),
+        Map.of("user", "u", "status", "pending", "type", "echo", "limit", 10))));
+    assertEquals(List.of(c), ids(run(UserJobSql.listOwn(false, false, false, true), Map.of("user", "u", "limit", 10))),
         "the dead-letter queue: failed and not discarded");
   }
 }

@@ -14,6 +14,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -83,7 +84,7 @@ public final class JobFixtures {
   /** Inserts the job as pending (by default priority 0, due now, timeout an hour), without signalling it. */
   public UUID insert(SqlClient pg) {
     UUID id = JobIds.next();
-    pg.preparedQuery(SubmitSql.INSERT_MANY).execute(SubmitSql.insertArgs(List.of(
+    SqlTemplate.forQuery(pg, SubmitSql.INSERT_MANY).execute(SubmitSql.insertParams(List.of(
         new NewJob(id, type, queue, user, request, maxAttempts, priority, runAt, 3600, callbackUrl, null, null,
             concurrencyKey, false)))).await();
     return id;

@@ -15,7 +15,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -91,23 +91,13 @@ final class AttemptFinisher {
 
   private Future<List<Boolean>> write(List<Finish> batch) {
     int n = batch.size();
-    var ids = new UUID[n];
-    var attempts = new Integer[n];
-    var statuses = new String[n];
-    var results = new String[n];
-    var errors = new String[n];
-    var backoffs = new Integer[n];
-    for (int i = 0; i < n; i++) {
-      Finish finish = batch.get(i);
-      ids[i] = finish.job().id();
-      attempts[i] = finish.job().attempts();
-      statuses[i] = finish.outcome().status().wire();
-      results[i] = finish.outcome().resultJson();
-      errors[i] = finish.outcome().error();
-      backoffs[i] = (int) Math.min(Integer.MAX_VALUE, finish.outcome().backoffMillis());
+    var ends = new ArrayList<AttemptSql.Ending>(n);
+    for (Finish finish : batch) {
+      Outcome outcome = finish.outcome();
+      ends.add(new AttemptSql.Ending(finish.job().id(), finish.job().attempts(), outcome.status(), outcome.resultJson(),
+          outcome.error(), outcome.backoffMillis()));
     }
-    return pg.preparedQuery(AttemptSql.FINISH_MANY)
-        .execute(Tuple.of(ids, attempts, statuses, results, errors, backoffs))
+    return SqlTemplate.forQuery(pg, AttemptSql.FINISH_MANY).execute(AttemptSql.finishParams(ends))
         .map(rows -> {
           // What each job whose fence matched became: its status, or "retried" for a failure that went back to pending.
           Map<UUID, String> ended = new HashMap<>();

@@ -5,10 +5,11 @@ import io.spool.store.WorkerSql;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -72,7 +73,7 @@ final class Heartbeat extends VerticleBase {
 
   private Future<Void> beat() {
     long sentAt = System.nanoTime();
-    return pg.preparedQuery(WorkerSql.HEARTBEAT).execute(Tuple.tuple().addString(workerId).addArrayOfString(queues))
+    return SqlTemplate.forQuery(pg, WorkerSql.HEARTBEAT).execute(Map.of("worker", workerId, "queues", queues))
         .onComplete(done -> {
           if (done.failed()) {
             healthySince = Long.MAX_VALUE;
@@ -88,14 +89,14 @@ final class Heartbeat extends VerticleBase {
           }
           log.warn("worker {} had been declared dead (no heartbeat for the visibility timeout); "
               + "it drops the attempts that went to others", workerId);
-          return pg.preparedQuery(LeaseSql.HELD_LEASES).execute(Tuple.of(workerId)).map(held -> {
+          return SqlTemplate.forQuery(pg, LeaseSql.HELD_LEASES).execute(Map.of("worker", workerId)).map(held -> {
             var stillMine = new HashSet<String>();
             held.forEach(row -> stillMine.add(row.getUUID("id") + "#" + row.getInteger("attempts")));
             onLeasesLost.accept(stillMine);
             return null;
           });
         })
-        .compose(v -> pg.preparedQuery(LeaseSql.CANCEL_REQUESTED).execute(Tuple.of(workerId)))
+        .compose(v -> SqlTemplate.forQuery(pg, LeaseSql.CANCEL_REQUESTED).execute(Map.of("worker", workerId)))
         .map(rows -> {
           rows.forEach(row -> runner.cancel(row.getUUID(0)));
           return null;

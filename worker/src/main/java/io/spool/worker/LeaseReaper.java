@@ -11,10 +11,11 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
@@ -82,7 +83,7 @@ final class LeaseReaper extends VerticleBase {
     if (!heartbeat.healthyFor(visibilityTimeout)) {
       return Future.succeededFuture(); // this worker's own view of liveness is not trustworthy yet
     }
-    return pg.preparedQuery(LeaseSql.REAP).execute(Tuple.of(visibilitySecs)).compose(rows -> {
+    return SqlTemplate.forQuery(pg, LeaseSql.REAP).execute(Map.of("secs", visibilitySecs)).compose(rows -> {
       var lost = new ArrayList<Row>();
       var drops = new ArrayList<Future<?>>();
       for (Row row : rows) {
@@ -102,7 +103,7 @@ final class LeaseReaper extends VerticleBase {
         return Future.succeededFuture();
       }
       nextOrphanSweepNanos = System.nanoTime() + (long) (visibilitySecs * 1e9);
-      return pg.preparedQuery(LeaseSql.REAP_ORPHANS).execute(Tuple.of(visibilitySecs))
+      return SqlTemplate.forQuery(pg, LeaseSql.REAP_ORPHANS).execute(Map.of("secs", visibilitySecs))
           .compose(rows -> ReturnedJobs.announce(rows, "lost its worker", Level.WARN, events, signals));
     });
   }

@@ -8,9 +8,10 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Claims straight from Postgres, highest priority first ({@code FOR UPDATE SKIP LOCKED}, a batch at a
@@ -51,7 +52,7 @@ final class PostgresClaimer {
 
   List<Job> claimNext(int wanted) {
     var jobs = new ArrayList<Job>(wanted);
-    for (Row row : pg.preparedQuery(ClaimSql.CLAIM_NEXT).execute(Tuple.of(queues, workerId, wanted)).await()) {
+    for (Row row : SqlTemplate.forQuery(pg, ClaimSql.CLAIM_NEXT).execute(Map.of("queues", queues, "worker", workerId, "max", wanted)).await()) {
       jobs.add(JobRows.toJob(row));
     }
     return jobs;

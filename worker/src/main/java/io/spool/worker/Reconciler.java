@@ -9,8 +9,9 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,7 +68,10 @@ final class Reconciler {
     UUID after = null;
     while (true) {
       var page = new ArrayList<Signal>(PAGE);
-      for (Row row : pg.preparedQuery(ClaimSql.PENDING_PAGE).execute(Tuple.of(after, PAGE)).await()) {
+      var params = new HashMap<String, Object>();
+      params.put("after", after); // null: the first page
+      params.put("max", PAGE);
+      for (Row row : SqlTemplate.forQuery(pg, ClaimSql.PENDING_PAGE).execute(params).await()) {
         after = row.getUUID("id");
         page.add(new Signal(after, row.getString("queue"), row.getInteger("priority"),
             row.getOffsetDateTime("run_at").toInstant()));

@@ -11,7 +11,9 @@ import io.spool.store.AttemptSql;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -63,7 +65,7 @@ final class RunningJob implements JobContext {
     if (JobJson.hasNul(json, state)) {
       throw new IllegalArgumentException("a checkpoint cannot contain the character U+0000");
     }
-    var saved = durably(() -> pg.preparedQuery(AttemptSql.SAVE_CHECKPOINT).execute(Tuple.of(job.id(), job.attempts(), json)));
+    var saved = durably(() -> SqlTemplate.forQuery(pg, AttemptSql.SAVE_CHECKPOINT).execute(Map.of("id", job.id(), "attempt", job.attempts(), "checkpoint", json)));
     if (saved.rowCount() == 0) {
       throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts() + " no longer holds the job");
     }
@@ -81,13 +83,18 @@ final class RunningJob implements JobContext {
     if (name == null || name.isEmpty() || name.length() > 200) {
       throw new IllegalArgumentException("a side effect's name must be 1-200 characters");
     }
-    var recorded = durably(() -> pg.preparedQuery(AttemptSql.SELECT_SIDE_EFFECT).execute(Tuple.of(job.id(), name)));
+    var recorded = durably(() -> SqlTemplate.forQuery(pg, AttemptSql.SELECT_SIDE_EFFECT).execute(Map.of("id", job.id(), "name", name)));
     if (recorded.size() > 0) {
       return JobJson.tree(recorded.iterator().next().getString("result"));
     }
     JsonNode result = effect.run(job.id() + ":" + name);
     String json = result == null ? null : JobJson.encode(result);
-    var written = durably(() -> pg.preparedQuery(AttemptSql.RECORD_SIDE_EFFECT).execute(Tuple.of(job.id(), name, job.attempts(), json)));
+    var params = new HashMap<String, Object>(); // not Map.of: a side effect may return nothing (SQL NULL)
+    params.put("id", job.id());
+    params.put("name", name);
+    params.put("attempt", job.attempts());
+    params.put("result", json);
+    var written = durably(() -> SqlTemplate.forQuery(pg, AttemptSql.RECORD_SIDE_EFFECT).execute(params));
     if (written.rowCount() == 0) {
       throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts()
           + " no longer holds the job; side effect '" + name + "' was done but not recorded");

@@ -18,13 +18,14 @@ import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -264,7 +265,7 @@ final class StreamFetcher extends VerticleBase {
       redis.batch(putBack).await();
     }
     var claimed = new ArrayList<Job>(ids.size());
-    for (Row row : pg.preparedQuery(ClaimSql.CLAIM).execute(Tuple.of(ids.toArray(UUID[]::new), workerId)).await()) {
+    for (Row row : SqlTemplate.forQuery(pg, ClaimSql.CLAIM).execute(Map.of("ids", ids.toArray(UUID[]::new), "worker", workerId)).await()) {
       Job job = JobRows.toJob(row);
       claimed.add(job);
       ids.remove(job.id());
@@ -290,7 +291,7 @@ final class StreamFetcher extends VerticleBase {
   /** Signals again the unclaimed jobs still pending: when Postgres says they are due, not earlier. */
   private void signalAgainIfPending(Set<UUID> unclaimed) {
     var again = new ArrayList<Signal>();
-    for (Row row : pg.preparedQuery(ClaimSql.SELECT_PENDING_AMONG).execute(Tuple.of(unclaimed.toArray(UUID[]::new))).await()) {
+    for (Row row : SqlTemplate.forQuery(pg, ClaimSql.SELECT_PENDING_AMONG).execute(Map.of("ids", unclaimed.toArray(UUID[]::new))).await()) {
       long dueInMillis = row.getLong("due_in_ms");
       // Due later by Postgres's clock: delay by that much (at least a little), whatever this JVM's clock says.
       Instant runAt = dueInMillis > 0 ? Instant.now().plusMillis(Math.max(dueInMillis, MIN_REDELAY_MILLIS)) : null;

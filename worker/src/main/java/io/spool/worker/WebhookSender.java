@@ -18,11 +18,12 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -129,7 +130,7 @@ final class WebhookSender extends VerticleBase {
   private List<Delivery> claim(int wanted) {
     long leaseSecs = settings.timeout().toSeconds() + LEASE_MARGIN_SECS;
     var deliveries = new ArrayList<Delivery>();
-    for (Row row : pg.preparedQuery(WebhookSql.CLAIM_DUE).execute(Tuple.of(wanted, leaseSecs, workerId)).await()) {
+    for (Row row : SqlTemplate.forQuery(pg, WebhookSql.CLAIM_DUE).execute(Map.of("max", wanted, "leaseSecs", leaseSecs, "worker", workerId)).await()) {
       deliveries.add(new Delivery(row.getLong("id"), row.getUUID("job_id").toString(), row.getString("url"),
           row.getString("payload"), row.getInteger("attempts")));
     }
@@ -225,7 +226,7 @@ final class WebhookSender extends VerticleBase {
       errors[i] = outcome.error();
       backoffs[i] = (int) Math.min(Integer.MAX_VALUE, outcome.backoffMillis());
     }
-    return pg.preparedQuery(WebhookSql.RECORD_MANY).execute(Tuple.of(ids, attempts, states, statuses, errors, backoffs))
+    return SqlTemplate.forQuery(pg, WebhookSql.RECORD_MANY).execute(Map.of("ids", ids, "attempts", attempts, "outcomes", states, "statuses", statuses, "errors", errors, "backoffs", backoffs))
         .map(rows -> Collections.nCopies(n, null));
   }
 }

@@ -28,12 +28,13 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.pgclient.pubsub.PgSubscriber;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -110,7 +111,7 @@ public final class Worker implements AutoCloseable {
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       // Before it registers anything: a worker that cannot serve its port must not count as alive.
       int metricsPort = serveOps(vertx, config, metrics, pg, redis);
-      pg.preparedQuery(WorkerSql.REGISTER_TYPES).execute(Tuple.of((Object) handlers.types().toArray(String[]::new)))
+      SqlTemplate.forQuery(pg, WorkerSql.REGISTER_TYPES).execute(Map.of("types", handlers.types().toArray(String[]::new)))
           .await(30, TimeUnit.SECONDS);
       warnIfAutovacuumOff(pg);
       var signals = QueueSignals.of(redis, pg, config);
@@ -238,12 +239,12 @@ public final class Worker implements AutoCloseable {
       dispatcher.dropReady();
       runner.interruptHandlers();
       awaitIdle(HANDLER_STOP_WAIT);
-      var handedBack = pg.preparedQuery(LeaseSql.HAND_BACK).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS);
+      var handedBack = SqlTemplate.forQuery(pg, LeaseSql.HAND_BACK).execute(Map.of("worker", id)).await(10, TimeUnit.SECONDS);
       if (handedBack.size() > 0) {
         log.info("worker {} handed {} running jobs back", id, handedBack.size());
       }
       ReturnedJobs.announce(handedBack, "was handed back", Level.INFO, events, signals).await(10, TimeUnit.SECONDS);
-      pg.preparedQuery(WorkerSql.DELETE_WORKER).execute(Tuple.of(id)).await(10, TimeUnit.SECONDS);
+      SqlTemplate.forQuery(pg, WorkerSql.DELETE_WORKER).execute(Map.of("worker", id)).await(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (VirtualMachineError e) {

@@ -31,6 +31,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -89,7 +90,7 @@ class LeaseTest {
     UUID id = job.inQueue("parked").insert(pg);
     pg.preparedQuery("INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - interval '1 hour')")
         .execute(Tuple.of(deadWorker)).await();
-    var rows = pg.preparedQuery(ClaimSql.CLAIM).execute(Tuple.of(new UUID[] {id}, deadWorker)).await();
+    var rows = SqlTemplate.forQuery(pg, ClaimSql.CLAIM).execute(Map.of("ids", new UUID[] {id}, "worker", deadWorker)).await();
     Job claimed = JobRows.toJob(rows.iterator().next());
     pg.preparedQuery("UPDATE jobs SET queue = 'default' WHERE id = $1").execute(Tuple.of(id)).await();
     return claimed;
@@ -147,6 +148,23 @@ class LeaseTest {
     long sideEffects = pg.preparedQuery("SELECT count(*) FROM job_side_effects WHERE job_id = $1").execute(Tuple.of(id))
         .await().iterator().next().getLong(0);
     assertEquals(0, sideEffects);
+  }
+
+  @Test
+  void aSideEffectThatReturnsNothingIsRecordedAndNotRunAgain() throws Exception {
+    UUID id = aJob("echo").insert(pg);
+    pg.preparedQuery("UPDATE jobs SET status = 'running', attempts = 1, lease_owner = 'live-1' WHERE id = $1")
+        .execute(Tuple.of(id)).await();
+    var attempt = new RunningJob(JobFixtures.load(pg, id).orElseThrow(),
+        new EventWriter(JobEvents.of(redis, config), vertx, config.eventCoalesce()), pg, vertx);
+
+    assertNull(attempt.once("notify", key -> null));
+    assertNull(attempt.once("notify", key -> {
+      throw new AssertionError("a recorded side effect runs once");
+    }));
+    long recorded = pg.preparedQuery("SELECT count(*) FROM job_side_effects WHERE job_id = $1 AND result IS NULL")
+        .execute(Tuple.of(id)).await().iterator().next().getLong(0);
+    assertEquals(1, recorded);
   }
 
   @Test
