@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.spool.model.JobStatus;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.Label;
@@ -129,16 +130,19 @@ public final class SpoolMetrics {
   }
 
   /**
-   * An attempt whose outcome was written: {@code status} is what the job became, {@code completed},
-   * {@code failed} (no attempts left: in the DLQ), {@code retried} (pending again after its backoff)
-   * or {@code cancelled}.
+   * An attempt whose outcome was written: {@code became} is what the job became, counted as
+   * {@code completed}, {@code failed} (no attempts left: in the DLQ), {@code retried} (pending again
+   * after its backoff) or {@code cancelled}.
    */
-  public void attemptEnded(String queue, String type, String status, Duration ran) {
-    String description = switch (status) {
-      case "completed" -> "jobs that ended completed";
-      case "failed" -> "jobs that ended failed, into the dead-letter queue";
-      case "retried" -> "failed attempts that will be retried";
-      default -> "jobs that ended cancelled";
+  public void attemptEnded(String queue, String type, JobStatus became, Duration ran) {
+    // The meters name what the attempt's end made of the job: pending again means a retry.
+    String status = became == JobStatus.PENDING ? "retried" : became.wire();
+    String description = switch (became) {
+      case COMPLETED -> "jobs that ended completed";
+      case FAILED -> "jobs that ended failed, into the dead-letter queue";
+      case PENDING -> "failed attempts that will be retried";
+      case CANCELLED -> "jobs that ended cancelled";
+      case RUNNING -> throw new IllegalArgumentException("an attempt's end cannot leave its job running");
     };
     counter("spool.jobs." + status, description, queue, type).increment();
     String q = queueLabel(queue);

@@ -99,8 +99,8 @@ final class AttemptFinisher {
     }
     return SqlTemplate.forQuery(pg, AttemptSql.FINISH_MANY).execute(AttemptSql.finishParams(ends))
         .map(rows -> {
-          // What each job whose fence matched became: its status, or "retried" for a failure that went back to pending.
-          Map<UUID, String> ended = new HashMap<>();
+          // What each job whose fence matched became (pending: a failure that will be retried).
+          Map<UUID, JobStatus> became = new HashMap<>();
           var retries = new ArrayList<Signal>();
           var changes = new ArrayList<NewEvent>();
           var keyed = new ArrayList<UUID>();
@@ -108,11 +108,10 @@ final class AttemptFinisher {
             if (row.getBoolean("keyed")) {
               keyed.add(row.getUUID("id"));
             }
-            String status = row.getString("status");
-            ended.put(row.getUUID("id"), status.equals(JobStatus.PENDING.wire()) ? "retried" : status);
-            changes.addAll(JobEvents.statusChange(row.getUUID("id"), JobStatus.parse(row.getString("status")),
-                row.getInteger("attempts")));
-            if (row.getString("status").equals(JobStatus.PENDING.wire())) {
+            JobStatus status = JobStatus.parse(row.getString("status"));
+            became.put(row.getUUID("id"), status);
+            changes.addAll(JobEvents.statusChange(row.getUUID("id"), status, row.getInteger("attempts")));
+            if (status == JobStatus.PENDING) {
               retries.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),
                   row.getOffsetDateTime("run_at").toInstant()));
             }
@@ -126,10 +125,10 @@ final class AttemptFinisher {
           var answers = new ArrayList<Boolean>(n);
           for (Finish finish : batch) {
             Job job = finish.job();
-            String became = ended.get(job.id());
-            answers.add(became != null);
-            if (became != null) {
-              metrics.attemptEnded(job.queue(), job.type(), became, finish.ran());
+            JobStatus status = became.get(job.id());
+            answers.add(status != null);
+            if (status != null) {
+              metrics.attemptEnded(job.queue(), job.type(), status, finish.ran());
             }
           }
           return answers;

@@ -1,5 +1,6 @@
 package io.spool.worker;
 
+import io.spool.model.AttemptRef;
 import io.spool.store.LeaseSql;
 import io.spool.store.WorkerSql;
 import io.vertx.core.Future;
@@ -28,7 +29,7 @@ final class Heartbeat extends VerticleBase {
   private final String[] queues;
   private final Duration interval;
   private final JobRunner runner;
-  private final Consumer<Set<String>> onLeasesLost;
+  private final Consumer<Set<AttemptRef>> onLeasesLost;
   private boolean registered;
   private long timer = -1;
   /** Since when every beat has succeeded (System.nanoTime()), or {@link Long#MAX_VALUE} after a failure. */
@@ -36,10 +37,10 @@ final class Heartbeat extends VerticleBase {
 
   /**
    * @param onLeasesLost called when a beat finds this worker had been declared dead and reaped, with
-   *                     the attempts it still holds ("id#attempt"): every other one went to others
+   *                     the attempts it still holds: every other one went to others
    */
   Heartbeat(SqlClient pg, String workerId, List<String> queues, Duration interval, JobRunner runner,
-      Consumer<Set<String>> onLeasesLost) {
+      Consumer<Set<AttemptRef>> onLeasesLost) {
     this.pg = pg;
     this.runner = runner;
     this.onLeasesLost = onLeasesLost;
@@ -90,8 +91,8 @@ final class Heartbeat extends VerticleBase {
           log.warn("worker {} had been declared dead (no heartbeat for the visibility timeout); "
               + "it drops the attempts that went to others", workerId);
           return SqlTemplate.forQuery(pg, LeaseSql.HELD_LEASES).execute(Map.of("worker", workerId)).map(held -> {
-            var stillMine = new HashSet<String>();
-            held.forEach(row -> stillMine.add(row.getUUID("id") + "#" + row.getInteger("attempts")));
+            var stillMine = new HashSet<AttemptRef>();
+            held.forEach(row -> stillMine.add(new AttemptRef(row.getUUID("id"), row.getInteger("attempts"))));
             onLeasesLost.accept(stillMine);
             return null;
           });

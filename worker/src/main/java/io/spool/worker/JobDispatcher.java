@@ -1,5 +1,6 @@
 package io.spool.worker;
 
+import io.spool.model.AttemptRef;
 import io.spool.model.Job;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -57,9 +58,9 @@ final class JobDispatcher {
     ready.clear();
   }
 
-  /** Forgets the claimed, not yet started jobs whose attempt ("id#attempt") is not in {@code stillMine}. */
-  synchronized void dropReadyBut(Set<String> stillMine) {
-    ready.removeIf(job -> !stillMine.contains(job.id() + "#" + job.attempts()));
+  /** Forgets the claimed, not yet started jobs whose attempt is not in {@code stillMine}. */
+  synchronized void dropReadyBut(Set<AttemptRef> stillMine) {
+    ready.removeIf(job -> !stillMine.contains(AttemptRef.of(job)));
   }
 
   /** Slots that would start a job at once if one were dispatched now. */

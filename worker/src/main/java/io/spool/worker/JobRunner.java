@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.handler.AttemptLostException;
 import io.spool.handler.JobHandler;
 import io.spool.handler.PartialResultException;
+import io.spool.model.AttemptRef;
 import io.spool.model.Job;
 import io.spool.model.JobStatus;
 import io.spool.ops.SpoolMetrics;
@@ -125,12 +126,12 @@ final class JobRunner {
 
   /**
    * This worker was declared dead (its heartbeat row had been reaped): the attempts not in
-   * {@code stillMine} ("id#attempt") now belong to others. Stops their handlers; nothing they did is
+   * {@code stillMine} now belong to others. Stops their handlers; nothing they did is
    * written.
    */
-  void abandonAllBut(Set<String> stillMine) {
+  void abandonAllBut(Set<AttemptRef> stillMine) {
     running.forEach((id, attempt) -> {
-      if (!stillMine.contains(id + "#" + attempt.attemptNumber)) {
+      if (!stillMine.contains(new AttemptRef(id, attempt.attemptNumber))) {
         attempt.interrupt(Stop.LEASE_LOST);
       }
     });
@@ -166,9 +167,9 @@ final class JobRunner {
 
   private void runAttempt(Job job) {
     long startNanos = System.nanoTime();
-    Outcome outcome = job.cancelRequested() ? Outcome.cancelled() : attempt(job);
-    if (outcome == null) {
-      log.info("job {} attempt {} stopped: the job is handed back or taken over", job.id(), job.attempts());
+    AttemptEnd end = job.cancelRequested() ? new AttemptEnd.Ends(Outcome.cancelled()) : attempt(job);
+    if (!(end instanceof AttemptEnd.Ends(Outcome outcome))) {
+      log.info("job {} attempt {} stopped: {}", job.id(), job.attempts(), ((AttemptEnd.Lost) end).why());
       return;
     }
     // How long the handler ran, not the wait for Postgres below.
@@ -185,11 +186,12 @@ final class JobRunner {
     }
   }
 
-  /** Runs the handler; null if it was stopped because the job is no longer this worker's to finish. */
-  private Outcome attempt(Job job) {
+  /** Runs the handler, and says how the attempt ended. */
+  private AttemptEnd attempt(Job job) {
     JobHandler handler = handlers.get(job.type());
     if (handler == null) {
-      return failure(job, "no handler for job type '" + job.type() + "' on worker; it runs " + handlers.types());
+      return new AttemptEnd.Ends(
+          failure(job, "no handler for job type '" + job.type() + "' on worker; it runs " + handlers.types()));
     }
     var ended = new CompletableFuture<Ended>();
     Thread thread = Thread.ofVirtual().name("spool-job-" + job.id()).unstarted(() -> {
@@ -209,39 +211,44 @@ final class JobRunner {
     timer.cancel(false);
     Stop stop = attempt.finish();
     running.remove(job.id());
-    Outcome outcome = end.outcome();
     // A stop (timeout, cancel...) decides unless the handler completed; a lost attempt writes nothing.
-    if (stop == null || (outcome != null && outcome.status() == JobStatus.COMPLETED)) {
-      return outcome == null ? null : outcome.withPartialResult(end.partial());
+    if (end.end() instanceof AttemptEnd.Ends(Outcome outcome)) {
+      if (stop == null || outcome.status() == JobStatus.COMPLETED) {
+        return new AttemptEnd.Ends(outcome.withPartialResult(end.partial()));
+      }
+    } else if (stop == null) {
+      return end.end();
     }
     return switch (stop) {
-      case TIMEOUT -> failure(job, "timed out after " + job.timeoutSecs() + " s").withPartialResult(end.partial());
-      case CANCEL -> Outcome.cancelled().withPartialResult(end.partial());
-      case SHUTDOWN, LEASE_LOST -> null;
+      case TIMEOUT -> new AttemptEnd.Ends(
+          failure(job, "timed out after " + job.timeoutSecs() + " s").withPartialResult(end.partial()));
+      case CANCEL -> new AttemptEnd.Ends(Outcome.cancelled().withPartialResult(end.partial()));
+      case SHUTDOWN -> new AttemptEnd.Lost("the worker is stopping; the job was handed back");
+      case LEASE_LOST -> new AttemptEnd.Lost("this worker was declared dead; the job went to another");
     };
   }
 
-  /** How a handler returned: its outcome (null if the attempt was lost), and a partial result it kept. */
-  private record Ended(Outcome outcome, JsonNode partial) {}
+  /** How a handler returned, and a partial result it kept. */
+  private record Ended(AttemptEnd end, JsonNode partial) {}
 
   /** Runs the handler on the calling (the attempt's own) thread. */
   private Ended runHandler(JobHandler handler, Job job) {
     var writer = new EventWriter(events, vertx, eventCoalesce);
     try {
       // A handler that returns has done its work, whatever interrupt raced with it.
-      return new Ended(Outcome.completed(handler.run(new RunningJob(job, writer, pg, vertx))), null);
+      var outcome = Outcome.completed(handler.run(new RunningJob(job, writer, pg, vertx)));
+      return new Ended(new AttemptEnd.Ends(outcome), null);
     } catch (AttemptLostException e) {
-      // A fenced write (checkpoint, side effect) found the job no longer this attempt's.
-      return new Ended(null, null);
+      return new Ended(new AttemptEnd.Lost("a fenced write found the job taken away: " + e.getMessage()), null);
     } catch (PartialResultException e) {
-      return new Ended(failure(job, describe(e)), e.partialResult());
+      return new Ended(new AttemptEnd.Ends(failure(job, describe(e))), e.partialResult());
     } catch (StackOverflowError e) {
       // The handler's own thread unwound: nothing else is hurt.
-      return new Ended(failure(job, describe(e)), null);
+      return new Ended(new AttemptEnd.Ends(failure(job, describe(e))), null);
     } catch (VirtualMachineError e) {
       throw e;
     } catch (Throwable e) {
-      return new Ended(failure(job, describe(e)), null);
+      return new Ended(new AttemptEnd.Ends(failure(job, describe(e))), null);
     } finally {
       // Its events go before its final status: a subscriber reads all the text, then the end.
       if (writer.busy()) {
