@@ -10,8 +10,9 @@ public final class Main {
   public static void main(String[] args) {
     Gateway gateway;
     try {
-      gateway = Gateway.start(SpoolConfig.fromEnvOrExit());
+      gateway = Gateway.start(SpoolConfig.fromEnv());
     } catch (ConfigException e) {
+      // Bad settings: the message names each one and what to change; status 2, as for bad usage.
       System.err.println(e.getMessage());
       System.exit(2);
       return;

@@ -269,17 +269,6 @@ public record SpoolConfig(
     return fromEnv(System.getenv());
   }
 
-  /** For a process's main: the settings, or the list of what is wrong with them and exit status 2. */
-  public static SpoolConfig fromEnvOrExit() {
-    try {
-      return fromEnv();
-    } catch (ConfigException e) {
-      System.err.println(e.getMessage());
-      System.exit(2);
-      throw e;
-    }
-  }
-
   /** Reads and validates the settings; throws {@link ConfigException} listing every bad one. */
   public static SpoolConfig fromEnv(Map<String, String> env) {
     var s = new Settings(env);

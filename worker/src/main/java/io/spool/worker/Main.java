@@ -1,5 +1,6 @@
 package io.spool.worker;
 
+import io.spool.config.ConfigException;
 import io.spool.config.SpoolConfig;
 
 /** {@code spool worker}: the worker daemon as a process of its own. */
@@ -7,7 +8,15 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    Worker worker = Worker.start(SpoolConfig.fromEnvOrExit());
+    Worker worker;
+    try {
+      worker = Worker.start(SpoolConfig.fromEnv());
+    } catch (ConfigException e) {
+      // Bad settings: the message names each one and what to change; status 2, as for bad usage.
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "spool-shutdown"));
   }
 }
