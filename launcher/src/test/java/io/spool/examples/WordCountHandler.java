@@ -6,7 +6,7 @@ import io.spool.handler.JobContext;
 import io.spool.handler.JobHandler;
 import io.spool.model.JobJson;
 
-/** The README's example job type, compiled and run by the tests so it cannot rot. */
+// The README's example job type, compiled and run by the tests so it cannot rot.
 // tag::readme[]
 /** {@code word-count}: {"documents": ["...", ...]} counts the words of each document, one by one. */
 public final class WordCountHandler implements JobHandler {
