@@ -122,7 +122,7 @@ public final class ApiRoutes {
       return header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).strip() : "";
     }
     String path = ctx.request().path();
-    if (ctx.request().method() == HttpMethod.GET && (path.endsWith("/events") || path.endsWith("/ws"))) {
+    if (HttpMethod.GET.equals(ctx.request().method()) && (path.endsWith("/events") || path.endsWith("/ws"))) {
       try {
         return ctx.request().getParam("access_token");
       } catch (RuntimeException malformedQuery) {

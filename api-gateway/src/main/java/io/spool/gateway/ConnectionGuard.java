@@ -11,7 +11,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
-import java.util.Map;
 
 /**
  * Bounds what each client connection may hold on one event loop, and keeps a connection usable after
@@ -51,7 +50,7 @@ final class ConnectionGuard {
   private final long headerNanos;
   private final long bodyNanos;
   private final long idleNanos;
-  private final Map<HttpConnection, Tracked> open = new IdentityHashMap<>();
+  private final IdentityHashMap<HttpConnection, Tracked> open = new IdentityHashMap<>();
   private final Counter headerTimeouts;
   private final Counter bodyTimeouts;
   private final Counter idleTimeouts;

@@ -185,7 +185,7 @@ final class SubscriberRun {
         eventsMeasured.incrementAndGet();
       }
     } else if (type.equals("end")) {
-      if (firstEnd == Instant.MAX) {
+      if (firstEnd.equals(Instant.MAX)) {
         firstEnd = Instant.now();
       }
       if (remaining.decrementAndGet() == 0) {

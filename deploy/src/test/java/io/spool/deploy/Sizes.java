@@ -1,6 +1,7 @@
 package io.spool.deploy;
 
 import java.time.Duration;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -45,7 +46,7 @@ final class Sizes {
       throw new IllegalArgumentException("not a compose memory size: " + size);
     }
     long n = Long.parseLong(m.group(1));
-    return switch (m.group(2) == null ? "b" : m.group(2).toLowerCase()) {
+    return switch (m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT)) {
       case "k" -> n << 10;
       case "m" -> n << 20;
       case "g" -> n << 30;

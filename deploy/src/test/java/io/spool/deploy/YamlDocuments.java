@@ -26,7 +26,7 @@ final class YamlDocuments {
 
   /** The file's documents in order; an empty document (a lone {@code ---}) is a null node. */
   static List<JsonNode> read(Path file) throws IOException {
-    try (YAMLParser parser = (YAMLParser) FACTORY.createParser(file.toFile())) {
+    try (YAMLParser parser = FACTORY.createParser(file.toFile())) {
       var documents = new ArrayList<JsonNode>();
       var anchors = new HashMap<String, JsonNode>();
       while (parser.nextToken() != null) {
@@ -37,7 +37,7 @@ final class YamlDocuments {
   }
 
   private static JsonNode node(YAMLParser parser, Map<String, JsonNode> anchors) throws IOException {
-    String anchor = parser.getObjectId() instanceof String name ? name : null; // read before moving on
+    String anchor = parser.getObjectId(); // read before moving on
     JsonNode node = switch (parser.currentToken()) {
       case START_OBJECT -> object(parser, anchors);
       case START_ARRAY -> {

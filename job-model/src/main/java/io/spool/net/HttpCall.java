@@ -117,7 +117,7 @@ public record HttpCall(String method, String url, Map<String, String> headers, J
         note.accept("headers." + name, "is set by Spool and cannot be given");
       } else if (!value.isTextual()) {
         note.accept("headers." + name, "must be a string");
-      } else if (value.asText().length() > MAX_HEADER_VALUE || value.asText().chars().anyMatch(c -> c < 0x20 && c != '\t' || c == 0x7f)) {
+      } else if (value.asText().length() > MAX_HEADER_VALUE || value.asText().chars().anyMatch(c -> (c < 0x20 && c != '\t') || c == 0x7f)) {
         note.accept("headers." + name, "must be at most " + MAX_HEADER_VALUE + " characters, without control characters");
       } else {
         headers.put(name, value.asText());

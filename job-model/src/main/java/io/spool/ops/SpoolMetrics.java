@@ -90,7 +90,7 @@ public final class SpoolMetrics {
         })
         // Counted in ns and ms: replaced by the same counts in seconds, below.
         .meterFilter(MeterFilter.deny(id -> id.getName().equals("process.cpu.time")
-            || id.getName().equals("jvm.compilation.time") && !SECONDS.equals(id.getBaseUnit())));
+            || (id.getName().equals("jvm.compilation.time") && !SECONDS.equals(id.getBaseUnit()))));
     if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
       // process_cpu_seconds_total, the name Prometheus's own clients give it.
       FunctionCounter.builder("process.cpu", os, bean -> bean.getProcessCpuTime() / 1e9).baseUnit(SECONDS)

@@ -90,7 +90,6 @@ public final class JobEvents {
     return new JobEvents(redis, config.keys(), config.eventRetention(), config.eventLogMax());
   }
 
-  /** Appends the events, in order: a script call per hundred events, all in one pipeline. */
   /**
    * A dead-lettered job is requeued: its log starts again, so a subscriber from the start does not
    * find the earlier run's {@code end} and stop there. The counter goes on (seqs keep rising, so a
@@ -102,6 +101,7 @@ public final class JobEvents {
         Request.cmd(Command.EXPIRE).arg(keys.jobEventSeq(jobId)).arg(UNENDED_TTL_SECS))).mapEmpty();
   }
 
+  /** Appends the events, in order: a script call per hundred events, all in one pipeline. */
   public Future<Void> emit(Collection<NewEvent> events) {
     if (events.isEmpty()) {
       return Future.succeededFuture();

@@ -61,7 +61,7 @@ class EndToEndTest {
     }
     assertEquals(2000, ids.size());
 
-    Eventually.await("all 2,000 jobs completed", Duration.ofSeconds(120), () -> completedOf("record") == 2000);
+    Eventually.await("all 2,000 jobs completed", Duration.ofMinutes(2), () -> completedOf("record") == 2000);
 
     var runsPerJob = new HashMap<String, Integer>();
     var runsPerWorker = new ArrayList<Integer>();
