@@ -16,18 +16,20 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * The API keys the gateway accepts and whom each names. Keys are kept only as SHA-256 digests, and a
- * presented key is found by its digest: what a lookup's timing could tell is about a digest, which
- * does not lead back to any key.
+ * The API keys the gateway accepts and whom each names. Keys are kept only as SHA-256 digests, and
+ * a presented key is found by its digest: what a lookup's timing could tell is about a digest,
+ * which does not lead back to any key.
  */
 final class ApiKeys {
   static final int MIN_KEY_LENGTH = 16;
   static final Pattern USER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@-]{0,63}");
+
   /** Every caller's user when keys are switched off. */
   static final String ANONYMOUS = "anonymous";
 
   /** Users by the SHA-256 digest (hex) of their keys. */
   private final Map<String, String> byDigest;
+
   private final boolean disabled;
 
   private ApiKeys(Map<String, String> byDigest, boolean disabled) {
@@ -36,9 +38,9 @@ final class ApiKeys {
   }
 
   /**
-   * Reads the keys of {@code SPOOL_API_KEYS} and {@code SPOOL_API_KEYS_FILE}. Throws
-   * {@link ConfigException} listing every bad entry (by position, never by its key), and when there
-   * is no key at all unless {@code SPOOL_AUTH=none}.
+   * Reads the keys of {@code SPOOL_API_KEYS} and {@code SPOOL_API_KEYS_FILE}. Throws {@link
+   * ConfigException} listing every bad entry (by position, never by its key), and when there is no
+   * key at all unless {@code SPOOL_AUTH=none}.
    */
   static ApiKeys load(Auth auth) {
     var problems = new ArrayList<String>();
@@ -56,12 +58,17 @@ final class ApiKeys {
           }
         }
       } catch (IOException e) {
-        problems.add("SPOOL_API_KEYS_FILE " + auth.keysFile() + " cannot be read: " + e.getClass().getSimpleName());
+        problems.add(
+            "SPOOL_API_KEYS_FILE "
+                + auth.keysFile()
+                + " cannot be read: "
+                + e.getClass().getSimpleName());
       }
     }
     if (byDigest.isEmpty() && problems.isEmpty() && !auth.disabled()) {
-      problems.add("no API keys: set SPOOL_API_KEYS (key=user,key=user) or SPOOL_API_KEYS_FILE, or SPOOL_AUTH=none "
-          + "to let anyone in as the user 'anonymous'");
+      problems.add(
+          "no API keys: set SPOOL_API_KEYS (key=user,key=user) or SPOOL_API_KEYS_FILE, or SPOOL_AUTH=none "
+              + "to let anyone in as the user 'anonymous'");
     }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
@@ -69,12 +76,14 @@ final class ApiKeys {
     return new ApiKeys(byDigest, auth.disabled());
   }
 
-  private static void add(String entry, String where, Map<String, String> byDigest, List<String> problems) {
+  private static void add(
+      String entry, String where, Map<String, String> byDigest, List<String> problems) {
     int eq = entry.lastIndexOf('=');
     String key = eq < 0 ? "" : entry.substring(0, eq).strip();
     String user = eq < 0 ? "" : entry.substring(eq + 1).strip();
     if (key.length() < MIN_KEY_LENGTH) {
-      problems.add(where + " must be key=user, with a key of at least " + MIN_KEY_LENGTH + " characters");
+      problems.add(
+          where + " must be key=user, with a key of at least " + MIN_KEY_LENGTH + " characters");
     } else if (!USER.matcher(user).matches()) {
       problems.add(where + ": the user must be 1-64 letters, digits, '.', '_', '@' or '-'");
     } else if (byDigest.putIfAbsent(digest(key), user) != null) {
@@ -94,7 +103,9 @@ final class ApiKeys {
 
   private static String digest(String key) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("the JDK lacks SHA-256", e);
     }

@@ -1,10 +1,10 @@
 package io.spool.gateway;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.spool.ops.OpsEndpoints;
-import io.vertx.core.Vertx;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.spool.ops.OpsEndpoints;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -21,14 +21,22 @@ import org.slf4j.LoggerFactory;
 /** The whole route table, in one method that tests reuse. */
 public final class ApiRoutes {
   private static final Logger log = LoggerFactory.getLogger(ApiRoutes.class);
+
   /** Largest request body accepted; larger ones get 413. */
   public static final long MAX_BODY_BYTES = 1024 * 1024;
+
   private static final String USER = "spool.user";
 
   private ApiRoutes() {}
 
-  static Router router(Vertx vertx, ApiKeys keys, RateLimiter limiter, JobsHandler jobs, JobStreams streams,
-      QueuesHandler queues, OpsEndpoints ops) {
+  static Router router(
+      Vertx vertx,
+      ApiKeys keys,
+      RateLimiter limiter,
+      JobsHandler jobs,
+      JobStreams streams,
+      QueuesHandler queues,
+      OpsEndpoints ops) {
     Router router = Router.router(vertx);
     // Open, like every scrape target and probe: /metrics may ask for SPOOL_METRICS_TOKEN.
     router.get("/health/live").handler(ctx -> ops.live(ctx.request()));
@@ -42,7 +50,11 @@ public final class ApiRoutes {
       router.route("/v1/*").handler(ctx -> limit(limiter, ctx));
     }
     router.post("/v1/jobs").handler(body()).handler(ApiRoutes::requireJson).handler(jobs::submit);
-    router.post("/v1/jobs/batch").handler(body()).handler(ApiRoutes::requireJson).handler(jobs::submitBatch);
+    router
+        .post("/v1/jobs/batch")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(jobs::submitBatch);
     router.get("/v1/jobs").handler(jobs::list);
     router.get("/v1/jobs/:id").handler(jobs::get);
     router.get("/v1/jobs/:id/events").handler(streams::sse);
@@ -55,10 +67,26 @@ public final class ApiRoutes {
     router.get("/v1/queues").handler(queues::get);
 
     router.route().failureHandler(ApiRoutes::failure);
-    router.errorHandler(404, ctx -> Problem.notFound("no route " + ctx.request().method() + " "
-        + Problem.printable(ctx.request().path())).send(ctx));
-    router.errorHandler(405, ctx -> Problem.of(405, "method-not-allowed", "Method not allowed",
-        ctx.request().method() + " is not allowed on " + Problem.printable(ctx.request().path())).send(ctx));
+    router.errorHandler(
+        404,
+        ctx ->
+            Problem.notFound(
+                    "no route "
+                        + ctx.request().method()
+                        + " "
+                        + Problem.printable(ctx.request().path()))
+                .send(ctx));
+    router.errorHandler(
+        405,
+        ctx ->
+            Problem.of(
+                    405,
+                    "method-not-allowed",
+                    "Method not allowed",
+                    ctx.request().method()
+                        + " is not allowed on "
+                        + Problem.printable(ctx.request().path()))
+                .send(ctx));
     return router;
   }
 
@@ -79,37 +107,54 @@ public final class ApiRoutes {
     if (user == null) {
       // The same answer for a missing and a wrong key, and never the key itself.
       ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"spool\"");
-      Problem.of(401, "unauthorized", "Unauthorized", key == null
-          ? "send your API key as Authorization: Bearer <key>"
-          : "the API key is not valid").send(ctx);
+      Problem.of(
+              401,
+              "unauthorized",
+              "Unauthorized",
+              key == null
+                  ? "send your API key as Authorization: Bearer <key>"
+                  : "the API key is not valid")
+          .send(ctx);
       return;
     }
     ctx.put(USER, user);
     ctx.next();
   }
 
-  /** Lets the request on if its user is within the rate limit; else 429 with {@code Retry-After}. */
+  /**
+   * Lets the request on if its user is within the rate limit; else 429 with {@code Retry-After}.
+   */
   private static void limit(RateLimiter limiter, RoutingContext ctx) {
-    // A body is held while Redis answers, so it is still there for the BodyHandler after this, and so
+    // A body is held while Redis answers, so it is still there for the BodyHandler after this, and
+    // so
     // is a WebSocket handshake, which must find its request unread. Nothing else: a paused request
     // would never be seen to end (the connection guard's body timeout).
     HttpServerRequest request = ctx.request();
-    if (request.headers().contains(HttpHeaders.CONTENT_LENGTH) || request.headers().contains(HttpHeaders.TRANSFER_ENCODING)
+    if (request.headers().contains(HttpHeaders.CONTENT_LENGTH)
+        || request.headers().contains(HttpHeaders.TRANSFER_ENCODING)
         || "websocket".equalsIgnoreCase(request.getHeader(HttpHeaders.UPGRADE))) {
       request.pause();
     }
-    limiter.take(user(ctx)).onComplete(taken -> {
-      long waitMillis = taken.succeeded() ? taken.result() : 0;
-      if (waitMillis <= 0) {
-        ctx.next();
-        return;
-      }
-      // Nothing will read the body: let it drain.
-      ctx.request().resume();
-      ctx.response().putHeader("Retry-After", Long.toString(Math.max(1, (waitMillis + 999) / 1000)));
-      Problem.of(429, "rate-limited", "Too many requests",
-          "more than SPOOL_RATE_LIMIT requests a second; nothing was done, retry after the Retry-After seconds").send(ctx);
-    });
+    limiter
+        .take(user(ctx))
+        .onComplete(
+            taken -> {
+              long waitMillis = taken.succeeded() ? taken.result() : 0;
+              if (waitMillis <= 0) {
+                ctx.next();
+                return;
+              }
+              // Nothing will read the body: let it drain.
+              ctx.request().resume();
+              ctx.response()
+                  .putHeader("Retry-After", Long.toString(Math.max(1, (waitMillis + 999) / 1000)));
+              Problem.of(
+                      429,
+                      "rate-limited",
+                      "Too many requests",
+                      "more than SPOOL_RATE_LIMIT requests a second; nothing was done, retry after the Retry-After seconds")
+                  .send(ctx);
+            });
   }
 
   /**
@@ -122,7 +167,8 @@ public final class ApiRoutes {
       return header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).strip() : "";
     }
     String path = ctx.request().path();
-    if (HttpMethod.GET.equals(ctx.request().method()) && (path.endsWith("/events") || path.endsWith("/ws"))) {
+    if (HttpMethod.GET.equals(ctx.request().method())
+        && (path.endsWith("/events") || path.endsWith("/ws"))) {
       try {
         return ctx.request().getParam("access_token");
       } catch (RuntimeException malformedQuery) {
@@ -133,16 +179,23 @@ public final class ApiRoutes {
   }
 
   /**
-   * A request that is not valid HTTP, or whose URL or headers are too long (the codec's limits: 4,096
-   * and 8,192 bytes): a problem like every other 4xx, and the connection closes.
+   * A request that is not valid HTTP, or whose URL or headers are too long (the codec's limits:
+   * 4,096 and 8,192 bytes): a problem like every other 4xx, and the connection closes.
    */
   static void invalidRequest(HttpServerRequest request) {
     Throwable cause = request.decoderResult().cause();
     Problem problem;
     if (cause instanceof TooLongHttpLineException) {
-      problem = Problem.of(414, "uri-too-long", "URI too long", "the request line is longer than 4096 bytes");
+      problem =
+          Problem.of(
+              414, "uri-too-long", "URI too long", "the request line is longer than 4096 bytes");
     } else if (cause instanceof TooLongHttpHeaderException) {
-      problem = Problem.of(431, "headers-too-large", "Request header fields too large", "the headers are larger than 8192 bytes");
+      problem =
+          Problem.of(
+              431,
+              "headers-too-large",
+              "Request header fields too large",
+              "the headers are larger than 8192 bytes");
     } else {
       problem = Problem.badRequest("the request is not valid HTTP");
     }
@@ -158,15 +211,29 @@ public final class ApiRoutes {
     String type = ctx.request().getHeader("Content-Type");
     String[] parts = type == null ? new String[] {""} : type.split(";", 2);
     if (!parts[0].trim().equalsIgnoreCase("application/json")) {
-      Problem.of(415, "unsupported-media-type", "Unsupported media type",
-          "send the body as Content-Type: application/json").send(ctx);
+      Problem.of(
+              415,
+              "unsupported-media-type",
+              "Unsupported media type",
+              "send the body as Content-Type: application/json")
+          .send(ctx);
       return;
     }
-    // JSON between systems is UTF-8 (RFC 8259); another declared charset is refused, not guessed at.
-    String charset = parts.length < 2 ? null : parts[1].replaceAll("(?i).*charset\\s*=\\s*\"?([^\";]*).*", "$1").trim();
-    if (charset != null && parts[1].toLowerCase(java.util.Locale.ROOT).contains("charset") && !charset.equalsIgnoreCase("utf-8")) {
-      Problem.of(415, "unsupported-media-type", "Unsupported media type",
-          "send the body as UTF-8 JSON (charset=utf-8 or no charset)").send(ctx);
+    // JSON between systems is UTF-8 (RFC 8259); another declared charset is refused, not guessed
+    // at.
+    String charset =
+        parts.length < 2
+            ? null
+            : parts[1].replaceAll("(?i).*charset\\s*=\\s*\"?([^\";]*).*", "$1").trim();
+    if (charset != null
+        && parts[1].toLowerCase(java.util.Locale.ROOT).contains("charset")
+        && !charset.equalsIgnoreCase("utf-8")) {
+      Problem.of(
+              415,
+              "unsupported-media-type",
+              "Unsupported media type",
+              "send the body as UTF-8 JSON (charset=utf-8 or no charset)")
+          .send(ctx);
       return;
     }
     ctx.next();
@@ -177,29 +244,53 @@ public final class ApiRoutes {
     if (cause instanceof ProblemException problem) {
       problem.problem().send(ctx);
     } else if (ctx.statusCode() == 413) {
-      Problem.of(413, "too-large", "Request too large", "the body is larger than " + MAX_BODY_BYTES + " bytes").send(ctx);
+      Problem.of(
+              413,
+              "too-large",
+              "Request too large",
+              "the body is larger than " + MAX_BODY_BYTES + " bytes")
+          .send(ctx);
     } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
-      Problem.of(ctx.statusCode(), "bad-request", HttpResponseStatus.valueOf(ctx.statusCode()).reasonPhrase(),
-          "the request could not be processed").send(ctx);
+      Problem.of(
+              ctx.statusCode(),
+              "bad-request",
+              HttpResponseStatus.valueOf(ctx.statusCode()).reasonPhrase(),
+              "the request could not be processed")
+          .send(ctx);
     } else if (isStoreUnavailable(cause)) {
       log.warn("Postgres unavailable: {}", cause.toString());
       ctx.response().putHeader("Retry-After", "1");
-      Problem.of(503, "unavailable", "Service unavailable",
-          "the job store is unavailable; nothing was accepted, retry later").send(ctx);
+      Problem.of(
+              503,
+              "unavailable",
+              "Service unavailable",
+              "the job store is unavailable; nothing was accepted, retry later")
+          .send(ctx);
     } else {
       log.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), cause);
-      Problem.of(500, "internal", "Internal error", "the request failed unexpectedly; nothing secret is shown here").send(ctx);
+      Problem.of(
+              500,
+              "internal",
+              "Internal error",
+              "the request failed unexpectedly; nothing secret is shown here")
+          .send(ctx);
     }
   }
 
   /** Connection failures, shutdown, too many connections, read-only after a fail-over. */
   private static boolean isUnavailableState(String state) {
-    return state != null && (state.startsWith("08") || state.startsWith("57P") || state.equals("53300") || state.equals("25006"));
+    return state != null
+        && (state.startsWith("08")
+            || state.startsWith("57P")
+            || state.equals("53300")
+            || state.equals("25006"));
   }
 
   private static boolean isStoreUnavailable(Throwable cause) {
     for (Throwable t = cause; t != null; t = t.getCause()) {
-      if (t instanceof ConnectException || t instanceof ClosedConnectionException || t instanceof TimeoutException
+      if (t instanceof ConnectException
+          || t instanceof ClosedConnectionException
+          || t instanceof TimeoutException
           || (t instanceof PgException pg && isUnavailableState(pg.getSqlState()))) {
         return true;
       }

@@ -13,32 +13,38 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 
 /**
- * Bounds what each client connection may hold on one event loop, and keeps a connection usable after
- * an answer sent before its request's body was read (401, 413, 415, 429, ...).
+ * Bounds what each client connection may hold on one event loop, and keeps a connection usable
+ * after an answer sent before its request's body was read (401, 413, 415, 429, ...).
  *
- * <p>Once a second every HTTP/1.x connection is checked against what it is doing: waiting for its first
- * request head (the header timeout), receiving a body (the body timeout: a 408, then closed), waiting
- * for its answer (no bound here: a long-poll, an SSE stream or a slow store take what they take), or
- * idle between requests (the idle timeout). A WebSocket leaves the guard when it begins: it has
- * heartbeats of its own. The gateway speaks HTTP/1.1 only, so every connection is known here from
- * its first moment. Every closing is counted by reason.
+ * <p>Once a second every HTTP/1.x connection is checked against what it is doing: waiting for its
+ * first request head (the header timeout), receiving a body (the body timeout: a 408, then closed),
+ * waiting for its answer (no bound here: a long-poll, an SSE stream or a slow store take what they
+ * take), or idle between requests (the idle timeout). A WebSocket leaves the guard when it begins:
+ * it has heartbeats of its own. The gateway speaks HTTP/1.1 only, so every connection is known here
+ * from its first moment. Every closing is counted by reason.
  */
 final class ConnectionGuard {
   /**
    * A body answered before it was read is read and dropped, so the client's next request on the
-   * connection is seen, if it declares at most this; a larger or undeclared one closes the connection
-   * once it has arrived (or this much more of it has, whichever is first).
+   * connection is seen, if it declares at most this; a larger or undeclared one closes the
+   * connection once it has arrived (or this much more of it has, whichever is first).
    */
   static final long DRAIN_LIMIT = ApiRoutes.MAX_BODY_BYTES;
+
   private static final String CONTEXT_KEY = ConnectionGuard.class.getName();
   private static final long SWEEP_MILLIS = 1000;
 
   /** What one connection is doing, as last seen. */
   private static final class Tracked {
     HttpServerRequest request;
-    /** When the current state began (nanoTime): opened, request head seen, or answer seen complete. */
+
+    /**
+     * When the current state began (nanoTime): opened, request head seen, or answer seen complete.
+     */
     long since;
+
     boolean served;
+
     /** The guard closes it (or Vert.x will, after an invalid request): not the client's doing. */
     boolean closing;
 
@@ -71,7 +77,8 @@ final class ConnectionGuard {
   }
 
   /** A guard for the calling verticle's event loop, found again there by {@link #drainUnread}. */
-  static ConnectionGuard install(Vertx vertx, Context context, SpoolConfig.Connections limits, SpoolMetrics metrics) {
+  static ConnectionGuard install(
+      Vertx vertx, Context context, SpoolConfig.Connections limits, SpoolMetrics metrics) {
     var guard = new ConnectionGuard(limits, metrics);
     context.put(CONTEXT_KEY, guard);
     vertx.setPeriodic(SWEEP_MILLIS, id -> guard.sweep());
@@ -92,7 +99,8 @@ final class ConnectionGuard {
     if (tracked == null) {
       return;
     }
-    // Only a WebSocket upgrade leaves: the JDK's HttpClient asks every new connection for h2c, refused.
+    // Only a WebSocket upgrade leaves: the JDK's HttpClient asks every new connection for h2c,
+    // refused.
     if ("websocket".equalsIgnoreCase(request.getHeader(HttpHeaders.UPGRADE))) {
       open.remove(connection);
       return;
@@ -112,7 +120,10 @@ final class ConnectionGuard {
 
   private void closed(HttpConnection connection) {
     Tracked tracked = open.remove(connection);
-    if (tracked != null && !tracked.closing && tracked.request != null && !tracked.request.isEnded()) {
+    if (tracked != null
+        && !tracked.closing
+        && tracked.request != null
+        && !tracked.request.isEnded()) {
       clientGone.increment();
     }
   }
@@ -151,8 +162,12 @@ final class ConnectionGuard {
     t.closing = true;
     bodyTimeouts.increment();
     response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
-    Problem.of(408, "request-timeout", "Request timeout",
-        "the request body did not arrive within SPOOL_HTTP_BODY_TIMEOUT_SECS; nothing was done").send(response);
+    Problem.of(
+            408,
+            "request-timeout",
+            "Request timeout",
+            "the request body did not arrive within SPOOL_HTTP_BODY_TIMEOUT_SECS; nothing was done")
+        .send(response);
     connection.close();
   }
 
@@ -163,10 +178,10 @@ final class ConnectionGuard {
   }
 
   /**
-   * Called before an answer that may go out while the request's body is still arriving. Without it, a
-   * paused request (the rate limiter pauses every one while Redis answers) would stay paused: the
-   * connection would never read again, and the client's next request on it would get no answer.
-   * The rest of the body is read and dropped; if it is larger than {@link #DRAIN_LIMIT}, or of no
+   * Called before an answer that may go out while the request's body is still arriving. Without it,
+   * a paused request (the rate limiter pauses every one while Redis answers) would stay paused: the
+   * connection would never read again, and the client's next request on it would get no answer. The
+   * rest of the body is read and dropped; if it is larger than {@link #DRAIN_LIMIT}, or of no
    * declared length, the answer says {@code Connection: close} and the connection closes once the
    * body has arrived (the body timeout bounds how long that may take).
    */
@@ -182,17 +197,19 @@ final class ConnectionGuard {
     long[] dropped = {0};
     Context context = Vertx.currentContext();
     ConnectionGuard guard = context == null ? null : context.get(CONTEXT_KEY);
-    request.handler(data -> {
-      dropped[0] += data.length();
-      if (!keep && dropped[0] > DRAIN_LIMIT) {
-        closeUnread(guard, request);
-      }
-    });
-    request.endHandler(v -> {
-      if (!keep) {
-        closeUnread(guard, request);
-      }
-    });
+    request.handler(
+        data -> {
+          dropped[0] += data.length();
+          if (!keep && dropped[0] > DRAIN_LIMIT) {
+            closeUnread(guard, request);
+          }
+        });
+    request.endHandler(
+        v -> {
+          if (!keep) {
+            closeUnread(guard, request);
+          }
+        });
     request.resume();
   }
 
@@ -209,7 +226,10 @@ final class ConnectionGuard {
     connection.close();
   }
 
-  /** The body's length as its head declares it: 0 when it declares none, -1 for chunked or unreadable. */
+  /**
+   * The body's length as its head declares it: 0 when it declares none, -1 for chunked or
+   * unreadable.
+   */
   private static long declaredLength(HttpServerRequest request) {
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (request.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {

@@ -23,9 +23,10 @@ import java.util.UUID;
 
 /**
  * Delivers one job's events to one client, in seq order and each once: the logged events after a
- * given seq, then live ones, and finally {@code end}, whose data is the final job read from Postgres
- * (design note 8 in docs/architecture.md). If the log is gone (expired, Redis restarted) a finished job still gets its
- * {@code end} at once, never a hang. Everything runs on the client connection's context.
+ * given seq, then live ones, and finally {@code end}, whose data is the final job read from
+ * Postgres (design note 8 in docs/architecture.md). If the log is gone (expired, Redis restarted) a
+ * finished job still gets its {@code end} at once, never a hang. Everything runs on the client
+ * connection's context.
  */
 final class EventFeed {
   /** Where the events go. */
@@ -41,12 +42,14 @@ final class EventFeed {
    * net when events cannot flow (Redis away, an event lost), so a subscriber never hangs.
    */
   static final long QUIET_CHECK_MILLIS = 10_000;
+
   /**
    * A worker records a job's end in Postgres before it appends the final status event: a feed that
-   * finds the job ended without that event waits this long for it, so every subscriber sees it before
-   * {@code end} (unless the log is gone or Redis is away).
+   * finds the job ended without that event waits this long for it, so every subscriber sees it
+   * before {@code end} (unless the log is gone or Redis is away).
    */
   static final long FINAL_STATUS_GRACE_MILLIS = 1_000;
+
   /** How soon a feed asks again for a job's log it could not read. */
   static final long HISTORY_RETRY_MILLIS = 1_000;
 
@@ -54,10 +57,12 @@ final class EventFeed {
   private final SqlClient pg;
   private final JobEvents log;
   private final EventHub hub;
+
   /**
-   * Reads of a job's final state in flight, by job and user: when a job followed by a thousand clients
-   * of this event loop ends, they share one query instead of making a thousand. Only this feed's
-   * event loop touches it (one feed per gateway verticle), and query answers come back on it.
+   * Reads of a job's final state in flight, by job and user: when a job followed by a thousand
+   * clients of this event loop ends, they share one query instead of making a thousand. Only this
+   * feed's event loop touches it (one feed per gateway verticle), and query answers come back on
+   * it.
    */
   private final Map<String, Future<Stored>> loading = new HashMap<>();
 
@@ -77,8 +82,10 @@ final class EventFeed {
     private long lastSeq;
     private boolean caughtUp;
     private boolean over;
+
     /** The job has ended in Postgres; {@code end} follows its final status event, or the grace. */
     private boolean ending;
+
     private boolean sawFinalStatus;
     private long graceTimer = -1;
     private boolean deliveredSinceCheck;
@@ -93,48 +100,57 @@ final class EventFeed {
     }
 
     private void start() {
-      quietCheck = vertx.setPeriodic(QUIET_CHECK_MILLIS, id -> {
-        if (!deliveredSinceCheck && caughtUp && !over) {
-          endIfFinished();
-        }
-        deliveredSinceCheck = false;
-      });
-      hub.listen(jobId, this::onLive).onSuccess(r -> {
-        registration = r;
-        if (over) {
-          r.close();
-        } else {
-          catchUp();
-        }
-      });
+      quietCheck =
+          vertx.setPeriodic(
+              QUIET_CHECK_MILLIS,
+              id -> {
+                if (!deliveredSinceCheck && caughtUp && !over) {
+                  endIfFinished();
+                }
+                deliveredSinceCheck = false;
+              });
+      hub.listen(jobId, this::onLive)
+          .onSuccess(
+              r -> {
+                registration = r;
+                if (over) {
+                  r.close();
+                } else {
+                  catchUp();
+                }
+              });
     }
 
     /**
-     * Sends the logged events after {@code lastSeq}, then those that arrived live meanwhile. A failed
-     * read (Redis away) is tried again rather than taken as an empty log, which would skip events
-     * silently; meanwhile a job that has ended still gets its {@code end}.
+     * Sends the logged events after {@code lastSeq}, then those that arrived live meanwhile. A
+     * failed read (Redis away) is tried again rather than taken as an empty log, which would skip
+     * events silently; meanwhile a job that has ended still gets its {@code end}.
      */
     private void catchUp() {
-      log.since(jobId, lastSeq).onComplete(read -> {
-        if (over) {
-          return;
-        }
-        if (read.failed()) {
-          endIfFinished();
-          vertx.setTimer(HISTORY_RETRY_MILLIS, t -> {
-            if (!over) {
-              catchUp();
-            }
-          });
-          return;
-        }
-        read.result().forEach(event -> deliver(EventFrame.of(event)));
-        caughtUp = true;
-        deliverEarly();
-        if (!over) {
-          endIfFinished();
-        }
-      });
+      log.since(jobId, lastSeq)
+          .onComplete(
+              read -> {
+                if (over) {
+                  return;
+                }
+                if (read.failed()) {
+                  endIfFinished();
+                  vertx.setTimer(
+                      HISTORY_RETRY_MILLIS,
+                      t -> {
+                        if (!over) {
+                          catchUp();
+                        }
+                      });
+                  return;
+                }
+                read.result().forEach(event -> deliver(EventFrame.of(event)));
+                caughtUp = true;
+                deliverEarly();
+                if (!over) {
+                  endIfFinished();
+                }
+              });
     }
 
     /** The live events that arrived before the log was read, in order (deliver drops repeats). */
@@ -164,8 +180,11 @@ final class EventFeed {
       lastSeq = event.seq();
       deliveredSinceCheck = true;
       sink.send(frame);
-      if (event.type().equals(JobEvent.STATUS) && event.data() != null
-          && JobStatus.fromWire(event.data().path("status").asText()).map(JobStatus::isFinished).orElse(false)) {
+      if (event.type().equals(JobEvent.STATUS)
+          && event.data() != null
+          && JobStatus.fromWire(event.data().path("status").asText())
+              .map(JobStatus::isFinished)
+              .orElse(false)) {
         sawFinalStatus = true;
         if (ending) {
           vertx.cancelTimer(graceTimer);
@@ -174,42 +193,70 @@ final class EventFeed {
       }
     }
 
-    /** The log may be gone: if Postgres says the job has ended, end (after its final status event). */
+    /**
+     * The log may be gone: if Postgres says the job has ended, end (after its final status event).
+     */
     private void endIfFinished() {
-      load().onSuccess(stored -> {
-        if (stored == null || !stored.job().status().isFinished() || over || ending) {
-          return;
-        }
-        if (sawFinalStatus) {
-          finish(lastSeq + 1);
-          return;
-        }
-        ending = true;
-        graceTimer = vertx.setTimer(FINAL_STATUS_GRACE_MILLIS, id -> log.since(jobId, lastSeq).otherwise(List.of())
-            .onComplete(read -> {
-              read.result().forEach(event -> deliver(EventFrame.of(event)));
-              // Live events held while the log could not be read come after it.
-              deliverEarly();
-              if (!over) {
-                finish(lastSeq + 1);
-              }
-            }));
-      });
+      load()
+          .onSuccess(
+              stored -> {
+                if (stored == null || !stored.job().status().isFinished() || over || ending) {
+                  return;
+                }
+                if (sawFinalStatus) {
+                  finish(lastSeq + 1);
+                  return;
+                }
+                ending = true;
+                graceTimer =
+                    vertx.setTimer(
+                        FINAL_STATUS_GRACE_MILLIS,
+                        id ->
+                            log.since(jobId, lastSeq)
+                                .otherwise(List.of())
+                                .onComplete(
+                                    read -> {
+                                      read.result().forEach(event -> deliver(EventFrame.of(event)));
+                                      // Live events held while the log could not be read come after
+                                      // it.
+                                      deliverEarly();
+                                      if (!over) {
+                                        finish(lastSeq + 1);
+                                      }
+                                    }));
+              });
     }
 
     /** Sends {@code end} with the final job from Postgres, then closes. */
     private void finish(long seq) {
       over = true;
-      load().onComplete(done -> {
-        Stored stored = done.succeeded() ? done.result() : null;
-        int attempt = stored == null ? 0 : stored.job().attempts();
-        Instant now = Instant.now();
-        // The job's JSON was encoded once for every client of this job: only the frame is built here.
-        sink.send(new EventFrame(new JobEvent(jobId, seq, JobEvent.END, attempt, now, stored == null ? null : stored.tree()),
-            JobEvents.wireJson(jobId, seq, JobEvent.END, attempt, now.toString(), stored == null ? "null" : stored.json())));
-        close();
-        sink.ended();
-      });
+      load()
+          .onComplete(
+              done -> {
+                Stored stored = done.succeeded() ? done.result() : null;
+                int attempt = stored == null ? 0 : stored.job().attempts();
+                Instant now = Instant.now();
+                // The job's JSON was encoded once for every client of this job: only the frame is
+                // built here.
+                sink.send(
+                    new EventFrame(
+                        new JobEvent(
+                            jobId,
+                            seq,
+                            JobEvent.END,
+                            attempt,
+                            now,
+                            stored == null ? null : stored.tree()),
+                        JobEvents.wireJson(
+                            jobId,
+                            seq,
+                            JobEvent.END,
+                            attempt,
+                            now.toString(),
+                            stored == null ? "null" : stored.json())));
+                close();
+                sink.ended();
+              });
     }
 
     /** The job as Postgres has it now (null if gone). */
@@ -242,19 +289,22 @@ final class EventFeed {
     if (shared != null) {
       return shared;
     }
-    SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN).execute(Map.of("id", jobId, "user", user))
-        .map(rows -> {
-          if (rows.size() == 0) {
-            return null;
-          }
-          Job job = JobRows.toJob(rows.iterator().next());
-          JsonNode tree = JobJson.MAPPER.valueToTree(job);
-          return new Stored(job, tree, JobJson.encode(tree));
-        })
-        .onComplete(done -> {
-          loading.remove(key);
-          read.handle(done);
-        });
+    SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN)
+        .execute(Map.of("id", jobId, "user", user))
+        .map(
+            rows -> {
+              if (rows.size() == 0) {
+                return null;
+              }
+              Job job = JobRows.toJob(rows.iterator().next());
+              JsonNode tree = JobJson.MAPPER.valueToTree(job);
+              return new Stored(job, tree, JobJson.encode(tree));
+            })
+        .onComplete(
+            done -> {
+              loading.remove(key);
+              read.handle(done);
+            });
     return read.future();
   }
 

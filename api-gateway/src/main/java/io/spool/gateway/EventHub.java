@@ -27,17 +27,19 @@ import org.slf4j.LoggerFactory;
 /**
  * One Redis subscription per gateway process for all the jobs its clients watch: a job's channel is
  * subscribed while at least one local listener watches it, so events of unwatched jobs cost nothing
- * here. Those who only wait for jobs to end (long-polls) share the one channel announcing ended jobs,
- * subscribed with the connection, and cost no Redis command each. Listeners are called on the context
- * that registered them. If the subscription breaks, it is made again and every watched channel
- * re-subscribed.
+ * here. Those who only wait for jobs to end (long-polls) share the one channel announcing ended
+ * jobs, subscribed with the connection, and cost no Redis command each. Listeners are called on the
+ * context that registered them. If the subscription breaks, it is made again and every watched
+ * channel re-subscribed.
  */
 final class EventHub {
   private static final Logger log = LoggerFactory.getLogger(EventHub.class);
   private static final long RECONNECT_MILLIS = 1000;
+
   /**
-   * Longest a listener waits for Redis to confirm its subscription; after that it goes on without the
-   * confirmation (as when Redis is away), so a request waiting on it is never left without an answer.
+   * Longest a listener waits for Redis to confirm its subscription; after that it goes on without
+   * the confirmation (as when Redis is away), so a request waiting on it is never left without an
+   * answer.
    */
   private static final long CONFIRM_MILLIS = 2000;
 
@@ -47,9 +49,9 @@ final class EventHub {
   }
 
   /**
-   * A listener and the event loop it runs on: the loop's own context, not the request's duplicate of
-   * it, so that a job's listeners on one loop are served by one task (one wake-up of that loop) per
-   * event, not one each.
+   * A listener and the event loop it runs on: the loop's own context, not the request's duplicate
+   * of it, so that a job's listeners on one loop are served by one task (one wake-up of that loop)
+   * per event, not one each.
    */
   private record Listener(Context context, Handler<EventFrame> handler) {}
 
@@ -58,17 +60,22 @@ final class EventHub {
   private final Vertx vertx;
   private final Redis subscriber;
   private final Keys keys;
+
   /** Per watched job, its listeners by event loop. */
   private final Map<UUID, Map<Context, Set<Listener>>> listeners = new HashMap<>();
+
   /**
    * Per channel, the SUBSCRIBEs sent and not yet confirmed by Redis, oldest first: Redis answers a
    * connection's commands in order, so each "subscribe" reply confirms the oldest.
    */
   private final Map<String, ArrayDeque<Promise<Void>>> unconfirmed = new HashMap<>();
+
   /** Who waits for which job to end; guarded by this. */
   private final Map<UUID, List<EndWaiter>> endWaiters = new HashMap<>();
+
   /** Confirmed once the current connection is subscribed to the ended channel; guarded by this. */
   private Promise<Void> endsSubscribed;
+
   private Future<RedisConnection> connection;
 
   EventHub(Vertx vertx, Redis subscriber, Keys keys) {
@@ -89,14 +96,15 @@ final class EventHub {
       connection();
       subscribed = endsSubscribed;
     }
-    Registration registration = () -> {
-      synchronized (this) {
-        List<EndWaiter> waiters = endWaiters.get(jobId);
-        if (waiters != null && waiters.remove(waiter) && waiters.isEmpty()) {
-          endWaiters.remove(jobId);
-        }
-      }
-    };
+    Registration registration =
+        () -> {
+          synchronized (this) {
+            List<EndWaiter> waiters = endWaiters.get(jobId);
+            if (waiters != null && waiters.remove(waiter) && waiters.isEmpty()) {
+              endWaiters.remove(jobId);
+            }
+          }
+        };
     if (subscribed.future().isComplete()) {
       return Future.succeededFuture(registration);
     }
@@ -116,8 +124,10 @@ final class EventHub {
     Promise<Void> confirmed;
     synchronized (this) {
       first = !listeners.containsKey(jobId);
-      listeners.computeIfAbsent(jobId, id -> new HashMap<>(4))
-          .computeIfAbsent(listener.context(), c -> new LinkedHashSet<>()).add(listener);
+      listeners
+          .computeIfAbsent(jobId, id -> new HashMap<>(4))
+          .computeIfAbsent(listener.context(), c -> new LinkedHashSet<>())
+          .add(listener);
       var sent = unconfirmed.get(channel);
       confirmed = first ? Promise.promise() : sent == null ? null : sent.peekLast();
       if (first) {
@@ -127,24 +137,30 @@ final class EventHub {
     Registration registration = () -> stop(jobId, listener);
     if (!first) {
       // A listener beside an earlier one waits for the same confirmation, if it has not come yet.
-      return confirmed == null ? Future.succeededFuture(registration) : onContext(listener.context(), confirmed).map(registration);
+      return confirmed == null
+          ? Future.succeededFuture(registration)
+          : onContext(listener.context(), confirmed).map(registration);
     }
-    // The client completes a SUBSCRIBE once it is written, not once Redis has it: an event published
+    // The client completes a SUBSCRIBE once it is written, not once Redis has it: an event
+    // published
     // in between would be missed. Redis's own "subscribe" reply (see onMessage) is what counts.
     long timer = vertx.setTimer(CONFIRM_MILLIS, t -> confirmed.tryComplete());
-    connection().compose(c -> c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)))
-        .onFailure(e -> {
-          // Redis away: the listener stays registered and is served once the subscription is back.
-          log.debug("could not subscribe to job {} events: {}", jobId, e.toString());
-          synchronized (this) {
-            var sent = unconfirmed.get(channel);
-            if (sent != null && sent.remove(confirmed) && sent.isEmpty()) {
-              unconfirmed.remove(channel);
-            }
-          }
-          confirmed.tryComplete();
-          resubscribeLater();
-        });
+    connection()
+        .compose(c -> c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)))
+        .onFailure(
+            e -> {
+              // Redis away: the listener stays registered and is served once the subscription is
+              // back.
+              log.debug("could not subscribe to job {} events: {}", jobId, e.toString());
+              synchronized (this) {
+                var sent = unconfirmed.get(channel);
+                if (sent != null && sent.remove(confirmed) && sent.isEmpty()) {
+                  unconfirmed.remove(channel);
+                }
+              }
+              confirmed.tryComplete();
+              resubscribeLater();
+            });
     confirmed.future().onComplete(v -> vertx.cancelTimer(timer));
     return onContext(listener.context(), confirmed).map(registration);
   }
@@ -154,14 +170,19 @@ final class EventHub {
     return ((ContextInternal) vertx.getOrCreateContext()).unwrap();
   }
 
-  /** The confirmation, completed on the listener's context (Redis's reply comes on the subscriber's). */
+  /**
+   * The confirmation, completed on the listener's context (Redis's reply comes on the
+   * subscriber's).
+   */
   private static Future<Void> onContext(Context context, Promise<Void> confirmed) {
     Promise<Void> there = ((ContextInternal) context).promise();
     confirmed.future().onComplete(there);
     return there.future();
   }
 
-  /** Redis confirmed a subscription to the channel: whatever waits for the oldest SUBSCRIBE goes on. */
+  /**
+   * Redis confirmed a subscription to the channel: whatever waits for the oldest SUBSCRIBE goes on.
+   */
   private void confirm(String channel) {
     Promise<Void> oldest;
     synchronized (this) {
@@ -193,7 +214,8 @@ final class EventHub {
       }
     }
     if (last) {
-      connection().compose(c -> c.send(Request.cmd(Command.UNSUBSCRIBE).arg(keys.jobEventChannel(jobId))))
+      connection()
+          .compose(c -> c.send(Request.cmd(Command.UNSUBSCRIBE).arg(keys.jobEventChannel(jobId))))
           .onFailure(e -> log.debug("could not unsubscribe from job {}: {}", jobId, e.toString()));
     }
   }
@@ -205,13 +227,18 @@ final class EventHub {
       endsSubscribed = ends;
       String channel = keys.endedChannel();
       unconfirmed.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(ends);
-      connection = subscriber.connect().map(c -> {
-        c.handler(this::onMessage);
-        c.exceptionHandler(e -> reconnect(c));
-        c.endHandler(v -> reconnect(c));
-        c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onFailure(e -> ends.tryComplete());
-        return c;
-      });
+      connection =
+          subscriber
+              .connect()
+              .map(
+                  c -> {
+                    c.handler(this::onMessage);
+                    c.exceptionHandler(e -> reconnect(c));
+                    c.endHandler(v -> reconnect(c));
+                    c.send(Request.cmd(Command.SUBSCRIBE).arg(channel))
+                        .onFailure(e -> ends.tryComplete());
+                    return c;
+                  });
       // Without Redis, waiters go on unsubscribed: a long-poll then answers when its wait is over.
       connection.onFailure(e -> ends.tryComplete());
     }
@@ -233,27 +260,33 @@ final class EventHub {
 
   /** After a broken subscription: subscribe again to every watched job, retrying until it works. */
   private void resubscribeLater() {
-    vertx.setTimer(RECONNECT_MILLIS, id -> {
-      Set<UUID> watched;
-      synchronized (this) {
-        watched = Set.copyOf(listeners.keySet());
-        if (watched.isEmpty() && endWaiters.isEmpty()) {
-          return;
-        }
-      }
-      connection().compose(c -> {
-        if (watched.isEmpty()) {
-          return Future.succeededFuture();
-        }
-        var subscribe = Request.cmd(Command.SUBSCRIBE);
-        watched.forEach(jobId -> subscribe.arg(keys.jobEventChannel(jobId)));
-        return c.send(subscribe);
-      }).onFailure(e -> resubscribeLater());
-    });
+    vertx.setTimer(
+        RECONNECT_MILLIS,
+        id -> {
+          Set<UUID> watched;
+          synchronized (this) {
+            watched = Set.copyOf(listeners.keySet());
+            if (watched.isEmpty() && endWaiters.isEmpty()) {
+              return;
+            }
+          }
+          connection()
+              .compose(
+                  c -> {
+                    if (watched.isEmpty()) {
+                      return Future.succeededFuture();
+                    }
+                    var subscribe = Request.cmd(Command.SUBSCRIBE);
+                    watched.forEach(jobId -> subscribe.arg(keys.jobEventChannel(jobId)));
+                    return c.send(subscribe);
+                  })
+              .onFailure(e -> resubscribeLater());
+        });
   }
 
   private void onMessage(Response message) {
-    // ["message", channel, event JSON] or ["subscribe", channel, count], as a RESP2 array or a RESP3 push.
+    // ["message", channel, event JSON] or ["subscribe", channel, count], as a RESP2 array or a
+    // RESP3 push.
     if (message == null || message.size() != 3) {
       return;
     }
@@ -285,18 +318,22 @@ final class EventHub {
       if (byLoop == null) {
         return;
       }
-      byLoop.forEach((loop, set) -> {
-        loops.add(loop);
-        targets.add(set.toArray(Listener[]::new));
-      });
+      byLoop.forEach(
+          (loop, set) -> {
+            loops.add(loop);
+            targets.add(set.toArray(Listener[]::new));
+          });
     }
     for (int i = 0; i < loops.size(); i++) {
       Listener[] these = targets.get(i);
-      loops.get(i).runOnContext(v -> {
-        for (Listener listener : these) {
-          listener.handler().handle(frame);
-        }
-      });
+      loops
+          .get(i)
+          .runOnContext(
+              v -> {
+                for (Listener listener : these) {
+                  listener.handler().handle(frame);
+                }
+              });
     }
   }
 
@@ -316,8 +353,10 @@ final class EventHub {
     }
     // One task per event loop for all its woken waiters.
     Map<Context, List<EndWaiter>> byLoop = new HashMap<>(4);
-    woken.forEach(waiter -> byLoop.computeIfAbsent(waiter.context(), c -> new ArrayList<>()).add(waiter));
-    byLoop.forEach((loop, waiters) -> loop.runOnContext(v -> waiters.forEach(waiter -> waiter.onEnd().run())));
+    woken.forEach(
+        waiter -> byLoop.computeIfAbsent(waiter.context(), c -> new ArrayList<>()).add(waiter));
+    byLoop.forEach(
+        (loop, waiters) -> loop.runOnContext(v -> waiters.forEach(waiter -> waiter.onEnd().run())));
   }
 
   private static UUID parseId(String id) {

@@ -21,12 +21,16 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A running gateway: its Vert.x, clients and HTTP verticles. The composition root of the gateway. */
+/**
+ * A running gateway: its Vert.x, clients and HTTP verticles. The composition root of the gateway.
+ */
 public final class Gateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
   private static final int TRANSACTION_POOL_SIZE = 4;
+
   /** Connections for the batched job reads (JobReader): each carries many reads per statement. */
   private static final int READ_POOL_SIZE = 2;
+
   private static final long KEY_SWEEP_MILLIS = 5 * 60_000;
   private static final int KEY_SWEEP_BATCH = 10_000;
 
@@ -44,7 +48,9 @@ public final class Gateway implements AutoCloseable {
   public static Gateway start(SpoolConfig config) {
     ApiKeys keys = ApiKeys.load(config.auth());
     if (keys.disabled()) {
-      log.warn("SPOOL_AUTH=none: the API asks for no key and every caller is the user '{}'", ApiKeys.ANONYMOUS);
+      log.warn(
+          "SPOOL_AUTH=none: the API asks for no key and every caller is the user '{}'",
+          ApiKeys.ANONYMOUS);
     }
     Migrations.apply(config);
     var metrics = new SpoolMetrics();
@@ -66,19 +72,43 @@ public final class Gateway implements AutoCloseable {
       var ops = new OpsEndpoints(metrics, config.ops().metricsToken(), pg, redis);
       // Batched reads by id, planned at every call (see PgClients.replanningClient).
       SqlClient reads = PgClients.replanningClient(vertx, config, READ_POOL_SIZE);
-      // The batches every event loop shares live on one context; each caller gets its answer on its own loop.
-      // Measured with 2 loops and 64 long-polling callers: 2.2 rows per INSERT and 1.3 ids per read with a
+      // The batches every event loop shares live on one context; each caller gets its answer on its
+      // own loop.
+      // Measured with 2 loops and 64 long-polling callers: 2.2 rows per INSERT and 1.3 ids per read
+      // with a
       // batch per loop, 3.6 and 2.2 with one shared; Postgres CPU per job 455-507 -> 297-366 us.
       var batching = vertx.getOrCreateContext();
       var signals = QueueSignals.of(redis, pg, config);
-      var submitter = new JobSubmitter(batching, pg, transactions, signals, config.idempotencyTtl(), metrics);
+      var submitter =
+          new JobSubmitter(batching, pg, transactions, signals, config.idempotencyTtl(), metrics);
       var reader = new JobReader(batching, reads, metrics);
-      var shared = new GatewayVerticle.Shared(keys, limiter, pending, pg, transactions, redis, types, hub, metrics,
-          queues, ops, signals, submitter, reader);
-      vertx.deployVerticle(() -> new GatewayVerticle(config, shared), new DeploymentOptions().setInstances(config.httpInstances()))
+      var shared =
+          new GatewayVerticle.Shared(
+              keys,
+              limiter,
+              pending,
+              pg,
+              transactions,
+              redis,
+              types,
+              hub,
+              metrics,
+              queues,
+              ops,
+              signals,
+              submitter,
+              reader);
+      vertx
+          .deployVerticle(
+              () -> new GatewayVerticle(config, shared),
+              new DeploymentOptions().setInstances(config.httpInstances()))
           .await(30, TimeUnit.SECONDS);
-      log.info("gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",
-          config.httpPort(), config.httpInstances(), config.pgSchema(), config.keyPrefix());
+      log.info(
+          "gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",
+          config.httpPort(),
+          config.httpInstances(),
+          config.pgSchema(),
+          config.keyPrefix());
       return new Gateway(vertx, pg, redis);
     } catch (Exception e) {
       vertx.close();
@@ -86,15 +116,20 @@ public final class Gateway implements AutoCloseable {
     }
   }
 
-  /** Deletes expired idempotency keys, a batch at a time; every gateway does it, which is harmless. */
+  /**
+   * Deletes expired idempotency keys, a batch at a time; every gateway does it, which is harmless.
+   */
   private static void sweepExpiredKeys(SqlClient pg) {
-    SqlTemplate.forQuery(pg, IdempotencySql.SWEEP).execute(Map.of("max", KEY_SWEEP_BATCH)).onComplete(done -> {
-      if (done.succeeded() && done.result().rowCount() == KEY_SWEEP_BATCH) {
-        sweepExpiredKeys(pg);
-      } else if (done.failed()) {
-        log.debug("sweeping expired idempotency keys failed: {}", done.cause().toString());
-      }
-    });
+    SqlTemplate.forQuery(pg, IdempotencySql.SWEEP)
+        .execute(Map.of("max", KEY_SWEEP_BATCH))
+        .onComplete(
+            done -> {
+              if (done.succeeded() && done.result().rowCount() == KEY_SWEEP_BATCH) {
+                sweepExpiredKeys(pg);
+              } else if (done.failed()) {
+                log.debug("sweeping expired idempotency keys failed: {}", done.cause().toString());
+              }
+            });
   }
 
   /** Stops serving and closes every connection. */

@@ -20,13 +20,26 @@ final class GatewayVerticle extends VerticleBase {
    * What every event loop of the process shares.
    *
    * @param transactions for the few submissions that need a transaction (idempotency keys)
-   * @param hub          one Redis subscription per process for every watched job
-   * @param submitter    one insert batch for every event loop: with one per loop, each carried half as many rows
-   * @param reader       one batch of reads by id for every event loop, for the same reason
+   * @param hub one Redis subscription per process for every watched job
+   * @param submitter one insert batch for every event loop: with one per loop, each carried half as
+   *     many rows
+   * @param reader one batch of reads by id for every event loop, for the same reason
    */
-  record Shared(ApiKeys keys, RateLimiter limiter, PendingJobs pending, SqlClient pg, Pool transactions,
-      Redis redis, JobTypes types, EventHub hub, SpoolMetrics metrics, QueueStatsSampler queues, OpsEndpoints ops,
-      QueueSignals signals, JobSubmitter submitter, JobReader reader) {}
+  record Shared(
+      ApiKeys keys,
+      RateLimiter limiter,
+      PendingJobs pending,
+      SqlClient pg,
+      Pool transactions,
+      Redis redis,
+      JobTypes types,
+      EventHub hub,
+      SpoolMetrics metrics,
+      QueueStatsSampler queues,
+      OpsEndpoints ops,
+      QueueSignals signals,
+      JobSubmitter submitter,
+      JobReader reader) {}
 
   private final SpoolConfig config;
   private final Shared shared;
@@ -41,27 +54,51 @@ final class GatewayVerticle extends VerticleBase {
     var s = shared;
     var signals = s.signals();
     var events = JobEvents.of(s.redis(), config);
-    var streams = new JobStreams(vertx, s.pg(), new EventFeed(vertx, s.pg(), events, s.hub()), s.hub());
-    var jobs = new JobsHandler(s.pg(), s.redis(), config.keys(), signals, events, streams, s.submitter(),
-        s.reader(), s.types(),
-        new SubmissionParser(config), s.pending(), s.metrics());
-    var router = ApiRoutes.router(vertx, s.keys(), s.limiter(), jobs, streams, new QueuesHandler(s.queues()), s.ops());
+    var streams =
+        new JobStreams(vertx, s.pg(), new EventFeed(vertx, s.pg(), events, s.hub()), s.hub());
+    var jobs =
+        new JobsHandler(
+            s.pg(),
+            s.redis(),
+            config.keys(),
+            signals,
+            events,
+            streams,
+            s.submitter(),
+            s.reader(),
+            s.types(),
+            new SubmissionParser(config),
+            s.pending(),
+            s.metrics());
+    var router =
+        ApiRoutes.router(
+            vertx, s.keys(), s.limiter(), jobs, streams, new QueuesHandler(s.queues()), s.ops());
     var guard = ConnectionGuard.install(vertx, context, config.connections(), s.metrics());
     // HTTP/1.1 and WebSockets only: without h2c a connection is known from its first moment, so the
     // guard can bound a client that connects and sends nothing. HTTP/2 belongs at the ingress.
-    return vertx.createHttpServer(new HttpServerOptions().setPort(config.httpPort()).setTcpNoDelay(true)
-            .setHttp2ClearTextEnabled(false)
-            .setPerMessageWebSocketCompressionSupported(false).setPerFrameWebSocketCompressionSupported(false))
+    return vertx
+        .createHttpServer(
+            new HttpServerOptions()
+                .setPort(config.httpPort())
+                .setTcpNoDelay(true)
+                .setHttp2ClearTextEnabled(false)
+                .setPerMessageWebSocketCompressionSupported(false)
+                .setPerFrameWebSocketCompressionSupported(false))
         .connectionHandler(guard::opened)
-        .requestHandler(request -> {
-          guard.begin(request);
-          router.handle(request);
-        })
-        .invalidRequestHandler(request -> {
-          guard.invalid(request);
-          ApiRoutes.invalidRequest(request);
-        })
+        .requestHandler(
+            request -> {
+              guard.begin(request);
+              router.handle(request);
+            })
+        .invalidRequestHandler(
+            request -> {
+              guard.invalid(request);
+              ApiRoutes.invalidRequest(request);
+            })
         .listen()
-        .recover(e -> Future.failedFuture(PortInUseException.explain(e, "SPOOL_HTTP_PORT", config.httpPort(), false)));
+        .recover(
+            e ->
+                Future.failedFuture(
+                    PortInUseException.explain(e, "SPOOL_HTTP_PORT", config.httpPort(), false)));
   }
 }

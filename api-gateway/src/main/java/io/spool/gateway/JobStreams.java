@@ -21,12 +21,13 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * Live progress: Server-Sent Events and WebSockets for one job, a WebSocket that follows several jobs,
- * and the wait behind long-polling. All read through {@link EventFeed}.
+ * Live progress: Server-Sent Events and WebSockets for one job, a WebSocket that follows several
+ * jobs, and the wait behind long-polling. All read through {@link EventFeed}.
  */
 final class JobStreams {
   /** An idle SSE stream gets a comment this often, so proxies and clients keep it open. */
   static final long SSE_HEARTBEAT_MILLIS = 15_000;
+
   /** An idle WebSocket gets a ping this often, for the same reason (proxies close silent ones). */
   static final long WS_PING_MILLIS = 15_000;
 
@@ -47,35 +48,57 @@ final class JobStreams {
     UUID id = JobsHandler.pathId(ctx);
     String user = ApiRoutes.user(ctx);
     long after = afterSeq(ctx, ctx.request().getHeader("Last-Event-ID"));
-    requireOwn(id, user).onSuccess(v -> {
-      HttpServerResponse response = ctx.response()
-          .setChunked(true)
-          .putHeader("Content-Type", "text/event-stream")
-          .putHeader("Cache-Control", "no-cache")
-          .putHeader("X-Accel-Buffering", "no"); // or nginx buffers the stream
-      response.write(": watching job " + id + "\n\n");
-      long heartbeat = vertx.setPeriodic(SSE_HEARTBEAT_MILLIS, t -> response.write(": keep-alive\n\n"));
-      var session = feed.start(id, user, after, new EventFeed.Sink() {
-        @Override
-        public void send(EventFrame frame) {
-          // The type is one of a fixed few and the JSON has no raw newlines: no frame injection.
-          response.write("id: " + frame.event().seq() + "\nevent: " + frame.event().type() + "\ndata: " + frame.json() + "\n\n");
-        }
+    requireOwn(id, user)
+        .onSuccess(
+            v -> {
+              HttpServerResponse response =
+                  ctx.response()
+                      .setChunked(true)
+                      .putHeader("Content-Type", "text/event-stream")
+                      .putHeader("Cache-Control", "no-cache")
+                      .putHeader("X-Accel-Buffering", "no"); // or nginx buffers the stream
+              response.write(": watching job " + id + "\n\n");
+              long heartbeat =
+                  vertx.setPeriodic(SSE_HEARTBEAT_MILLIS, t -> response.write(": keep-alive\n\n"));
+              var session =
+                  feed.start(
+                      id,
+                      user,
+                      after,
+                      new EventFeed.Sink() {
+                        @Override
+                        public void send(EventFrame frame) {
+                          // The type is one of a fixed few and the JSON has no raw newlines: no
+                          // frame injection.
+                          response.write(
+                              "id: "
+                                  + frame.event().seq()
+                                  + "\nevent: "
+                                  + frame.event().type()
+                                  + "\ndata: "
+                                  + frame.json()
+                                  + "\n\n");
+                        }
 
-        @Override
-        public void ended() {
-          vertx.cancelTimer(heartbeat);
-          response.end();
-        }
-      });
-      response.closeHandler(x -> {
-        vertx.cancelTimer(heartbeat);
-        session.stop();
-      });
-    }).onFailure(ctx::fail);
+                        @Override
+                        public void ended() {
+                          vertx.cancelTimer(heartbeat);
+                          response.end();
+                        }
+                      });
+              response.closeHandler(
+                  x -> {
+                    vertx.cancelTimer(heartbeat);
+                    session.stop();
+                  });
+            })
+        .onFailure(ctx::fail);
   }
 
-  /** GET /v1/jobs/{id}/ws: every event as a JSON text frame, then {@code end}, then the socket closes. */
+  /**
+   * GET /v1/jobs/{id}/ws: every event as a JSON text frame, then {@code end}, then the socket
+   * closes.
+   */
   void webSocket(RoutingContext ctx) {
     UUID id = JobsHandler.pathId(ctx);
     String user = ApiRoutes.user(ctx);
@@ -83,51 +106,63 @@ final class JobStreams {
     ctx.request().pause(); // the handshake must find the request unread after the ownership check
     requireOwn(id, user)
         .compose(v -> ctx.request().toWebSocket())
-        .onSuccess(socket -> {
-          long ping = keepAlive(socket);
-          var session = feed.start(id, user, after, new EventFeed.Sink() {
-            @Override
-            public void send(EventFrame frame) {
-              socket.writeTextMessage(frame.json());
-            }
+        .onSuccess(
+            socket -> {
+              long ping = keepAlive(socket);
+              var session =
+                  feed.start(
+                      id,
+                      user,
+                      after,
+                      new EventFeed.Sink() {
+                        @Override
+                        public void send(EventFrame frame) {
+                          socket.writeTextMessage(frame.json());
+                        }
 
-            @Override
-            public void ended() {
-              socket.close();
-            }
-          });
-          socket.closeHandler(x -> {
-            vertx.cancelTimer(ping);
-            session.stop();
-          });
-        })
+                        @Override
+                        public void ended() {
+                          socket.close();
+                        }
+                      });
+              socket.closeHandler(
+                  x -> {
+                    vertx.cancelTimer(ping);
+                    session.stop();
+                  });
+            })
         .onFailure(ctx::fail);
   }
 
   /**
-   * GET /v1/ws: one socket following several jobs. The client sends
-   * {@code {"op": "subscribe", "job_id": "...", "after": 0}} and {@code {"op": "unsubscribe", "job_id": "..."}};
-   * the server sends the events of every followed job and, for a request it cannot honour,
-   * {@code {"type": "error", "job_id": ..., "message": "..."}}. The socket stays open after a job ends.
+   * GET /v1/ws: one socket following several jobs. The client sends {@code {"op": "subscribe",
+   * "job_id": "...", "after": 0}} and {@code {"op": "unsubscribe", "job_id": "..."}}; the server
+   * sends the events of every followed job and, for a request it cannot honour, {@code {"type":
+   * "error", "job_id": ..., "message": "..."}}. The socket stays open after a job ends.
    */
   void multiJobWebSocket(RoutingContext ctx) {
     String user = ApiRoutes.user(ctx);
-    ctx.request().toWebSocket().onSuccess(socket -> {
-      var followed = new Followed();
-      long ping = keepAlive(socket);
-      socket.textMessageHandler(text -> onCommand(socket, user, followed, text));
-      socket.closeHandler(x -> {
-        vertx.cancelTimer(ping);
-        followed.closed = true;
-        followed.feeds.values().forEach(EventFeed.Session::stop);
-      });
-    }).onFailure(ctx::fail);
+    ctx.request()
+        .toWebSocket()
+        .onSuccess(
+            socket -> {
+              var followed = new Followed();
+              long ping = keepAlive(socket);
+              socket.textMessageHandler(text -> onCommand(socket, user, followed, text));
+              socket.closeHandler(
+                  x -> {
+                    vertx.cancelTimer(ping);
+                    followed.closed = true;
+                    followed.feeds.values().forEach(EventFeed.Session::stop);
+                  });
+            })
+        .onFailure(ctx::fail);
   }
 
   /**
-   * What one {@code /v1/ws} socket follows: running feeds, and jobs whose ownership is being checked
-   * (a second subscribe in that moment is "already subscribed", an unsubscribe cancels the start).
-   * Touched only on the socket's event loop.
+   * What one {@code /v1/ws} socket follows: running feeds, and jobs whose ownership is being
+   * checked (a second subscribe in that moment is "already subscribed", an unsubscribe cancels the
+   * start). Touched only on the socket's event loop.
    */
   private static final class Followed {
     final Map<UUID, EventFeed.Session> feeds = new HashMap<>();
@@ -151,7 +186,10 @@ final class JobStreams {
     String op = command.path("op").asText("");
     UUID id = JobIds.parse(command.path("job_id").asText(null)).orElse(null);
     if (id == null || !(op.equals("subscribe") || op.equals("unsubscribe"))) {
-      sendError(socket, command.path("job_id").asText(null), "expected {\"op\": \"subscribe\"|\"unsubscribe\", \"job_id\": \"<uuid>\"}");
+      sendError(
+          socket,
+          command.path("job_id").asText(null),
+          "expected {\"op\": \"subscribe\"|\"unsubscribe\", \"job_id\": \"<uuid>\"}");
       return;
     }
     if (op.equals("unsubscribe")) {
@@ -164,44 +202,62 @@ final class JobStreams {
     }
     long after = command.path("after").asLong(0);
     if (followed.feeds.containsKey(id) || followed.checking.contains(id) || after < 0) {
-      sendError(socket, id.toString(), after < 0 ? "after must not be negative" : "already subscribed");
+      sendError(
+          socket, id.toString(), after < 0 ? "after must not be negative" : "already subscribed");
       return;
     }
     followed.checking.add(id);
-    requireOwn(id, user).onComplete(owned -> {
-      // Unsubscribed or closed while the check ran: start nothing.
-      if (!followed.checking.remove(id) || followed.closed) {
-        return;
-      }
-      if (owned.failed()) {
-        if (owned.cause() instanceof ProblemException) {
-          sendError(socket, id.toString(), "no job " + id);
-        } else {
-          var error = errorMessage(id.toString(), "the job could not be checked just now; subscribe again").put("retry", true);
-          socket.writeTextMessage(JobJson.encode(error));
-        }
-        return;
-      }
-      followed.feeds.put(id, feed.start(id, user, after, new EventFeed.Sink() {
-        @Override
-        public void send(EventFrame frame) {
-          socket.writeTextMessage(frame.json());
-        }
+    requireOwn(id, user)
+        .onComplete(
+            owned -> {
+              // Unsubscribed or closed while the check ran: start nothing.
+              if (!followed.checking.remove(id) || followed.closed) {
+                return;
+              }
+              if (owned.failed()) {
+                if (owned.cause() instanceof ProblemException) {
+                  sendError(socket, id.toString(), "no job " + id);
+                } else {
+                  var error =
+                      errorMessage(
+                              id.toString(),
+                              "the job could not be checked just now; subscribe again")
+                          .put("retry", true);
+                  socket.writeTextMessage(JobJson.encode(error));
+                }
+                return;
+              }
+              followed.feeds.put(
+                  id,
+                  feed.start(
+                      id,
+                      user,
+                      after,
+                      new EventFeed.Sink() {
+                        @Override
+                        public void send(EventFrame frame) {
+                          socket.writeTextMessage(frame.json());
+                        }
 
-        @Override
-        public void ended() {
-          followed.feeds.remove(id);
-        }
-      }));
-    });
+                        @Override
+                        public void ended() {
+                          followed.feeds.remove(id);
+                        }
+                      }));
+            });
   }
 
   private static void sendError(ServerWebSocket socket, String jobId, String message) {
     socket.writeTextMessage(JobJson.encode(errorMessage(jobId, message)));
   }
 
-  private static com.fasterxml.jackson.databind.node.ObjectNode errorMessage(String jobId, String message) {
-    return JobJson.MAPPER.createObjectNode().put("type", "error").put("job_id", jobId).put("message", message);
+  private static com.fasterxml.jackson.databind.node.ObjectNode errorMessage(
+      String jobId, String message) {
+    return JobJson.MAPPER
+        .createObjectNode()
+        .put("type", "error")
+        .put("job_id", jobId)
+        .put("message", message);
   }
 
   /**
@@ -211,22 +267,31 @@ final class JobStreams {
   record EndWatch(Future<Void> ended, Runnable close) {}
 
   /**
-   * Starts listening for the job's end; completes once the subscription is in place, so a caller that
-   * reads the job after that misses no end: one that came earlier shows in what it reads.
+   * Starts listening for the job's end; completes once the subscription is in place, so a caller
+   * that reads the job after that misses no end: one that came earlier shows in what it reads.
    */
   Future<EndWatch> watchForEnd(UUID jobId, Duration max) {
     Promise<Void> ended = Promise.promise();
     long timer = vertx.setTimer(max.toMillis(), t -> ended.tryComplete());
-    return hub.awaitEnd(jobId, ended::tryComplete).map(registration -> new EndWatch(ended.future(), () -> {
-      vertx.cancelTimer(timer);
-      registration.close();
-    }));
+    return hub.awaitEnd(jobId, ended::tryComplete)
+        .map(
+            registration ->
+                new EndWatch(
+                    ended.future(),
+                    () -> {
+                      vertx.cancelTimer(timer);
+                      registration.close();
+                    }));
   }
 
   private Future<Void> requireOwn(UUID id, String user) {
-    return SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN_STATUS).execute(Map.of("id", id, "user", user)).compose(rows -> rows.size() == 0
-        ? Future.failedFuture(Problem.notFound("no job " + id).exception())
-        : Future.succeededFuture());
+    return SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN_STATUS)
+        .execute(Map.of("id", id, "user", user))
+        .compose(
+            rows ->
+                rows.size() == 0
+                    ? Future.failedFuture(Problem.notFound("no job " + id).exception())
+                    : Future.succeededFuture());
   }
 
   /** The seq to resume after: the Last-Event-ID header, or {@code ?after=}; 0 for the start. */
@@ -243,6 +308,7 @@ final class JobStreams {
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw Problem.badRequest("the seq to resume after must be a whole number, 0 or more").exception();
+    throw Problem.badRequest("the seq to resume after must be a whole number, 0 or more")
+        .exception();
   }
 }

@@ -16,12 +16,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The job types the gateway accepts: {@code http}, which every worker runs, handlers on its own class
- * path, plus every type a worker has registered in Postgres (so a gateway deployed without the
- * handlers' jars still knows them, and {@code llm} once a worker configured for it has started).
+ * The job types the gateway accepts: {@code http}, which every worker runs, handlers on its own
+ * class path, plus every type a worker has registered in Postgres (so a gateway deployed without
+ * the handlers' jars still knows them, and {@code llm} once a worker configured for it has
+ * started).
  */
 final class JobTypes {
   private static final Logger log = LoggerFactory.getLogger(JobTypes.class);
+
   /** A miss re-reads Postgres at most this often, so unknown types cannot hammer it. */
   private static final long MIN_REFRESH_NANOS = 1_000_000_000L;
 
@@ -58,7 +60,9 @@ final class JobTypes {
     return all;
   }
 
-  /** The types among {@code types} that no handler is known for, re-reading the registry on a miss. */
+  /**
+   * The types among {@code types} that no handler is known for, re-reading the registry on a miss.
+   */
   Future<Set<String>> unknownAmong(Set<String> types) {
     Set<String> unknown = missing(types);
     if (unknown.isEmpty() || System.nanoTime() - refreshedAt < MIN_REFRESH_NANOS) {
@@ -69,14 +73,21 @@ final class JobTypes {
 
   Future<Void> refresh() {
     refreshedAt = System.nanoTime();
-    return pg.query(WorkerSql.SELECT_TYPES).execute().map(rows -> {
-      registered = StreamSupport.stream(rows.spliterator(), false).map((Row row) -> row.getString(0))
-          .collect(Collectors.toUnmodifiableSet());
-      return null;
-    });
+    return pg.query(WorkerSql.SELECT_TYPES)
+        .execute()
+        .map(
+            rows -> {
+              registered =
+                  StreamSupport.stream(rows.spliterator(), false)
+                      .map((Row row) -> row.getString(0))
+                      .collect(Collectors.toUnmodifiableSet());
+              return null;
+            });
   }
 
   private Set<String> missing(Set<String> types) {
-    return types.stream().filter(t -> !local.contains(t) && !registered.contains(t)).collect(Collectors.toSet());
+    return types.stream()
+        .filter(t -> !local.contains(t) && !registered.contains(t))
+        .collect(Collectors.toSet());
   }
 }

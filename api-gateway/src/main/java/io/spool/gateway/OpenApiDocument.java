@@ -7,8 +7,9 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 
 /**
- * {@code GET /openapi.json}: the OpenAPI 3.1 description of the whole HTTP API, kept beside the code
- * ({@code openapi.json} on the class path) and checked against the real routes and answers in tests.
+ * {@code GET /openapi.json}: the OpenAPI 3.1 description of the whole HTTP API, kept beside the
+ * code ({@code openapi.json} on the class path) and checked against the real routes and answers in
+ * tests.
  */
 final class OpenApiDocument {
   static final String RESOURCE = "/openapi.json";
@@ -30,6 +31,9 @@ final class OpenApiDocument {
   }
 
   void serve(RoutingContext ctx) {
-    ctx.response().putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-cache").end(json);
+    ctx.response()
+        .putHeader("Content-Type", "application/json")
+        .putHeader("Cache-Control", "no-cache")
+        .end(json);
   }
 }

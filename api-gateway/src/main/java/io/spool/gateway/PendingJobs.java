@@ -9,9 +9,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * How many jobs wait, against {@code SPOOL_QUEUE_LIMIT}: counted in Postgres once a second, plus what
- * this gateway reserved since (a submission reserves room before it inserts), so one gateway never
- * overshoots and several by about a second of their intake. Shared by the gateway's event loops.
+ * How many jobs wait, against {@code SPOOL_QUEUE_LIMIT}: counted in Postgres once a second, plus
+ * what this gateway reserved since (a submission reserves room before it inserts), so one gateway
+ * never overshoots and several by about a second of their intake. Shared by the gateway's event
+ * loops.
  */
 final class PendingJobs {
   private static final Logger log = LoggerFactory.getLogger(PendingJobs.class);
@@ -37,23 +38,32 @@ final class PendingJobs {
       return; // the last count is still running
     }
     long reservedBefore = reservedSince.get();
-    pg.query(SubmitSql.COUNT_PENDING).execute().onComplete(done -> {
-      counting.set(false);
-      if (done.succeeded()) {
-        counted.set(done.result().iterator().next().getLong(0));
-        // What was reserved while the count ran may or may not be in it: keep it, to err on the safe side.
-        reservedSince.updateAndGet(held -> Math.max(0, held - reservedBefore));
-      } else {
-        log.debug("counting pending jobs failed; the last count stands: {}", done.cause().toString());
-      }
-    });
+    pg.query(SubmitSql.COUNT_PENDING)
+        .execute()
+        .onComplete(
+            done -> {
+              counting.set(false);
+              if (done.succeeded()) {
+                counted.set(done.result().iterator().next().getLong(0));
+                // What was reserved while the count ran may or may not be in it: keep it, to err on
+                // the safe side.
+                reservedSince.updateAndGet(held -> Math.max(0, held - reservedBefore));
+              } else {
+                log.debug(
+                    "counting pending jobs failed; the last count stands: {}",
+                    done.cause().toString());
+              }
+            });
   }
 
   int limit() {
     return limit;
   }
 
-  /** Reserves room for {@code jobs} more pending jobs; false, reserving nothing, if that passes the limit. */
+  /**
+   * Reserves room for {@code jobs} more pending jobs; false, reserving nothing, if that passes the
+   * limit.
+   */
   boolean reserve(int jobs) {
     while (true) {
       long held = reservedSince.get();

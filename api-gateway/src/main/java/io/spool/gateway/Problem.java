@@ -7,16 +7,17 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.List;
 
 /**
- * An RFC 9457 problem: every 4xx and 5xx the gateway sends is one of these, as
- * {@code application/problem+json}, saying what was wrong and never how the server is built.
+ * An RFC 9457 problem: every 4xx and 5xx the gateway sends is one of these, as {@code
+ * application/problem+json}, saying what was wrong and never how the server is built.
  *
  * @param status HTTP status
- * @param slug   machine-readable kind, sent as {@code type: urn:spool:problem:<slug>}
- * @param title  short summary of the kind
+ * @param slug machine-readable kind, sent as {@code type: urn:spool:problem:<slug>}
+ * @param title short summary of the kind
  * @param detail what was wrong with this request
  * @param errors field-level problems, possibly empty
  */
-public record Problem(int status, String slug, String title, String detail, List<FieldError> errors) {
+public record Problem(
+    int status, String slug, String title, String detail, List<FieldError> errors) {
   public static final String CONTENT_TYPE = "application/problem+json";
 
   /** One invalid part of the input: {@code field} is a JSON path like {@code jobs[2].type}. */
@@ -31,9 +32,10 @@ public record Problem(int status, String slug, String title, String detail, List
   }
 
   public static Problem invalid(List<FieldError> errors) {
-    String detail = errors.size() == 1
-        ? errors.get(0).field() + ": " + errors.get(0).message()
-        : errors.size() + " fields are invalid; see errors";
+    String detail =
+        errors.size() == 1
+            ? errors.get(0).field() + ": " + errors.get(0).message()
+            : errors.size() + " fields are invalid; see errors";
     return new Problem(422, "validation", "Invalid job submission", detail, List.copyOf(errors));
   }
 
@@ -56,11 +58,13 @@ public record Problem(int status, String slug, String title, String detail, List
   }
 
   public ObjectNode toJson() {
-    ObjectNode body = JobJson.MAPPER.createObjectNode()
-        .put("type", "urn:spool:problem:" + slug)
-        .put("title", title)
-        .put("status", status)
-        .put("detail", detail);
+    ObjectNode body =
+        JobJson.MAPPER
+            .createObjectNode()
+            .put("type", "urn:spool:problem:" + slug)
+            .put("title", title)
+            .put("status", status)
+            .put("detail", detail);
     if (!errors.isEmpty()) {
       var list = body.putArray("errors");
       errors.forEach(e -> list.addObject().put("field", e.field()).put("message", e.message()));
@@ -69,7 +73,8 @@ public record Problem(int status, String slug, String title, String detail, List
   }
 
   public void send(RoutingContext ctx) {
-    // Some answers go out before the body is read (401, 404, 405, 413, 429): the connection must go on reading.
+    // Some answers go out before the body is read (401, 404, 405, 413, 429): the connection must go
+    // on reading.
     ConnectionGuard.drainUnread(ctx.request(), ctx.response());
     send(ctx.response());
   }

@@ -9,11 +9,11 @@ import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
 
 /**
- * {@code GET /v1/queues}: the queues' figures (over all users: counts only, no ids), at most
- * {@link #MAX_AGE} old. The sample taken every {@code SPOOL_QUEUE_STATS_SECS} for the gauges serves
- * while it is that young; an older one is read again for the request that finds it so, with every
- * request arriving meanwhile joining that read. A dashboard opened as workers start sees them at once,
- * and any number of callers cost the database at most one read per {@code MAX_AGE} per gateway.
+ * {@code GET /v1/queues}: the queues' figures (over all users: counts only, no ids), at most {@link
+ * #MAX_AGE} old. The sample taken every {@code SPOOL_QUEUE_STATS_SECS} for the gauges serves while
+ * it is that young; an older one is read again for the request that finds it so, with every request
+ * arriving meanwhile joining that read. A dashboard opened as workers start sees them at once, and
+ * any number of callers cost the database at most one read per {@code MAX_AGE} per gateway.
  */
 final class QueuesHandler {
   /** How old the figures answered may be. */
@@ -34,26 +34,41 @@ final class QueuesHandler {
   private static void answer(RoutingContext ctx, QueueStats stats) {
     if (!stats.sampled()) {
       ctx.response().putHeader("Retry-After", "2");
-      Problem.of(503, "not-sampled-yet", "Queue figures not read yet",
-          "the gateway could not read the queues from Postgres yet; ask again after the Retry-After seconds").send(ctx);
+      Problem.of(
+              503,
+              "not-sampled-yet",
+              "Queue figures not read yet",
+              "the gateway could not read the queues from Postgres yet; ask again after the Retry-After seconds")
+          .send(ctx);
       return;
     }
     ObjectNode body = JobJson.MAPPER.createObjectNode();
     var queues = body.putArray("queues");
-    stats.queues().forEach((name, q) -> {
-      ObjectNode row = queues.addObject().put("queue", name).put("pending", q.pending()).put("running", q.running());
-      if (q.lag() == null) {
-        row.putNull("lag");
-      } else {
-        row.put("lag", q.lag());
-      }
-      row.put("oldest_pending_at", q.oldestDueAt() == null ? null : q.oldestDueAt().toString());
-      row.put("dead_letters", q.deadLetters());
-    });
+    stats
+        .queues()
+        .forEach(
+            (name, q) -> {
+              ObjectNode row =
+                  queues
+                      .addObject()
+                      .put("queue", name)
+                      .put("pending", q.pending())
+                      .put("running", q.running());
+              if (q.lag() == null) {
+                row.putNull("lag");
+              } else {
+                row.put("lag", q.lag());
+              }
+              row.put(
+                  "oldest_pending_at", q.oldestDueAt() == null ? null : q.oldestDueAt().toString());
+              row.put("dead_letters", q.deadLetters());
+            });
     body.put("workers", stats.workersAlive());
     body.put("redis", stats.redisUp() ? "up" : "down");
     body.put("sampled_at", stats.sampledAt().toString());
-    ctx.response().putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store")
+    ctx.response()
+        .putHeader("Content-Type", "application/json")
+        .putHeader("Cache-Control", "no-store")
         .end(JobJson.encode(body));
   }
 }

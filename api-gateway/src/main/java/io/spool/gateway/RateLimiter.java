@@ -10,21 +10,25 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Each user's request rate, a token bucket ({@code SPOOL_RATE_LIMIT} a second, {@code SPOOL_RATE_BURST}
- * at once) kept in Redis so every gateway draws on the same one, on Redis's clock. If Redis does not
- * answer, this gateway limits on its own with a bucket of the same size: never no limit, never an error.
+ * Each user's request rate, a token bucket ({@code SPOOL_RATE_LIMIT} a second, {@code
+ * SPOOL_RATE_BURST} at once) kept in Redis so every gateway draws on the same one, on Redis's
+ * clock. If Redis does not answer, this gateway limits on its own with a bucket of the same size:
+ * never no limit, never an error.
  */
 final class RateLimiter {
   /** How long a Redis answer may take before this gateway decides alone. */
   private static final long REDIS_TIMEOUT_MILLIS = 250;
+
   /** After Redis failed to answer, how long this gateway limits alone before asking Redis again. */
   private static final long LOCAL_AFTER_FAILURE_NANOS = 1_000_000_000L;
 
   /**
-   * KEYS[1] the user's bucket; ARGV[1] tokens a second, ARGV[2] the burst. Takes a token if there is
-   * one and answers 0, else answers the milliseconds until there will be one.
+   * KEYS[1] the user's bucket; ARGV[1] tokens a second, ARGV[2] the burst. Takes a token if there
+   * is one and answers 0, else answers the milliseconds until there will be one.
    */
-  private static final RedisScript TAKE = new RedisScript("""
+  private static final RedisScript TAKE =
+      new RedisScript(
+          """
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
       local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -41,8 +45,10 @@ final class RateLimiter {
   private final Keys keys;
   private final int ratePerSec;
   private final int burst;
+
   /** The buckets this gateway keeps while Redis is away, by user. */
   private final Map<String, double[]> local = new HashMap<>();
+
   private volatile long localUntilNanos = System.nanoTime();
 
   RateLimiter(Redis redis, Keys keys, Limits limits) {
@@ -63,13 +69,15 @@ final class RateLimiter {
       return Future.succeededFuture(takeLocally(user, now));
     }
     var call = TAKE.call().arg(1).arg(keys.rateBucket(user)).arg(ratePerSec).arg(burst);
-    return TAKE.run(redis, call).timeout(REDIS_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+    return TAKE.run(redis, call)
+        .timeout(REDIS_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
         .map(reply -> reply.toLong())
-        .otherwise(e -> {
-          // Redis away: decide here for a while rather than make every request wait for it.
-          localUntilNanos = System.nanoTime() + LOCAL_AFTER_FAILURE_NANOS;
-          return takeLocally(user, System.nanoTime());
-        });
+        .otherwise(
+            e -> {
+              // Redis away: decide here for a while rather than make every request wait for it.
+              localUntilNanos = System.nanoTime() + LOCAL_AFTER_FAILURE_NANOS;
+              return takeLocally(user, System.nanoTime());
+            });
   }
 
   /** The same bucket, kept here: {tokens, nanoTime of the last count}. */

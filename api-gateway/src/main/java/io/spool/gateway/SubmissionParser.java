@@ -30,12 +30,27 @@ import java.util.Set;
  * with it. Unknown fields are errors, so a typo never passes silently.
  */
 final class SubmissionParser {
-  static final Set<String> FIELDS = Set.of("type", "request", "queue", "max_attempts", "priority", "run_at",
-      "delay_secs", "timeout_secs", "callback_url", "idempotency_key", "concurrency_key", "concurrency_strategy");
+  static final Set<String> FIELDS =
+      Set.of(
+          "type",
+          "request",
+          "queue",
+          "max_attempts",
+          "priority",
+          "run_at",
+          "delay_secs",
+          "timeout_secs",
+          "callback_url",
+          "idempotency_key",
+          "concurrency_key",
+          "concurrency_strategy");
+
   /** Longest accepted idempotency key. */
   static final int MAX_KEY_LENGTH = 255;
+
   static final int MAX_PRIORITY = 1000;
   static final int MAX_DELAY_SECS = 365 * 24 * 3600;
+
   /** Most jobs one batch request may carry. */
   static final int MAX_BATCH = 1000;
 
@@ -51,7 +66,9 @@ final class SubmissionParser {
     this.httpDestinations = config.httpJobs().destinations();
   }
 
-  /** Parses one job object; problems go to {@code errors} with {@code path} before each field name. */
+  /**
+   * Parses one job object; problems go to {@code errors} with {@code path} before each field name.
+   */
   NewJob parse(JsonNode body, String path, String userId, List<FieldError> errors) {
     return parse(body, path, userId, null, errors);
   }
@@ -60,7 +77,8 @@ final class SubmissionParser {
    * Parses one job object, with the {@code Idempotency-Key} header's value if the request had one
    * (it must agree with an {@code idempotency_key} in the body).
    */
-  NewJob parse(JsonNode body, String path, String userId, String headerKey, List<FieldError> errors) {
+  NewJob parse(
+      JsonNode body, String path, String userId, String headerKey, List<FieldError> errors) {
     if (body == null || !body.isObject()) {
       errors.add(new FieldError(path.isEmpty() ? "(body)" : path, "must be a JSON object"));
       return null;
@@ -69,7 +87,10 @@ final class SubmissionParser {
     for (Iterator<String> names = body.fieldNames(); names.hasNext(); ) {
       String name = names.next();
       if (!FIELDS.contains(name)) {
-        errors.add(new FieldError(at(path, name), "unknown field; allowed: " + String.join(", ", FIELDS.stream().sorted().toList())));
+        errors.add(
+            new FieldError(
+                at(path, name),
+                "unknown field; allowed: " + String.join(", ", FIELDS.stream().sorted().toList())));
       }
     }
     String type = text(body, path, "type", true, errors);
@@ -91,18 +112,44 @@ final class SubmissionParser {
       // Postgres jsonb cannot store U+0000; refuse it here rather than fail the shared insert.
       errors.add(new FieldError(at(path, "request"), "must not contain the character U+0000"));
     } else if (HttpCall.TYPE.equals(type)) {
-      HttpCall.parse(request, httpDestinations, (field, message) -> errors.add(new FieldError(at(path, "request." + field), message)));
+      HttpCall.parse(
+          request,
+          httpDestinations,
+          (field, message) -> errors.add(new FieldError(at(path, "request." + field), message)));
     } else if (LlmCall.TYPE.equals(type)) {
-      LlmCall.check(request, (field, message) -> errors.add(new FieldError(at(path, "request." + field), message)));
+      LlmCall.check(
+          request,
+          (field, message) -> errors.add(new FieldError(at(path, "request." + field), message)));
     }
-    int maxAttempts = whole(body, path, "max_attempts", 1, SpoolConfig.MAX_ATTEMPTS_LIMIT, defaultMaxAttempts, errors);
+    int maxAttempts =
+        whole(
+            body,
+            path,
+            "max_attempts",
+            1,
+            SpoolConfig.MAX_ATTEMPTS_LIMIT,
+            defaultMaxAttempts,
+            errors);
     int priority = whole(body, path, "priority", -MAX_PRIORITY, MAX_PRIORITY, 0, errors);
-    int timeoutSecs = whole(body, path, "timeout_secs", 1, SpoolConfig.MAX_TIMEOUT_SECS, defaultTimeoutSecs, errors);
-    if (HttpCall.TYPE.equals(type) && request.path("after_ms").canConvertToLong()
+    int timeoutSecs =
+        whole(
+            body,
+            path,
+            "timeout_secs",
+            1,
+            SpoolConfig.MAX_TIMEOUT_SECS,
+            defaultTimeoutSecs,
+            errors);
+    if (HttpCall.TYPE.equals(type)
+        && request.path("after_ms").canConvertToLong()
         && request.path("after_ms").asLong() >= timeoutSecs * 1000L) {
       // Every attempt would time out after its request had succeeded.
-      errors.add(new FieldError(at(path, "request.after_ms"), "must be shorter than the job's timeout_secs ("
-          + timeoutSecs + " s): the wait counts toward it"));
+      errors.add(
+          new FieldError(
+              at(path, "request.after_ms"),
+              "must be shorter than the job's timeout_secs ("
+                  + timeoutSecs
+                  + " s): the wait counts toward it"));
     }
     Instant runAt = null;
     String runAtText = text(body, path, "run_at", false, errors);
@@ -110,7 +157,9 @@ final class SubmissionParser {
       try {
         runAt = OffsetDateTime.parse(runAtText).toInstant();
       } catch (DateTimeParseException e) {
-        errors.add(new FieldError(at(path, "run_at"), "must be an RFC 3339 time like 2026-01-31T09:30:00Z"));
+        errors.add(
+            new FieldError(
+                at(path, "run_at"), "must be an RFC 3339 time like 2026-01-31T09:30:00Z"));
       }
     }
     if (body.hasNonNull("delay_secs")) {
@@ -131,18 +180,28 @@ final class SubmissionParser {
     String key = text(body, path, "idempotency_key", false, errors);
     if (headerKey != null) {
       if (key != null && !key.equals(headerKey)) {
-        errors.add(new FieldError(at(path, "idempotency_key"), "differs from the Idempotency-Key header; send one"));
+        errors.add(
+            new FieldError(
+                at(path, "idempotency_key"), "differs from the Idempotency-Key header; send one"));
       }
       key = headerKey;
     }
     if (key != null && !validKey(key)) {
-      errors.add(new FieldError(at(path, "idempotency_key"), "must be 1-" + MAX_KEY_LENGTH
-          + " visible ASCII characters (no spaces or control characters)"));
+      errors.add(
+          new FieldError(
+              at(path, "idempotency_key"),
+              "must be 1-"
+                  + MAX_KEY_LENGTH
+                  + " visible ASCII characters (no spaces or control characters)"));
     }
     String concurrencyKey = text(body, path, "concurrency_key", false, errors);
     if (concurrencyKey != null && !validKey(concurrencyKey)) {
-      errors.add(new FieldError(at(path, "concurrency_key"), "must be 1-" + MAX_KEY_LENGTH
-          + " visible ASCII characters (no spaces or control characters)"));
+      errors.add(
+          new FieldError(
+              at(path, "concurrency_key"),
+              "must be 1-"
+                  + MAX_KEY_LENGTH
+                  + " visible ASCII characters (no spaces or control characters)"));
     }
     String strategy = text(body, path, "concurrency_strategy", false, errors);
     if (strategy != null && !strategy.equals("enqueue") && !strategy.equals("reject")) {
@@ -153,13 +212,31 @@ final class SubmissionParser {
     if (errors.size() > before) {
       return null;
     }
-    return new NewJob(JobIds.next(), type, queue, userId, request, maxAttempts, priority, runAt, timeoutSecs,
-        callbackUrl, key, key == null ? null : requestHash(body), concurrencyKey, "reject".equals(strategy));
+    return new NewJob(
+        JobIds.next(),
+        type,
+        queue,
+        userId,
+        request,
+        maxAttempts,
+        priority,
+        runAt,
+        timeoutSecs,
+        callbackUrl,
+        key,
+        key == null ? null : requestHash(body),
+        concurrencyKey,
+        "reject".equals(strategy));
   }
 
-  /** A URL of a parsed job that Spool will call: the field it came from, its host, and the rules it obeys. */
+  /**
+   * A URL of a parsed job that Spool will call: the field it came from, its host, and the rules it
+   * obeys.
+   */
   private record Destination(String field, String host, DestinationRules rules) {
-    /** One lookup serves every destination of a host under the same rules (the allow-lists differ). */
+    /**
+     * One lookup serves every destination of a host under the same rules (the allow-lists differ).
+     */
     Lookup lookup() {
       return new Lookup(rules, host);
     }
@@ -168,23 +245,33 @@ final class SubmissionParser {
   /** A host to resolve and check under a rule set (compared by identity: one per setting). */
   private record Lookup(DestinationRules rules, String host) {}
 
-  /** The URLs of a job that Spool will call on the user's behalf: its webhook, and an {@code http} job's URL. */
+  /**
+   * The URLs of a job that Spool will call on the user's behalf: its webhook, and an {@code http}
+   * job's URL.
+   */
   private List<Destination> destinations(NewJob job, String path) {
     var destinations = new ArrayList<Destination>(2);
     if (job.callbackUrl() != null) {
-      destinations.add(new Destination(at(path, "callback_url"), URI.create(job.callbackUrl()).getHost(), webhookDestinations));
+      destinations.add(
+          new Destination(
+              at(path, "callback_url"),
+              URI.create(job.callbackUrl()).getHost(),
+              webhookDestinations));
     }
     if (HttpCall.TYPE.equals(job.type()) && job.request().path("url").isTextual()) {
-      destinations.add(new Destination(at(path, "request.url"), URI.create(job.request().get("url").asText()).getHost(),
-          httpDestinations));
+      destinations.add(
+          new Destination(
+              at(path, "request.url"),
+              URI.create(job.request().get("url").asText()).getHost(),
+              httpDestinations));
     }
     return destinations;
   }
 
   /**
-   * Resolves the hosts of the URLs that parsed jobs will call (webhooks, {@code http} jobs) and lists
-   * those refused: a name that does not resolve, or resolves to an address the SSRF rules forbid.
-   * Workers check again before each request.
+   * Resolves the hosts of the URLs that parsed jobs will call (webhooks, {@code http} jobs) and
+   * lists those refused: a name that does not resolve, or resolves to an address the SSRF rules
+   * forbid. Workers check again before each request.
    */
   Future<List<FieldError>> checkDestinationHosts(Vertx vertx, List<NewJob> jobs, boolean batch) {
     var all = new ArrayList<Destination>();
@@ -194,23 +281,29 @@ final class SubmissionParser {
     Map<Lookup, Future<?>> lookups = new HashMap<>();
     for (Destination destination : all) {
       if (!destination.rules().allows(destination.host())) {
-        lookups.computeIfAbsent(destination.lookup(), lookup -> lookup.rules().resolve(vertx, lookup.host()));
+        lookups.computeIfAbsent(
+            destination.lookup(), lookup -> lookup.rules().resolve(vertx, lookup.host()));
       }
     }
     if (lookups.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
-    return Future.join(List.copyOf(lookups.values())).transform(done -> {
-      var errors = new ArrayList<FieldError>();
-      for (Destination destination : all) {
-        Future<?> lookup = lookups.get(destination.lookup());
-        if (lookup != null && lookup.failed()) {
-          String why = lookup.cause() instanceof RefusedDestination ? lookup.cause().getMessage() : "its host could not be checked";
-          errors.add(new FieldError(destination.field(), why));
-        }
-      }
-      return Future.succeededFuture(errors);
-    });
+    return Future.join(List.copyOf(lookups.values()))
+        .transform(
+            done -> {
+              var errors = new ArrayList<FieldError>();
+              for (Destination destination : all) {
+                Future<?> lookup = lookups.get(destination.lookup());
+                if (lookup != null && lookup.failed()) {
+                  String why =
+                      lookup.cause() instanceof RefusedDestination
+                          ? lookup.cause().getMessage()
+                          : "its host could not be checked";
+                  errors.add(new FieldError(destination.field(), why));
+                }
+              }
+              return Future.succeededFuture(errors);
+            });
   }
 
   /** Parses {@code {"jobs": [ ... ]}} with 1 to {@link #MAX_BATCH} jobs. */
@@ -238,19 +331,23 @@ final class SubmissionParser {
   }
 
   static boolean validKey(String key) {
-    return !key.isEmpty() && key.length() <= MAX_KEY_LENGTH && key.chars().allMatch(c -> c > 0x20 && c < 0x7f);
+    return !key.isEmpty()
+        && key.length() <= MAX_KEY_LENGTH
+        && key.chars().allMatch(c -> c > 0x20 && c < 0x7f);
   }
 
   /**
-   * SHA-256 of the submission in a canonical form (object fields sorted, the key itself left out), so
-   * the same request sent again matches whatever its field order or spacing.
+   * SHA-256 of the submission in a canonical form (object fields sorted, the key itself left out),
+   * so the same request sent again matches whatever its field order or spacing.
    */
   static String requestHash(JsonNode body) {
     var canonical = new StringBuilder();
     appendCanonical(body, canonical, true);
     try {
-      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-          .digest(canonical.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      return java.util.HexFormat.of()
+          .formatHex(
+              java.security.MessageDigest.getInstance("SHA-256")
+                  .digest(canonical.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
@@ -289,20 +386,31 @@ final class SubmissionParser {
     }
   }
 
-  private static int whole(JsonNode body, String path, String field, int min, int max, int fallback,
+  private static int whole(
+      JsonNode body,
+      String path,
+      String field,
+      int min,
+      int max,
+      int fallback,
       List<FieldError> errors) {
     JsonNode value = body.get(field);
     if (value == null || value.isNull()) {
       return fallback;
     }
-    if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < min || value.asInt() > max) {
-      errors.add(new FieldError(at(path, field), "must be a whole number from " + min + " to " + max));
+    if (!value.isIntegralNumber()
+        || !value.canConvertToInt()
+        || value.asInt() < min
+        || value.asInt() > max) {
+      errors.add(
+          new FieldError(at(path, field), "must be a whole number from " + min + " to " + max));
       return fallback;
     }
     return value.asInt();
   }
 
-  private static String text(JsonNode body, String path, String field, boolean required, List<FieldError> errors) {
+  private static String text(
+      JsonNode body, String path, String field, boolean required, List<FieldError> errors) {
     JsonNode value = body.get(field);
     if (value == null || value.isNull()) {
       if (required) {

@@ -17,8 +17,11 @@ class ApiKeysTest {
   @Test
   void keysFromTheSettingAndTheFileNameTheirUsers() throws Exception {
     Path file = Files.createTempFile("spool-keys", ".txt");
-    Files.writeString(file, "# rotated in March\nfile-key-0123456789abcdef = carol\n\n  old-key-0123456789abcdef=carol\n");
-    var keys = ApiKeys.load(new Auth(List.of("alice-key-0123456789abcdef=alice"), file.toString(), false));
+    Files.writeString(
+        file,
+        "# rotated in March\nfile-key-0123456789abcdef = carol\n\n  old-key-0123456789abcdef=carol\n");
+    var keys =
+        ApiKeys.load(new Auth(List.of("alice-key-0123456789abcdef=alice"), file.toString(), false));
     assertEquals("alice", keys.identify("alice-key-0123456789abcdef"));
     assertEquals("carol", keys.identify("file-key-0123456789abcdef"));
     assertEquals("carol", keys.identify("old-key-0123456789abcdef"));
@@ -29,11 +32,25 @@ class ApiKeysTest {
 
   @Test
   void badEntriesAreReportedByPlaceNeverByKey() {
-    var error = assertThrows(ConfigException.class, () -> ApiKeys.load(new Auth(List.of("short=alice",
-        "long-enough-key-0123=bad user!", "no-user-given-0123456789", "twice-key-0123456789=a", "twice-key-0123456789=b"),
-        "/nonexistent/keys", false)));
+    var error =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ApiKeys.load(
+                    new Auth(
+                        List.of(
+                            "short=alice",
+                            "long-enough-key-0123=bad user!",
+                            "no-user-given-0123456789",
+                            "twice-key-0123456789=a",
+                            "twice-key-0123456789=b"),
+                        "/nonexistent/keys",
+                        false)));
     String message = error.getMessage();
-    assertTrue(message.contains("SPOOL_API_KEYS entry 1 must be key=user, with a key of at least 16 characters"), message);
+    assertTrue(
+        message.contains(
+            "SPOOL_API_KEYS entry 1 must be key=user, with a key of at least 16 characters"),
+        message);
     assertTrue(message.contains("SPOOL_API_KEYS entry 2: the user must be"), message);
     assertTrue(message.contains("SPOOL_API_KEYS entry 3 must be key=user"), message);
     assertTrue(message.contains("SPOOL_API_KEYS entry 5 repeats a key"), message);
@@ -45,7 +62,8 @@ class ApiKeysTest {
 
   @Test
   void noKeysIsRefusedUnlessAuthIsSwitchedOffOnPurpose() {
-    var error = assertThrows(ConfigException.class, () -> ApiKeys.load(new Auth(List.of(), null, false)));
+    var error =
+        assertThrows(ConfigException.class, () -> ApiKeys.load(new Auth(List.of(), null, false)));
     assertTrue(error.getMessage().contains("SPOOL_AUTH=none"), error.getMessage());
     assertTrue(ApiKeys.load(new Auth(List.of(), null, true)).disabled());
   }

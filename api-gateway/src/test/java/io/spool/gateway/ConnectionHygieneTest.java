@@ -30,10 +30,23 @@ class ConnectionHygieneTest {
 
   @BeforeAll
   static void start() {
-    running = TestGateway.start(ConnectionHygieneTest.class, Map.of(
-        "SPOOL_AUTH", "keys", "SPOOL_API_KEYS", KEY + "=alice", "SPOOL_RATE_LIMIT", "1000",
-        "SPOOL_HTTP_HEADER_TIMEOUT_SECS", "1", "SPOOL_HTTP_BODY_TIMEOUT_SECS", "2", "SPOOL_HTTP_IDLE_TIMEOUT_SECS", "2"),
-        "echo");
+    running =
+        TestGateway.start(
+            ConnectionHygieneTest.class,
+            Map.of(
+                "SPOOL_AUTH",
+                "keys",
+                "SPOOL_API_KEYS",
+                KEY + "=alice",
+                "SPOOL_RATE_LIMIT",
+                "1000",
+                "SPOOL_HTTP_HEADER_TIMEOUT_SECS",
+                "1",
+                "SPOOL_HTTP_BODY_TIMEOUT_SECS",
+                "2",
+                "SPOOL_HTTP_IDLE_TIMEOUT_SECS",
+                "2"),
+            "echo");
     port = running.config.httpPort();
   }
 
@@ -46,23 +59,35 @@ class ConnectionHygieneTest {
   void aBodyTooLargeIsAnswered413WhileItIsStillArrivingThenTheConnectionCloses() throws Exception {
     int size = 3 << 20;
     try (var client = new RawHttp(port, 10_000)) {
-      client.write(RawHttp.head("POST", "/v1/jobs", Map.of("Authorization", "Bearer " + KEY,
-          "Content-Type", "application/json", "Content-Length", String.valueOf(size))));
+      client.write(
+          RawHttp.head(
+              "POST",
+              "/v1/jobs",
+              Map.of(
+                  "Authorization",
+                  "Bearer " + KEY,
+                  "Content-Type",
+                  "application/json",
+                  "Content-Length",
+                  String.valueOf(size))));
       var answer = client.read();
       assertEquals(413, answer.status());
       assertEquals("close", answer.header("Connection"));
       assertEquals(Problem.CONTENT_TYPE, answer.header("Content-Type"));
       // The gateway must go on reading: a paused connection would leave this write blocked and the
       // connection open for ever (undici then sends its next request on it and waits in vain).
-      var sent = CompletableFuture.runAsync(() -> {
-        try {
-          client.write(new byte[size]);
-        } catch (IOException closedAfterEnough) {
-          // closed once it had read enough: fine too
-        }
-      });
+      var sent =
+          CompletableFuture.runAsync(
+              () -> {
+                try {
+                  client.write(new byte[size]);
+                } catch (IOException closedAfterEnough) {
+                  // closed once it had read enough: fine too
+                }
+              });
       sent.get(10, TimeUnit.SECONDS);
-      assertTrue(client.closedByServer(), "the connection closes once the unwanted body has arrived");
+      assertTrue(
+          client.closedByServer(), "the connection closes once the unwanted body has arrived");
     }
     assertEquals(202, new HttpJson(running.base, KEY).post("/v1/jobs", GOOD).status());
     assertTrue(closed("body_not_read") >= 1);
@@ -80,8 +105,10 @@ class ConnectionHygieneTest {
       var answer = client.read();
       assertEquals(202, answer.status(), answer.body());
       // Pipelined: three at once on one connection, answered in order.
-      client.write(RawHttp.post("/v1/jobs", "{type", AUTH) + RawHttp.post("/v1/jobs", GOOD, AUTH)
-          + RawHttp.head("GET", "/health/live", Map.of()));
+      client.write(
+          RawHttp.post("/v1/jobs", "{type", AUTH)
+              + RawHttp.post("/v1/jobs", GOOD, AUTH)
+              + RawHttp.head("GET", "/health/live", Map.of()));
       assertEquals(400, client.read().status());
       assertEquals(202, client.read().status());
       assertEquals(200, client.read().status());
@@ -92,9 +119,21 @@ class ConnectionHygieneTest {
   void aRefusedWebSocketUpgradeLeavesTheConnectionForTheNextRequest() throws Exception {
     try (var client = new RawHttp(port, 5_000)) {
       // The WebSocket route holds the request (paused) while it checks the job, then answers 404.
-      client.write(RawHttp.head("GET", "/v1/jobs/" + java.util.UUID.randomUUID() + "/ws", Map.of(
-          "Authorization", "Bearer " + KEY, "Upgrade", "websocket", "Connection", "Upgrade",
-          "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version", "13")));
+      client.write(
+          RawHttp.head(
+              "GET",
+              "/v1/jobs/" + java.util.UUID.randomUUID() + "/ws",
+              Map.of(
+                  "Authorization",
+                  "Bearer " + KEY,
+                  "Upgrade",
+                  "websocket",
+                  "Connection",
+                  "Upgrade",
+                  "Sec-WebSocket-Key",
+                  "dGhlIHNhbXBsZSBub25jZQ==",
+                  "Sec-WebSocket-Version",
+                  "13")));
       var refused = client.read();
       assertEquals(404, refused.status());
       assertEquals(null, refused.header("Connection"));
@@ -104,23 +143,51 @@ class ConnectionHygieneTest {
   }
 
   @Test
-  void webSocketsOpenBehindTheRateLimiterAndAreNotCompressedEvenWhenTheClientOffersIt() throws Exception {
+  void webSocketsOpenBehindTheRateLimiterAndAreNotCompressedEvenWhenTheClientOffersIt()
+      throws Exception {
     // Events are small JSON fanned out to many sockets: deflating each frame once per socket would
     // cost more CPU than the bytes it saves.
     try (var client = new RawHttp(port, 5_000)) {
-      client.write(RawHttp.head("GET", "/v1/ws", Map.of("Authorization", "Bearer " + KEY, "Upgrade", "websocket",
-          "Connection", "Upgrade", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version", "13",
-          "Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits")));
+      client.write(
+          RawHttp.head(
+              "GET",
+              "/v1/ws",
+              Map.of(
+                  "Authorization",
+                  "Bearer " + KEY,
+                  "Upgrade",
+                  "websocket",
+                  "Connection",
+                  "Upgrade",
+                  "Sec-WebSocket-Key",
+                  "dGhlIHNhbXBsZSBub25jZQ==",
+                  "Sec-WebSocket-Version",
+                  "13",
+                  "Sec-WebSocket-Extensions",
+                  "permessage-deflate; client_max_window_bits")));
       var answer = client.read();
       assertEquals(101, answer.status());
       assertEquals(null, answer.header("Sec-WebSocket-Extensions"));
     }
-    // A job's own socket too, behind the rate limiter, which holds the handshake while Redis answers.
+    // A job's own socket too, behind the rate limiter, which holds the handshake while Redis
+    // answers.
     String id = new HttpJson(running.base, KEY).submit(GOOD);
     try (var client = new RawHttp(port, 5_000)) {
-      client.write(RawHttp.head("GET", "/v1/jobs/" + id + "/ws", Map.of("Authorization", "Bearer " + KEY,
-          "Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==",
-          "Sec-WebSocket-Version", "13")));
+      client.write(
+          RawHttp.head(
+              "GET",
+              "/v1/jobs/" + id + "/ws",
+              Map.of(
+                  "Authorization",
+                  "Bearer " + KEY,
+                  "Upgrade",
+                  "websocket",
+                  "Connection",
+                  "Upgrade",
+                  "Sec-WebSocket-Key",
+                  "dGhlIHNhbXBsZSBub25jZQ==",
+                  "Sec-WebSocket-Version",
+                  "13")));
       assertEquals(101, client.read().status());
     }
   }
@@ -153,8 +220,18 @@ class ConnectionHygieneTest {
   @Test
   void aBodyThatStopsArrivingIsAnswered408AndClosed() throws Exception {
     try (var client = new RawHttp(port, 6_000)) {
-      client.write(RawHttp.head("POST", "/v1/jobs", Map.of("Authorization", "Bearer " + KEY,
-          "Content-Type", "application/json", "Content-Length", "100")) + "{\"type\":");
+      client.write(
+          RawHttp.head(
+                  "POST",
+                  "/v1/jobs",
+                  Map.of(
+                      "Authorization",
+                      "Bearer " + KEY,
+                      "Content-Type",
+                      "application/json",
+                      "Content-Length",
+                      "100"))
+              + "{\"type\":");
       var answer = client.read();
       assertEquals(408, answer.status());
       assertEquals("close", answer.header("Connection"));
@@ -183,11 +260,23 @@ class ConnectionHygieneTest {
   void aClientThatLeavesMidBodyIsCountedAndTheGatewayServesOn() throws Exception {
     double before = closed("client_closed_mid_request");
     try (var client = new RawHttp(port, 2_000)) {
-      client.write(RawHttp.head("POST", "/v1/jobs", Map.of("Authorization", "Bearer " + KEY,
-          "Content-Type", "application/json", "Content-Length", "1000")) + "{\"type\":\"echo\"");
+      client.write(
+          RawHttp.head(
+                  "POST",
+                  "/v1/jobs",
+                  Map.of(
+                      "Authorization",
+                      "Bearer " + KEY,
+                      "Content-Type",
+                      "application/json",
+                      "Content-Length",
+                      "1000"))
+              + "{\"type\":\"echo\"");
       Thread.sleep(200);
     }
-    io.spool.testing.Eventually.await("the drop counted", Duration.ofSeconds(5),
+    io.spool.testing.Eventually.await(
+        "the drop counted",
+        Duration.ofSeconds(5),
         () -> closed("client_closed_mid_request") >= before + 1);
     assertEquals(202, new HttpJson(running.base, KEY).post("/v1/jobs", GOOD).status());
   }
@@ -206,9 +295,12 @@ class ConnectionHygieneTest {
   /** {@code spool_http_connections_closed_total{reason}} from the gateway's /metrics. */
   private static double closed(String reason) {
     String metrics = new HttpJson(running.base).get("/metrics").raw().body();
-    Matcher m = Pattern.compile("(?m)^spool_http_connections_closed_total\\{reason=\"" + reason + "\"\\} (\\S+)$")
-        .matcher(metrics);
-    assertTrue(m.find(), "no spool_http_connections_closed_total{reason=\"" + reason + "\"} in /metrics");
+    Matcher m =
+        Pattern.compile(
+                "(?m)^spool_http_connections_closed_total\\{reason=\"" + reason + "\"\\} (\\S+)$")
+            .matcher(metrics);
+    assertTrue(
+        m.find(), "no spool_http_connections_closed_total{reason=\"" + reason + "\"} in /metrics");
     return Double.parseDouble(m.group(1));
   }
 }

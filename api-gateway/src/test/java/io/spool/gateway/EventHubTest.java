@@ -30,8 +30,10 @@ class EventHubTest {
   private static SpoolConfig config;
   private static Vertx vertx;
   private static TcpProxy slowLink;
+
   /** Redis through {@link #slowLink}, which holds each command sent for 300 ms. */
   private static SpoolConfig slowConfig;
+
   private static Redis publisher;
 
   @BeforeAll
@@ -42,7 +44,9 @@ class EventHubTest {
     slowLink.delayToTarget(Duration.ofMillis(300));
     vertx = Vertx.vertx();
     var env = new HashMap<>(TestServices.isolatedEnv(EventHubTest.class));
-    env.put("SPOOL_REDIS_URL", "redis://127.0.0.1:" + slowLink.port() + (redis.getPath() == null ? "" : redis.getPath()));
+    env.put(
+        "SPOOL_REDIS_URL",
+        "redis://127.0.0.1:" + slowLink.port() + (redis.getPath() == null ? "" : redis.getPath()));
     slowConfig = SpoolConfig.fromEnv(env);
     publisher = RedisClients.client(vertx, config, 1);
   }
@@ -56,8 +60,9 @@ class EventHubTest {
   /**
    * A long-poll or a WebSocket subscribes, then reads the job's state or log, then relies on the
    * subscription for what comes after. If listening counted as done once the SUBSCRIBE was written,
-   * an event published before Redis read that SUBSCRIBE would be lost: here the subscriber's link holds
-   * each command for 300 ms, and the event is published the moment listen() says it is in place.
+   * an event published before Redis read that SUBSCRIBE would be lost: here the subscriber's link
+   * holds each command for 300 ms, and the event is published the moment listen() says it is in
+   * place.
    */
   @Test
   void anEventPublishedAsSoonAsListenCompletesIsDelivered() throws Exception {
@@ -67,16 +72,21 @@ class EventHubTest {
       var received = new CompletableFuture<String>();
       var registration = hub.listen(job, frame -> received.complete(frame.event().type())).await();
       String end = JobEvents.wireJson(job, 1, "end", 1, Instant.now().toString(), "null");
-      publisher.send(Request.cmd(Command.PUBLISH).arg(config.keys().jobEventChannel(job)).arg(end)).await();
-      assertEquals("end", received.get(5, TimeUnit.SECONDS), "the end event of job " + job + " reached its listener");
+      publisher
+          .send(Request.cmd(Command.PUBLISH).arg(config.keys().jobEventChannel(job)).arg(end))
+          .await();
+      assertEquals(
+          "end",
+          received.get(5, TimeUnit.SECONDS),
+          "the end event of job " + job + " reached its listener");
       registration.close();
     }
   }
 
   /**
-   * Long-polls share the channel announcing ended jobs: a waiter is woken by its own job's end, written
-   * through the event log's script, and by nothing else (another job's end, its own job's progress),
-   * even when it starts waiting the moment before the end is written.
+   * Long-polls share the channel announcing ended jobs: a waiter is woken by its own job's end,
+   * written through the event log's script, and by nothing else (another job's end, its own job's
+   * progress), even when it starts waiting the moment before the end is written.
    */
   @Test
   void aWaiterIsWokenByItsOwnJobsEndOnly() throws Exception {
@@ -99,7 +109,10 @@ class EventHubTest {
     mineWait.close();
   }
 
-  /** A hub whose subscriber connection goes through the slow link (a client of its own: the pool holds one). */
+  /**
+   * A hub whose subscriber connection goes through the slow link (a client of its own: the pool
+   * holds one).
+   */
   private static EventHub slowHub() {
     return new EventHub(vertx, RedisClients.client(vertx, slowConfig, 1), config.keys());
   }

@@ -48,13 +48,26 @@ class GatewayApiTest {
     assertEquals(config.maxAttempts(), response.json().get("max_attempts").asInt());
     assertNotNull(response.json().get("submitted_at").asText());
 
-    var row = gateway.pg().preparedQuery("SELECT status, request::text FROM jobs WHERE id = $1")
-        .execute(Tuple.of(UUID.fromString(id))).await().iterator().next();
+    var row =
+        gateway
+            .pg()
+            .preparedQuery("SELECT status, request::text FROM jobs WHERE id = $1")
+            .execute(Tuple.of(UUID.fromString(id)))
+            .await()
+            .iterator()
+            .next();
     assertEquals("pending", row.getString(0));
     assertEquals("world", JobJson.tree(row.getString(1)).get("hello").asText());
 
-    var entries = gateway.redis().send(Request.cmd(Command.XRANGE)
-        .arg(config.keys().queueStream("default")).arg("-").arg("+")).await();
+    var entries =
+        gateway
+            .redis()
+            .send(
+                Request.cmd(Command.XRANGE)
+                    .arg(config.keys().queueStream("default"))
+                    .arg("-")
+                    .arg("+"))
+            .await();
     var signalled = new HashSet<String>();
     entries.forEach(entry -> signalled.add(entry.get(1).get(1).toString()));
     assertTrue(signalled.contains(id), "the job id was added to the queue's stream");
@@ -63,7 +76,11 @@ class GatewayApiTest {
 
   @Test
   void getAnswersTheJobAndUnknownIdsAre404() {
-    String id = http.post("/v1/jobs", "{\"type\":\"echo\",\"queue\":\"q.get\",\"max_attempts\":5}").json().get("id").asText();
+    String id =
+        http.post("/v1/jobs", "{\"type\":\"echo\",\"queue\":\"q.get\",\"max_attempts\":5}")
+            .json()
+            .get("id")
+            .asText();
     var job = http.get("/v1/jobs/" + id);
     assertEquals(200, job.status());
     assertEquals(id, job.json().get("id").asText());
@@ -77,12 +94,18 @@ class GatewayApiTest {
     assertEquals(Problem.CONTENT_TYPE, missing.header("Content-Type"));
   }
 
-  /** Reads that arrive together share statements (JobReader): each caller still gets its own job. */
+  /**
+   * Reads that arrive together share statements (JobReader): each caller still gets its own job.
+   */
   @Test
   void manyReadsAtOnceEachAnswerTheirOwnJob() throws Exception {
     var ids = new java.util.ArrayList<String>();
     for (int i = 0; i < 40; i++) {
-      ids.add(http.post("/v1/jobs", "{\"type\":\"echo\",\"request\":{\"n\":" + i + "}}").json().get("id").asText());
+      ids.add(
+          http.post("/v1/jobs", "{\"type\":\"echo\",\"request\":{\"n\":" + i + "}}")
+              .json()
+              .get("id")
+              .asText());
     }
     ids.add(UUID.randomUUID().toString());
     var readers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
@@ -104,18 +127,29 @@ class GatewayApiTest {
   void listsNewestFirstWithFiltersAndCursorPagination() {
     var ids = new ArrayList<String>();
     for (int i = 0; i < 5; i++) {
-      ids.add(http.post("/v1/jobs", "{\"type\":\"sleep\",\"queue\":\"listing\",\"request\":{\"ms\":1}}").json().get("id").asText());
+      ids.add(
+          http.post("/v1/jobs", "{\"type\":\"sleep\",\"queue\":\"listing\",\"request\":{\"ms\":1}}")
+              .json()
+              .get("id")
+              .asText());
     }
     var seen = new ArrayList<String>();
     String cursor = null;
     do {
-      var page = http.get("/v1/jobs?type=sleep&status=pending&limit=2" + (cursor == null ? "" : "&cursor=" + cursor));
+      var page =
+          http.get(
+              "/v1/jobs?type=sleep&status=pending&limit=2"
+                  + (cursor == null ? "" : "&cursor=" + cursor));
       assertEquals(200, page.status());
-      page.json().get("jobs").forEach(job -> {
-        assertEquals("sleep", job.get("type").asText());
-        seen.add(job.get("id").asText());
-      });
-      cursor = page.json().get("next_cursor").isNull() ? null : page.json().get("next_cursor").asText();
+      page.json()
+          .get("jobs")
+          .forEach(
+              job -> {
+                assertEquals("sleep", job.get("type").asText());
+                seen.add(job.get("id").asText());
+              });
+      cursor =
+          page.json().get("next_cursor").isNull() ? null : page.json().get("next_cursor").asText();
     } while (cursor != null);
     assertEquals(ids.reversed(), seen);
 
@@ -170,7 +204,13 @@ class GatewayApiTest {
   }
 
   private long countInQueue(String queue) {
-    return gateway.pg().preparedQuery("SELECT count(*) FROM jobs WHERE queue = $1").execute(Tuple.of(queue))
-        .await().iterator().next().getLong(0);
+    return gateway
+        .pg()
+        .preparedQuery("SELECT count(*) FROM jobs WHERE queue = $1")
+        .execute(Tuple.of(queue))
+        .await()
+        .iterator()
+        .next()
+        .getLong(0);
   }
 }

@@ -18,7 +18,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Idempotent submission: a key names one job; a retry gets it back, a different request under it a 409. */
+/**
+ * Idempotent submission: a key names one job; a retry gets it back, a different request under it a
+ * 409.
+ */
 class IdempotencyTest {
   static TestGateway running;
   static HttpJson http;
@@ -35,8 +38,10 @@ class IdempotencyTest {
   }
 
   private static HttpJson.Response post(String path, String key, String body) {
-    var request = HttpRequest.newBuilder(URI.create(running.base + path)).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body));
+    var request =
+        HttpRequest.newBuilder(URI.create(running.base + path))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     if (key != null) {
       request.header("Idempotency-Key", key);
     }
@@ -55,10 +60,15 @@ class IdempotencyTest {
 
   @Test
   void aRetriedSubmissionGetsTheSameJobBack() {
-    var first = post("/v1/jobs", "order-1", "{\"type\":\"echo\",\"request\":{\"marker\":\"m1\",\"a\":1}}");
+    var first =
+        post("/v1/jobs", "order-1", "{\"type\":\"echo\",\"request\":{\"marker\":\"m1\",\"a\":1}}");
     assertEquals(202, first.status(), first.raw().body());
     // The same request, fields in another order and spaced differently.
-    var again = post("/v1/jobs", "order-1", "{ \"request\": {\"a\": 1, \"marker\": \"m1\"}, \"type\": \"echo\" }");
+    var again =
+        post(
+            "/v1/jobs",
+            "order-1",
+            "{ \"request\": {\"a\": 1, \"marker\": \"m1\"}, \"type\": \"echo\" }");
     assertEquals(200, again.status(), again.raw().body());
     assertEquals("true", again.header("Idempotent-Replayed"));
     assertEquals(first.json().get("id"), again.json().get("id"));
@@ -68,11 +78,17 @@ class IdempotencyTest {
 
   @Test
   void theKeyMayComeInTheBodyAndADifferentRequestUnderItIsAConflict() {
-    var first = http.post("/v1/jobs", "{\"type\":\"echo\",\"idempotency_key\":\"order-2\",\"request\":{\"marker\":\"m2\"}}");
+    var first =
+        http.post(
+            "/v1/jobs",
+            "{\"type\":\"echo\",\"idempotency_key\":\"order-2\",\"request\":{\"marker\":\"m2\"}}");
     assertEquals(202, first.status(), first.raw().body());
     var header = post("/v1/jobs", "order-2", "{\"type\":\"echo\",\"request\":{\"marker\":\"m2\"}}");
     assertEquals(200, header.status(), "the key in the header names the same submission");
-    var different = http.post("/v1/jobs", "{\"type\":\"echo\",\"idempotency_key\":\"order-2\",\"request\":{\"marker\":\"m2\",\"x\":2}}");
+    var different =
+        http.post(
+            "/v1/jobs",
+            "{\"type\":\"echo\",\"idempotency_key\":\"order-2\",\"request\":{\"marker\":\"m2\",\"x\":2}}");
     assertEquals(409, different.status(), different.raw().body());
     assertEquals(Problem.CONTENT_TYPE, different.header("Content-Type"));
     assertTrue(different.raw().body().contains("order-2"), different.raw().body());
@@ -86,10 +102,13 @@ class IdempotencyTest {
     var go = new CountDownLatch(1);
     var answers = new ArrayList<Future<HttpJson.Response>>();
     for (int i = 0; i < clients; i++) {
-      answers.add(pool.submit(() -> {
-        go.await();
-        return post("/v1/jobs", "order-3", "{\"type\":\"echo\",\"request\":{\"marker\":\"m3\"}}");
-      }));
+      answers.add(
+          pool.submit(
+              () -> {
+                go.await();
+                return post(
+                    "/v1/jobs", "order-3", "{\"type\":\"echo\",\"request\":{\"marker\":\"m3\"}}");
+              }));
     }
     go.countDown();
     var ids = new ArrayList<String>();
@@ -108,21 +127,26 @@ class IdempotencyTest {
 
   @Test
   void batchesUseAKeyPerJobAndStayAllOrNothing() {
-    String batch = "{\"jobs\":[{\"type\":\"echo\",\"idempotency_key\":\"b-1\",\"request\":{\"marker\":\"m4\"}},"
-        + "{\"type\":\"echo\",\"idempotency_key\":\"b-1\",\"request\":{\"marker\":\"m4\"}},"
-        + "{\"type\":\"echo\",\"request\":{\"marker\":\"m4-free\"}}]}";
+    String batch =
+        "{\"jobs\":[{\"type\":\"echo\",\"idempotency_key\":\"b-1\",\"request\":{\"marker\":\"m4\"}},"
+            + "{\"type\":\"echo\",\"idempotency_key\":\"b-1\",\"request\":{\"marker\":\"m4\"}},"
+            + "{\"type\":\"echo\",\"request\":{\"marker\":\"m4-free\"}}]}";
     var first = http.post("/v1/jobs/batch", batch);
     assertEquals(202, first.status(), first.raw().body());
     JsonNode jobs = first.json().get("jobs");
-    assertEquals(jobs.get(0).get("id"), jobs.get(1).get("id"), "one key in one batch names one job");
+    assertEquals(
+        jobs.get(0).get("id"), jobs.get(1).get("id"), "one key in one batch names one job");
     var again = http.post("/v1/jobs/batch", batch);
     assertEquals(202, again.status(), "the job without a key is new again");
     assertEquals(jobs.get(0).get("id"), again.json().get("jobs").get(0).get("id"));
     assertNotEquals(jobs.get(2).get("id"), again.json().get("jobs").get(2).get("id"));
     assertEquals(1, storedWithMarker("m4"));
 
-    var conflicting = http.post("/v1/jobs/batch", "{\"jobs\":[{\"type\":\"echo\",\"request\":{\"marker\":\"m4-lost\"}},"
-        + "{\"type\":\"echo\",\"idempotency_key\":\"b-1\",\"request\":{\"marker\":\"other\"}}]}");
+    var conflicting =
+        http.post(
+            "/v1/jobs/batch",
+            "{\"jobs\":[{\"type\":\"echo\",\"request\":{\"marker\":\"m4-lost\"}},"
+                + "{\"type\":\"echo\",\"idempotency_key\":\"b-1\",\"request\":{\"marker\":\"other\"}}]}");
     assertEquals(409, conflicting.status(), conflicting.raw().body());
     assertEquals(0, storedWithMarker("m4-lost"), "nothing of a conflicting batch is stored");
 
@@ -134,10 +158,17 @@ class IdempotencyTest {
   void malformedKeysAreRefused() {
     assertEquals(422, post("/v1/jobs", "has space", "{\"type\":\"echo\"}").status());
     assertEquals(422, post("/v1/jobs", "x".repeat(256), "{\"type\":\"echo\"}").status());
-    assertEquals(422, http.post("/v1/jobs", "{\"type\":\"echo\",\"idempotency_key\":\"\"}").status());
-    assertEquals(422, post("/v1/jobs", "a", "{\"type\":\"echo\",\"idempotency_key\":\"b\"}").status());
-    var twice = http.send(HttpRequest.newBuilder(URI.create(running.base + "/v1/jobs")).header("Content-Type", "application/json")
-        .header("Idempotency-Key", "a").header("Idempotency-Key", "b").POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"echo\"}")));
+    assertEquals(
+        422, http.post("/v1/jobs", "{\"type\":\"echo\",\"idempotency_key\":\"\"}").status());
+    assertEquals(
+        422, post("/v1/jobs", "a", "{\"type\":\"echo\",\"idempotency_key\":\"b\"}").status());
+    var twice =
+        http.send(
+            HttpRequest.newBuilder(URI.create(running.base + "/v1/jobs"))
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", "a")
+                .header("Idempotency-Key", "b")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"echo\"}")));
     assertEquals(400, twice.status(), twice.raw().body());
     assertEquals(Problem.CONTENT_TYPE, twice.header("Content-Type"));
     assertEquals(202, http.post("/v1/jobs", "{\"type\":\"echo\"}").status(), "still serving");
@@ -145,7 +176,9 @@ class IdempotencyTest {
 
   @Test
   void anExpiredKeyNamesANewJob() throws Exception {
-    try (var shortLived = TestGateway.start(IdempotencyTest.class, Map.of("SPOOL_IDEMPOTENCY_TTL_SECS", "1"), "echo")) {
+    try (var shortLived =
+        TestGateway.start(
+            IdempotencyTest.class, Map.of("SPOOL_IDEMPOTENCY_TTL_SECS", "1"), "echo")) {
       var client = shortLived.http;
       String body = "{\"type\":\"echo\",\"idempotency_key\":\"daily-report\"}";
       var first = client.post("/v1/jobs", body);
@@ -155,7 +188,9 @@ class IdempotencyTest {
       var later = client.post("/v1/jobs", body);
       assertEquals(202, later.status(), later.raw().body());
       assertNotEquals(first.json().get("id"), later.json().get("id"));
-      assertEquals(List.of(later.json().get("id").asText()), List.of(client.post("/v1/jobs", body).json().get("id").asText()));
+      assertEquals(
+          List.of(later.json().get("id").asText()),
+          List.of(client.post("/v1/jobs", body).json().get("id").asText()));
     }
   }
 }

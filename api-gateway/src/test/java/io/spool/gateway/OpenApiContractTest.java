@@ -23,10 +23,17 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** openapi.json is a valid OpenAPI 3.1 description, and describes exactly the routes the gateway has. */
+/**
+ * openapi.json is a valid OpenAPI 3.1 description, and describes exactly the routes the gateway
+ * has.
+ */
 class OpenApiContractTest {
-  /** Routes with no fixed path to describe (the dashboard's static assets), and HEAD beside GET on the page. */
-  private static final Set<String> UNDESCRIBED = Set.of("GET /dashboard/", "HEAD /dashboard/", "HEAD /");
+  /**
+   * Routes with no fixed path to describe (the dashboard's static assets), and HEAD beside GET on
+   * the page.
+   */
+  private static final Set<String> UNDESCRIBED =
+      Set.of("GET /dashboard/", "HEAD /dashboard/", "HEAD /");
 
   static Vertx vertx;
 
@@ -64,16 +71,25 @@ class OpenApiContractTest {
       described.add(operation.getHttpMethod() + " " + operation.getOpenAPIPath());
     }
     // The real route table, with inert handlers: only its shape is read here.
-    var router = ApiRoutes.router(vertx, ApiKeys.load(new Auth(List.of(), null, true)),
-        new RateLimiter(null, new Keys("t"), new Limits(1, 0, 1)),
-        new JobsHandler(null, null, null, null, null, null, null, null, null, null, null, null),
-        new JobStreams(vertx, null, null, null), new QueuesHandler(null), new OpsEndpoints(null, null, null, null));
+    var router =
+        ApiRoutes.router(
+            vertx,
+            ApiKeys.load(new Auth(List.of(), null, true)),
+            new RateLimiter(null, new Keys("t"), new Limits(1, 0, 1)),
+            new JobsHandler(null, null, null, null, null, null, null, null, null, null, null, null),
+            new JobStreams(vertx, null, null, null),
+            new QueuesHandler(null),
+            new OpsEndpoints(null, null, null, null));
     var routed = new TreeSet<String>();
     for (Route route : router.getRoutes()) {
       if (route.getPath() == null || route.methods() == null || route.methods().isEmpty()) {
-        continue; // handlers for every method of a prefix (auth, rate limit) and the failure handler
+        continue; // handlers for every method of a prefix (auth, rate limit) and the failure
+        // handler
       }
-      route.methods().forEach(method -> routed.add(method + " " + route.getPath().replaceAll(":(\\w+)", "{$1}")));
+      route
+          .methods()
+          .forEach(
+              method -> routed.add(method + " " + route.getPath().replaceAll(":(\\w+)", "{$1}")));
     }
     routed.removeAll(UNDESCRIBED);
     assertEquals(routed, described, "the routes (expected) and openapi.json (actual) differ");

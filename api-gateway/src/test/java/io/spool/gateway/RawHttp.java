@@ -12,8 +12,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * One client connection written byte by byte, for what an HTTP library hides: answers read while the
- * body is still being sent, pipelining, slow senders, and whether the server closed the connection.
+ * One client connection written byte by byte, for what an HTTP library hides: answers read while
+ * the body is still being sent, pipelining, slow senders, and whether the server closed the
+ * connection.
  */
 final class RawHttp implements AutoCloseable {
   /** One answer: its status, headers (lower-case names) and body. */
@@ -36,7 +37,11 @@ final class RawHttp implements AutoCloseable {
   }
 
   static String head(String method, String path, Map<String, String> headers) {
-    var text = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    var text =
+        new StringBuilder(method)
+            .append(' ')
+            .append(path)
+            .append(" HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     headers.forEach((name, value) -> text.append(name).append(": ").append(value).append("\r\n"));
     return text.append("\r\n").toString();
   }
@@ -58,7 +63,9 @@ final class RawHttp implements AutoCloseable {
     return this;
   }
 
-  /** Reads one whole answer (bodies by Content-Length; the gateway sends no chunked answers here). */
+  /**
+   * Reads one whole answer (bodies by Content-Length; the gateway sends no chunked answers here).
+   */
   Answer read() throws IOException {
     String statusLine = line();
     if (statusLine == null) {
@@ -68,7 +75,9 @@ final class RawHttp implements AutoCloseable {
     var headers = new TreeMap<String, String>();
     for (String line = line(); line != null && !line.isEmpty(); line = line()) {
       int colon = line.indexOf(':');
-      headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+      headers.put(
+          line.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+          line.substring(colon + 1).trim());
     }
     int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
     byte[] body = in.readNBytes(length);

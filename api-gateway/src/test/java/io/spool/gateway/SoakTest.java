@@ -30,11 +30,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Real keep-alive clients, the JDK's {@link HttpClient} and Node's {@code fetch} (plus raw sockets for
- * what libraries do not do), interleave oversized bodies, malformed JSON, wrong content types, early
- * disconnects mid-body, slow senders, pipelined requests and good submissions, all at once. Every
- * request must get its whole answer, every good submission must be stored exactly once and nothing
- * abandoned mid-body stored at all, and the gateway must still answer afterwards.
+ * Real keep-alive clients, the JDK's {@link HttpClient} and Node's {@code fetch} (plus raw sockets
+ * for what libraries do not do), interleave oversized bodies, malformed JSON, wrong content types,
+ * early disconnects mid-body, slow senders, pipelined requests and good submissions, all at once.
+ * Every request must get its whole answer, every good submission must be stored exactly once and
+ * nothing abandoned mid-body stored at all, and the gateway must still answer afterwards.
  */
 class SoakTest {
   private static final String KEY = "soak-key-0123456789abcdef";
@@ -46,8 +46,17 @@ class SoakTest {
   @BeforeAll
   static void start() {
     // The rate limiter on: it holds every request with a body while Redis answers.
-    running = TestGateway.start(SoakTest.class, Map.of("SPOOL_AUTH", "keys", "SPOOL_API_KEYS", KEY + "=soak",
-        "SPOOL_RATE_LIMIT", "100000"), "echo");
+    running =
+        TestGateway.start(
+            SoakTest.class,
+            Map.of(
+                "SPOOL_AUTH",
+                "keys",
+                "SPOOL_API_KEYS",
+                KEY + "=soak",
+                "SPOOL_RATE_LIMIT",
+                "100000"),
+            "echo");
   }
 
   @AfterAll
@@ -64,36 +73,62 @@ class SoakTest {
     var goods = Collections.synchronizedSet(new TreeSet<String>());
     var abandoned = Collections.synchronizedSet(new TreeSet<String>());
 
-    var node = new ProcessBuilder("node", Path.of("src/test/node/soak-client.mjs").toString(), running.base, KEY,
-        String.valueOf(NODE_LOOPS), String.valueOf(REQUESTS_PER_CLIENT), "node")
-        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    var nodeOutput = CompletableFuture.supplyAsync(() -> {
-      try {
-        return new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    var node =
+        new ProcessBuilder(
+                "node",
+                Path.of("src/test/node/soak-client.mjs").toString(),
+                running.base,
+                KEY,
+                String.valueOf(NODE_LOOPS),
+                String.valueOf(REQUESTS_PER_CLIENT),
+                "node")
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    var nodeOutput =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+              } catch (IOException e) {
+                throw new IllegalStateException(e);
+              }
+            });
     try (var threads = Executors.newFixedThreadPool(JAVA_CLIENTS);
         var client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
       var clients = new ArrayList<CompletableFuture<Void>>();
       for (int n = 0; n < JAVA_CLIENTS; n++) {
         int clientNo = n;
-        clients.add(CompletableFuture.runAsync(() -> javaClient(client, clientNo, outcomes, goods, abandoned), threads));
+        clients.add(
+            CompletableFuture.runAsync(
+                () -> javaClient(client, clientNo, outcomes, goods, abandoned), threads));
       }
       CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
     }
     assertTrue(node.waitFor(120, TimeUnit.SECONDS), "the Node client finished");
     assertEquals(0, node.exitValue(), "the Node client's exit status");
     JsonNode fromNode = JobJson.MAPPER.readTree(nodeOutput.get(10, TimeUnit.SECONDS));
-    fromNode.get("results").forEach(r -> outcomes.add(new Outcome(r.get("client").asText(), r.get("kind").asText(),
-        r.get("expected").asInt(), r.get("status").isInt() ? r.get("status").asInt() : r.get("status").asText())));
+    fromNode
+        .get("results")
+        .forEach(
+            r ->
+                outcomes.add(
+                    new Outcome(
+                        r.get("client").asText(),
+                        r.get("kind").asText(),
+                        r.get("expected").asInt(),
+                        r.get("status").isInt()
+                            ? r.get("status").asInt()
+                            : r.get("status").asText())));
     fromNode.get("goods").forEach(m -> goods.add(m.asText()));
     fromNode.get("abandoned").forEach(m -> abandoned.add(m.asText()));
 
     var wrong = outcomes.stream().filter(o -> !o.expected().equals(o.status())).toList();
-    assertTrue(wrong.isEmpty(), wrong.size() + " of " + outcomes.size() + " requests went wrong: " + wrong);
-    assertTrue(outcomes.size() >= (JAVA_CLIENTS + NODE_LOOPS) * REQUESTS_PER_CLIENT * 3 / 4, "requests made: " + outcomes.size());
+    assertTrue(
+        wrong.isEmpty(),
+        wrong.size() + " of " + outcomes.size() + " requests went wrong: " + wrong);
+    assertTrue(
+        outcomes.size() >= (JAVA_CLIENTS + NODE_LOOPS) * REQUESTS_PER_CLIENT * 3 / 4,
+        "requests made: " + outcomes.size());
 
     Map<String, Integer> stored = storedMarkers();
     var missing = new TreeSet<>(goods);
@@ -104,15 +139,16 @@ class SoakTest {
     var unwanted = new TreeSet<>(stored.keySet());
     unwanted.retainAll(abandoned);
     assertTrue(unwanted.isEmpty(), "abandoned mid-body but stored: " + unwanted);
-    assertEquals(goods.size(), stored.size(), "stored jobs that no client sent as good: " + stored.keySet());
+    assertEquals(
+        goods.size(), stored.size(), "stored jobs that no client sent as good: " + stored.keySet());
 
     var http = new HttpJson(running.base, KEY);
     assertEquals(200, http.get("/health/ready").status());
     assertEquals(202, http.post("/v1/jobs", "{\"type\":\"echo\",\"request\":{}}").status());
   }
 
-  private static void javaClient(HttpClient client, int n, List<Outcome> outcomes, Set<String> goods,
-      Set<String> abandoned) {
+  private static void javaClient(
+      HttpClient client, int n, List<Outcome> outcomes, Set<String> goods, Set<String> abandoned) {
     String name = "jdk-" + n;
     String oversized = "{\"type\":\"echo\",\"request\":{\"s\":\"" + "x".repeat(2 << 20) + "\"}}";
     for (int i = 0; i < REQUESTS_PER_CLIENT; i++) {
@@ -120,17 +156,27 @@ class SoakTest {
       String good = "{\"type\":\"echo\",\"request\":{\"marker\":\"" + marker + "\"}}";
       switch (i % 8) {
         case 0 -> outcomes.add(send(client, name, "oversized", 413, "application/json", oversized));
-        case 1 -> outcomes.add(send(client, name, "malformed", 400, "application/json", "{type: echo"));
+        case 1 ->
+            outcomes.add(send(client, name, "malformed", 400, "application/json", "{type: echo"));
         case 2 -> outcomes.add(send(client, name, "wrong content type", 415, "text/plain", good));
-        case 3 -> outcomes.add(send(client, name, "invalid fields", 422, "application/json",
-            "{\"type\":\"echo\",\"request\":{},\"idempotency_key\":{}}"));
+        case 3 ->
+            outcomes.add(
+                send(
+                    client,
+                    name,
+                    "invalid fields",
+                    422,
+                    "application/json",
+                    "{\"type\":\"echo\",\"request\":{},\"idempotency_key\":{}}"));
         case 4 -> {
           abandoned.add(marker);
           goneMidBody(RawHttp.post("/v1/jobs", good, Map.of("Authorization", "Bearer " + KEY)));
         }
         case 5 -> {
           goods.add(marker);
-          outcomes.add(slowSender(name, RawHttp.post("/v1/jobs", good, Map.of("Authorization", "Bearer " + KEY))));
+          outcomes.add(
+              slowSender(
+                  name, RawHttp.post("/v1/jobs", good, Map.of("Authorization", "Bearer " + KEY))));
         }
         default -> {
           goods.add(marker);
@@ -140,15 +186,29 @@ class SoakTest {
     }
   }
 
-  private static Outcome send(HttpClient client, String name, String kind, int expected, String type, String body) {
-    var request = HttpRequest.newBuilder(URI.create(running.base + "/v1/jobs")).timeout(Duration.ofSeconds(15))
-        .header("Authorization", "Bearer " + KEY).header("Content-Type", type).POST(BodyPublishers.ofString(body))
-        .build();
+  private static Outcome send(
+      HttpClient client, String name, String kind, int expected, String type, String body) {
+    var request =
+        HttpRequest.newBuilder(URI.create(running.base + "/v1/jobs"))
+            .timeout(Duration.ofSeconds(15))
+            .header("Authorization", "Bearer " + KEY)
+            .header("Content-Type", type)
+            .POST(BodyPublishers.ofString(body))
+            .build();
     try {
       var answer = client.send(request, BodyHandlers.ofString());
-      boolean problem = answer.statusCode() < 400
-          || answer.headers().firstValue("Content-Type").orElse("").startsWith(Problem.CONTENT_TYPE);
-      return new Outcome(name, kind, expected, problem ? answer.statusCode() : answer.statusCode() + " without a problem body");
+      boolean problem =
+          answer.statusCode() < 400
+              || answer
+                  .headers()
+                  .firstValue("Content-Type")
+                  .orElse("")
+                  .startsWith(Problem.CONTENT_TYPE);
+      return new Outcome(
+          name,
+          kind,
+          expected,
+          problem ? answer.statusCode() : answer.statusCode() + " without a problem body");
     } catch (IOException | InterruptedException e) {
       return new Outcome(name, kind, expected, "error: " + e);
     }
@@ -176,8 +236,15 @@ class SoakTest {
 
   private static Map<String, Integer> storedMarkers() {
     var stored = new HashMap<String, Integer>();
-    running.gateway.pg().query("SELECT request->>'marker' AS marker, count(*)::int AS n FROM "
-        + running.config.pgSchema() + ".jobs WHERE request ? 'marker' GROUP BY 1").execute().await()
+    running
+        .gateway
+        .pg()
+        .query(
+            "SELECT request->>'marker' AS marker, count(*)::int AS n FROM "
+                + running.config.pgSchema()
+                + ".jobs WHERE request ? 'marker' GROUP BY 1")
+        .execute()
+        .await()
         .forEach(row -> stored.put(row.getString("marker"), row.getInteger("n")));
     return stored;
   }

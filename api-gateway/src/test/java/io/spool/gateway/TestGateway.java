@@ -33,7 +33,8 @@ final class TestGateway implements AutoCloseable {
   }
 
   /** The same, with extra SPOOL_* settings. */
-  static TestGateway start(Class<?> testClass, java.util.Map<String, String> settings, String... types) {
+  static TestGateway start(
+      Class<?> testClass, java.util.Map<String, String> settings, String... types) {
     var env = TestServices.isolatedEnv(testClass);
     env.putAll(settings);
     try (var socket = new ServerSocket(0)) {
@@ -45,7 +46,9 @@ final class TestGateway implements AutoCloseable {
     Migrations.apply(config);
     var vertx = Vertx.vertx();
     try {
-      SqlTemplate.forQuery(PgClients.client(vertx, config), WorkerSql.REGISTER_TYPES).execute(Map.of("types", types)).await();
+      SqlTemplate.forQuery(PgClients.client(vertx, config), WorkerSql.REGISTER_TYPES)
+          .execute(Map.of("types", types))
+          .await();
     } finally {
       vertx.close().await();
     }

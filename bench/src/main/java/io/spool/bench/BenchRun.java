@@ -15,18 +15,21 @@ import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 
 /**
- * One benchmark run, all on one event loop: submits jobs (as fast as {@code concurrency} allows, or at
- * a fixed rate), then confirms each completion with GET /v1/jobs/{id}, polled or, with a wait, long-polled
- * by the caller that submitted it. Latencies come from the job's own timestamps (Postgres clock), so
- * polling cadence does not distort them.
+ * One benchmark run, all on one event loop: submits jobs (as fast as {@code concurrency} allows, or
+ * at a fixed rate), then confirms each completion with GET /v1/jobs/{id}, polled or, with a wait,
+ * long-polled by the caller that submitted it. Latencies come from the job's own timestamps
+ * (Postgres clock), so polling cadence does not distort them.
  */
 final class BenchRun {
-  /** A job's first status check waits this long after its submission; later checks as long again. */
+  /**
+   * A job's first status check waits this long after its submission; later checks as long again.
+   */
   private static final long CONFIRM_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
   private final BenchOptions options;
   private final Vertx vertx;
   private final SpoolClient client;
+
   /** The one job submitted again and again, encoded once. */
   private final JobRequest request;
 
@@ -53,8 +56,12 @@ final class BenchRun {
     this.options = options;
     this.vertx = Vertx.vertx();
     // Submissions and checks may both be in flight at the concurrency.
-    this.client = SpoolClient.builder(options.url()).apiKey(options.apiKey()).vertx(vertx)
-        .maxConnections(options.concurrency() * 2 + 4).build();
+    this.client =
+        SpoolClient.builder(options.url())
+            .apiKey(options.apiKey())
+            .vertx(vertx)
+            .maxConnections(options.concurrency() * 2 + 4)
+            .build();
     var job = JobRequest.builder(options.type()).request(JobJson.tree(options.request()));
     if (options.queue() != null) {
       job.queue(options.queue());
@@ -64,11 +71,12 @@ final class BenchRun {
 
   BenchResult run() throws Exception {
     Context context = vertx.getOrCreateContext();
-    context.runOnContext(v -> {
-      startNanos = System.nanoTime();
-      vertx.setPeriodic(1, id -> pump());
-      pump();
-    });
+    context.runOnContext(
+        v -> {
+          startNanos = System.nanoTime();
+          vertx.setPeriodic(1, id -> pump());
+          pump();
+        });
     try {
       return done.future().await(options.timeoutSecs(), TimeUnit.SECONDS);
     } finally {
@@ -78,13 +86,20 @@ final class BenchRun {
 
   private void pump() {
     long now = System.nanoTime();
-    while (submitted < options.jobs() && submitsInFlight < options.concurrency() && due(submitted, now)) {
+    while (submitted < options.jobs()
+        && submitsInFlight < options.concurrency()
+        && due(submitted, now)) {
       submit();
     }
-    while (!unconfirmed.isEmpty() && unconfirmed.peek().dueNanos() <= now && checksInFlight < options.concurrency()) {
+    while (!unconfirmed.isEmpty()
+        && unconfirmed.peek().dueNanos() <= now
+        && checksInFlight < options.concurrency()) {
       check(unconfirmed.poll().id());
     }
-    if (submitted == options.jobs() && submitsInFlight == 0 && checksInFlight == 0 && unconfirmed.isEmpty()
+    if (submitted == options.jobs()
+        && submitsInFlight == 0
+        && checksInFlight == 0
+        && unconfirmed.isEmpty()
         && !done.future().isComplete()) {
       done.complete(result(System.nanoTime()));
     }
@@ -99,55 +114,68 @@ final class BenchRun {
     submitted++;
     submitsInFlight++;
     long sentAt = System.nanoTime();
-    client.submit(request).onComplete(ar -> {
-      if (ar.failed()) {
-        submitsInFlight--;
-        rejected++;
-        lastError = ar.cause().toString();
-        pump();
-        return;
-      }
-      submitMicros.recordValue(Math.max(1, (System.nanoTime() - sentAt) / 1000));
-      UUID id = ar.result().job().id();
-      if (options.waitSecs() > 0) {
-        // An application that submits and then waits: the caller stays busy until its job has ended.
-        awaitEnd(id);
-        return;
-      }
-      submitsInFlight--;
-      unconfirmed.add(new Unconfirmed(id, System.nanoTime() + CONFIRM_DELAY_NANOS));
-      pump();
-    });
+    client
+        .submit(request)
+        .onComplete(
+            ar -> {
+              if (ar.failed()) {
+                submitsInFlight--;
+                rejected++;
+                lastError = ar.cause().toString();
+                pump();
+                return;
+              }
+              submitMicros.recordValue(Math.max(1, (System.nanoTime() - sentAt) / 1000));
+              UUID id = ar.result().job().id();
+              if (options.waitSecs() > 0) {
+                // An application that submits and then waits: the caller stays busy until its job
+                // has ended.
+                awaitEnd(id);
+                return;
+              }
+              submitsInFlight--;
+              unconfirmed.add(new Unconfirmed(id, System.nanoTime() + CONFIRM_DELAY_NANOS));
+              pump();
+            });
   }
 
-  /** Long-polls one job's end with {@code GET /v1/jobs/{id}?wait_secs=N}, as {@code --wait-secs} asks. */
+  /**
+   * Long-polls one job's end with {@code GET /v1/jobs/{id}?wait_secs=N}, as {@code --wait-secs}
+   * asks.
+   */
   private void awaitEnd(UUID id) {
     checks++;
-    client.waitFor(id, Duration.ofSeconds(options.waitSecs())).onComplete(ar -> {
-      submitsInFlight--;
-      if (ar.succeeded()) {
-        record(ar.result());
-      } else {
-        lastError = ar.cause().toString();
-        unconfirmed.add(new Unconfirmed(id, System.nanoTime() + CONFIRM_DELAY_NANOS));
-      }
-      pump();
-    });
+    client
+        .waitFor(id, Duration.ofSeconds(options.waitSecs()))
+        .onComplete(
+            ar -> {
+              submitsInFlight--;
+              if (ar.succeeded()) {
+                record(ar.result());
+              } else {
+                lastError = ar.cause().toString();
+                unconfirmed.add(new Unconfirmed(id, System.nanoTime() + CONFIRM_DELAY_NANOS));
+              }
+              pump();
+            });
   }
 
   private void check(UUID id) {
     checksInFlight++;
     checks++;
-    client.get(id).onComplete(ar -> {
-      checksInFlight--;
-      if (ar.succeeded()) {
-        record(ar.result());
-      } else {
-        lastError = ar.cause().toString();
-        unconfirmed.add(new Unconfirmed(id, System.nanoTime() + CONFIRM_DELAY_NANOS));
-      }
-      pump();
-    });
+    client
+        .get(id)
+        .onComplete(
+            ar -> {
+              checksInFlight--;
+              if (ar.succeeded()) {
+                record(ar.result());
+              } else {
+                lastError = ar.cause().toString();
+                unconfirmed.add(new Unconfirmed(id, System.nanoTime() + CONFIRM_DELAY_NANOS));
+              }
+              pump();
+            });
   }
 
   private void record(Job job) {
@@ -174,8 +202,19 @@ final class BenchRun {
 
   private BenchResult result(long endNanos) {
     double seconds = (endNanos - startNanos) / 1e9;
-    return new BenchResult(options, rejected, completed, failed, checks, seconds,
-        startLatencyMicros, endLatencyMicros, seenLatencyMicros, submitMicros, lastError,
-        java.util.Map.of(), java.util.Map.of());
+    return new BenchResult(
+        options,
+        rejected,
+        completed,
+        failed,
+        checks,
+        seconds,
+        startLatencyMicros,
+        endLatencyMicros,
+        seenLatencyMicros,
+        submitMicros,
+        lastError,
+        java.util.Map.of(),
+        java.util.Map.of());
   }
 }

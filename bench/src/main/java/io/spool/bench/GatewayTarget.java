@@ -4,15 +4,17 @@ import java.net.URI;
 import java.util.function.BiConsumer;
 
 /**
- * The gateway the subscriber benchmark's raw sockets connect to: where, and the header that authorizes
- * them (none without a key). Everything else goes through {@code SpoolClient}.
+ * The gateway the subscriber benchmark's raw sockets connect to: where, and the header that
+ * authorizes them (none without a key). Everything else goes through {@code SpoolClient}.
  *
  * @param authorization {@code Bearer <key>}, or null
  */
 record GatewayTarget(String host, int port, String authorization) {
   static GatewayTarget of(String url, String apiKey) {
     URI uri = URI.create(url);
-    return new GatewayTarget(uri.getHost(), uri.getPort() > 0 ? uri.getPort() : 80,
+    return new GatewayTarget(
+        uri.getHost(),
+        uri.getPort() > 0 ? uri.getPort() : 80,
         apiKey == null ? null : "Bearer " + apiKey);
   }
 

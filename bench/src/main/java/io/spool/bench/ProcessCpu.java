@@ -9,10 +9,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * CPU time used by named processes, read from Linux's {@code /proc}: a process's own user and system
- * time, that of its live descendants (Postgres serves each connection from a child of the postmaster),
- * and that of the children it has already reaped. Sampled before and after a run, the difference is
- * what the run cost each process, whatever else it waited on.
+ * CPU time used by named processes, read from Linux's {@code /proc}: a process's own user and
+ * system time, that of its live descendants (Postgres serves each connection from a child of the
+ * postmaster), and that of the children it has already reaped. Sampled before and after a run, the
+ * difference is what the run cost each process, whatever else it waited on.
  */
 final class ProcessCpu {
   /** Clock ticks per second of {@code /proc/PID/stat}'s times: 100 on every Linux this runs on. */
@@ -20,7 +20,9 @@ final class ProcessCpu {
 
   private final Map<String, Long> pids;
 
-  /** @param pids process name (as reported) to pid; the bench's own process is added as "bench" */
+  /**
+   * @param pids process name (as reported) to pid; the bench's own process is added as "bench"
+   */
   ProcessCpu(Map<String, Long> pids) {
     var all = new LinkedHashMap<>(pids);
     all.putIfAbsent("bench", ProcessHandle.current().pid());
@@ -30,7 +32,8 @@ final class ProcessCpu {
   /**
    * Parses {@code gateway=123,worker=456}; an error names what is wrong with which entry.
    *
-   * @throws IllegalArgumentException if an entry is not {@code name=pid} or names no running process
+   * @throws IllegalArgumentException if an entry is not {@code name=pid} or names no running
+   *     process
    */
   static Map<String, Long> parse(String spec) {
     var pids = new LinkedHashMap<String, Long>();
@@ -46,10 +49,12 @@ final class ProcessCpu {
         pid = -1;
       }
       if (pid <= 0) {
-        throw new IllegalArgumentException("--pids entry '" + entry + "' is not name=pid (e.g. gateway=1234)");
+        throw new IllegalArgumentException(
+            "--pids entry '" + entry + "' is not name=pid (e.g. gateway=1234)");
       }
       if (!Files.exists(Path.of("/proc", Long.toString(pid), "stat"))) {
-        throw new IllegalArgumentException("--pids entry '" + entry + "': no process " + pid + " is running here");
+        throw new IllegalArgumentException(
+            "--pids entry '" + entry + "': no process " + pid + " is running here");
       }
       pids.put(parts[0].trim(), pid);
     }
@@ -57,8 +62,8 @@ final class ProcessCpu {
   }
 
   /**
-   * CPU seconds used so far by each named process, and of those, by its JIT compiler threads (0 for a
-   * process that is not a HotSpot JVM).
+   * CPU seconds used so far by each named process, and of those, by its JIT compiler threads (0 for
+   * a process that is not a HotSpot JVM).
    */
   record Sample(Map<String, Double> seconds, Map<String, Double> jitSeconds) {}
 
@@ -66,10 +71,11 @@ final class ProcessCpu {
   Sample sample() {
     var seconds = new LinkedHashMap<String, Double>();
     var jit = new LinkedHashMap<String, Double>();
-    pids.forEach((name, pid) -> {
-      seconds.put(name, ticks(pid) / TICKS_PER_SEC);
-      jit.put(name, compilerTicks(pid) / TICKS_PER_SEC);
-    });
+    pids.forEach(
+        (name, pid) -> {
+          seconds.put(name, ticks(pid) / TICKS_PER_SEC);
+          jit.put(name, compilerTicks(pid) / TICKS_PER_SEC);
+        });
     return new Sample(seconds, jit);
   }
 
@@ -100,7 +106,9 @@ final class ProcessCpu {
     return total;
   }
 
-  /** Own and reaped children's ticks of {@code root}, plus the own ticks of its live descendants. */
+  /**
+   * Own and reaped children's ticks of {@code root}, plus the own ticks of its live descendants.
+   */
   private static long ticks(long root) {
     long total = 0;
     var todo = new ArrayDeque<Long>(List.of(root));
@@ -132,21 +140,29 @@ final class ProcessCpu {
     // The command name may hold spaces and parentheses: fields are counted after the last ')'.
     String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     // fields[0] is the state (field 3 of proc(5)); utime is field 14, so fields[11].
-    return new long[] {Long.parseLong(fields[11]), Long.parseLong(fields[12]), Long.parseLong(fields[13]),
-        Long.parseLong(fields[14])};
+    return new long[] {
+      Long.parseLong(fields[11]),
+      Long.parseLong(fields[12]),
+      Long.parseLong(fields[13]),
+      Long.parseLong(fields[14])
+    };
   }
 
   private static List<Long> children(long pid) {
     try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-      return tasks.flatMap(task -> {
-        try {
-          String text = Files.readString(task.resolve("children")).trim();
-          return text.isEmpty() ? java.util.stream.Stream.<Long>empty()
-              : java.util.Arrays.stream(text.split(" ")).map(Long::parseLong);
-        } catch (IOException e) {
-          return java.util.stream.Stream.<Long>empty();
-        }
-      }).toList();
+      return tasks
+          .flatMap(
+              task -> {
+                try {
+                  String text = Files.readString(task.resolve("children")).trim();
+                  return text.isEmpty()
+                      ? java.util.stream.Stream.<Long>empty()
+                      : java.util.Arrays.stream(text.split(" ")).map(Long::parseLong);
+                } catch (IOException e) {
+                  return java.util.stream.Stream.<Long>empty();
+                }
+              })
+          .toList();
     } catch (IOException e) {
       return List.of();
     }

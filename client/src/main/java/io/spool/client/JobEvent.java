@@ -8,13 +8,14 @@ import java.util.UUID;
 /**
  * One entry of a job's event log.
  *
- * @param jobId   the job
- * @param seq     strictly increasing per job, from 1; what a follower resumes after
- * @param type    {@code status} (data {@code {"status": ...}}), {@code progress} and {@code output} (from the
- *                handler), {@code checkpoint} (the state the handler saved), {@code end} (data: the final job)
+ * @param jobId the job
+ * @param seq strictly increasing per job, from 1; what a follower resumes after
+ * @param type {@code status} (data {@code {"status": ...}}), {@code progress} and {@code output}
+ *     (from the handler), {@code checkpoint} (the state the handler saved), {@code end} (data: the
+ *     final job)
  * @param attempt the attempt that emitted it (0 for the gateway's own)
- * @param ts      when it was emitted (the emitter's clock)
- * @param data    the payload, or null
+ * @param ts when it was emitted (the emitter's clock)
+ * @param data the payload, or null
  */
 public record JobEvent(UUID jobId, long seq, String type, int attempt, Instant ts, JsonNode data) {
   public static final String STATUS = "status";

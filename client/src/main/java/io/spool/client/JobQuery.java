@@ -8,8 +8,8 @@ import java.nio.charset.StandardCharsets;
  * null is the gateway's default.
  *
  * @param status only jobs in this state, or null for all
- * @param type   only jobs of this type, or null for all
- * @param limit  jobs per page, 1 to 500; null for the gateway's default (50)
+ * @param type only jobs of this type, or null for all
+ * @param limit jobs per page, 1 to 500; null for the gateway's default (50)
  * @param cursor the {@link JobPage#nextCursor} of the previous page, or null for the first
  */
 public record JobQuery(Job.Status status, String type, Integer limit, String cursor) {
@@ -44,7 +44,10 @@ public record JobQuery(Job.Status status, String type, Integer limit, String cur
 
   private static void append(StringBuilder query, String name, String value) {
     if (value != null) {
-      query.append(query.isEmpty() ? '?' : '&').append(name).append('=')
+      query
+          .append(query.isEmpty() ? '?' : '&')
+          .append(name)
+          .append('=')
           .append(URLEncoder.encode(value, StandardCharsets.UTF_8));
     }
   }

@@ -62,9 +62,13 @@ public final class JobRequest {
       body.put("type", type);
     }
 
-    /** The handler's input: a JsonNode, a Map or a record, anything Jackson makes a JSON object of. */
+    /**
+     * The handler's input: a JsonNode, a Map or a record, anything Jackson makes a JSON object of.
+     */
     public Builder request(Object request) {
-      body.set("request", request instanceof JsonNode node ? node : ClientJson.MAPPER.valueToTree(request));
+      body.set(
+          "request",
+          request instanceof JsonNode node ? node : ClientJson.MAPPER.valueToTree(request));
       return this;
     }
 
@@ -73,7 +77,10 @@ public final class JobRequest {
       return this;
     }
 
-    /** Attempts before the job is dead-lettered; the gateway's default is {@code SPOOL_MAX_ATTEMPTS}. */
+    /**
+     * Attempts before the job is dead-lettered; the gateway's default is {@code
+     * SPOOL_MAX_ATTEMPTS}.
+     */
     public Builder maxAttempts(int maxAttempts) {
       body.put("max_attempts", maxAttempts);
       return this;
@@ -109,7 +116,9 @@ public final class JobRequest {
       return this;
     }
 
-    /** A retried submission with the same key and request makes no second job (1–255 visible ASCII). */
+    /**
+     * A retried submission with the same key and request makes no second job (1–255 visible ASCII).
+     */
     public Builder idempotencyKey(String idempotencyKey) {
       this.idempotencyKey = idempotencyKey;
       // Sent in the body, not as a header, so the same request works alone and in a batch.

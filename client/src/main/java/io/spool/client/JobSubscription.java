@@ -8,11 +8,11 @@ import java.util.UUID;
 import java.util.concurrent.CancellationException;
 
 /**
- * Follows one job's events over {@code /v1/jobs/{id}/ws}, in order and each once, until {@code end}. When
- * the connection drops before then it connects again, after a backoff, asking for the events after the
- * last one delivered ({@code ?after=SEQ}), so a gateway restart or a network cut loses and repeats
- * nothing. Everything happens on the one Vert.x context it was started from, so the handler is never
- * called twice at once.
+ * Follows one job's events over {@code /v1/jobs/{id}/ws}, in order and each once, until {@code
+ * end}. When the connection drops before then it connects again, after a backoff, asking for the
+ * events after the last one delivered ({@code ?after=SEQ}), so a gateway restart or a network cut
+ * loses and repeats nothing. Everything happens on the one Vert.x context it was started from, so
+ * the handler is never called twice at once.
  */
 public final class JobSubscription {
   private final UUID jobId;
@@ -20,6 +20,7 @@ public final class JobSubscription {
   private final Context context;
   private final ReconnectingSocket socket;
   private final Promise<Job> finished = Promise.promise();
+
   /** The seq of the last event delivered: where a new connection resumes. */
   private volatile long lastSeq;
 
@@ -31,30 +32,37 @@ public final class JobSubscription {
     this.lastSeq = afterSeq;
     this.handler = handler;
     this.context = client.vertx().getOrCreateContext();
-    this.socket = new ReconnectingSocket(client, context, () -> "/v1/jobs/" + jobId + "/ws?after=" + lastSeq,
-        new ReconnectingSocket.Listener() {
-          @Override
-          public void opened() {
-            // the path already said where to resume
-          }
+    this.socket =
+        new ReconnectingSocket(
+            client,
+            context,
+            () -> "/v1/jobs/" + jobId + "/ws?after=" + lastSeq,
+            new ReconnectingSocket.Listener() {
+              @Override
+              public void opened() {
+                // the path already said where to resume
+              }
 
-          @Override
-          public void message(String text) {
-            onMessage(text);
-          }
+              @Override
+              public void message(String text) {
+                onMessage(text);
+              }
 
-          @Override
-          public void refused(SpoolException problem) {
-            finished.tryFail(problem);
-          }
-        });
+              @Override
+              public void refused(SpoolException problem) {
+                finished.tryFail(problem);
+              }
+            });
   }
 
   void start() {
     socket.start();
   }
 
-  /** Completes with the final job once {@code end} has been delivered; fails if the job is unknown, or on {@link #close()}. */
+  /**
+   * Completes with the final job once {@code end} has been delivered; fails if the job is unknown,
+   * or on {@link #close()}.
+   */
   public Future<Job> finished() {
     return finished.future();
   }
@@ -73,12 +81,17 @@ public final class JobSubscription {
     return socket.reconnects();
   }
 
-  /** Stops following; {@link #finished()} fails with a {@link CancellationException} if it had not completed. */
+  /**
+   * Stops following; {@link #finished()} fails with a {@link CancellationException} if it had not
+   * completed.
+   */
   public void close() {
-    context.runOnContext(v -> {
-      finished.tryFail(new CancellationException("stopped following job " + jobId + " before it ended"));
-      socket.stop();
-    });
+    context.runOnContext(
+        v -> {
+          finished.tryFail(
+              new CancellationException("stopped following job " + jobId + " before it ended"));
+          socket.stop();
+        });
   }
 
   private void onMessage(String text) {
@@ -97,7 +110,8 @@ public final class JobSubscription {
         socket.stop(); // the gateway closes it too; no need to wait for that
       }
     } catch (Exception e) {
-      // An unreadable frame or a failing handler ends the subscription: skipping on would break the order.
+      // An unreadable frame or a failing handler ends the subscription: skipping on would break the
+      // order.
       finished.tryFail(e);
       socket.stop();
     }

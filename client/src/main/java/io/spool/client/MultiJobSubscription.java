@@ -12,10 +12,10 @@ import java.util.UUID;
 import java.util.concurrent.CancellationException;
 
 /**
- * Follows several jobs over one socket ({@code /v1/ws}): each job's events reach its handler in order
- * and each once, up to and including {@code end}. When the connection drops it connects again, after a
- * backoff, and subscribes every unfinished job again after the last event delivered, so nothing is lost
- * or repeated. Everything happens on the one Vert.x context it was opened from.
+ * Follows several jobs over one socket ({@code /v1/ws}): each job's events reach its handler in
+ * order and each once, up to and including {@code end}. When the connection drops it connects
+ * again, after a backoff, and subscribes every unfinished job again after the last event delivered,
+ * so nothing is lost or repeated. Everything happens on the one Vert.x context it was opened from.
  */
 public final class MultiJobSubscription {
   /** How soon a subscribe the gateway could not check is sent again. */
@@ -35,28 +35,34 @@ public final class MultiJobSubscription {
 
   private final Context context;
   private final ReconnectingSocket socket;
+
   /** Unfinished followed jobs; only the context touches it. */
   private final Map<UUID, Followed> followed = new HashMap<>();
 
   MultiJobSubscription(SpoolClient client) {
     this.context = client.vertx().getOrCreateContext();
-    this.socket = new ReconnectingSocket(client, context, () -> "/v1/ws", new ReconnectingSocket.Listener() {
-      @Override
-      public void opened() {
-        followed.forEach(MultiJobSubscription.this::subscribe);
-      }
+    this.socket =
+        new ReconnectingSocket(
+            client,
+            context,
+            () -> "/v1/ws",
+            new ReconnectingSocket.Listener() {
+              @Override
+              public void opened() {
+                followed.forEach(MultiJobSubscription.this::subscribe);
+              }
 
-      @Override
-      public void message(String text) {
-        onMessage(text);
-      }
+              @Override
+              public void message(String text) {
+                onMessage(text);
+              }
 
-      @Override
-      public void refused(SpoolException problem) {
-        followed.values().forEach(f -> f.finished.tryFail(problem));
-        followed.clear();
-      }
-    });
+              @Override
+              public void refused(SpoolException problem) {
+                followed.values().forEach(f -> f.finished.tryFail(problem));
+                followed.clear();
+              }
+            });
   }
 
   void start() {
@@ -64,36 +70,39 @@ public final class MultiJobSubscription {
   }
 
   /**
-   * Follows a job's events after {@code afterSeq} (0 for all); completes with the final job after its
-   * {@code end}, or fails if the gateway refuses to follow it (say, an unknown job). Following a job
-   * already followed answers the same future and keeps the first handler.
+   * Follows a job's events after {@code afterSeq} (0 for all); completes with the final job after
+   * its {@code end}, or fails if the gateway refuses to follow it (say, an unknown job). Following
+   * a job already followed answers the same future and keeps the first handler.
    */
   public Future<Job> follow(UUID jobId, long afterSeq, Handler<JobEvent> handler) {
     if (afterSeq < 0) {
       throw new IllegalArgumentException("afterSeq must not be negative");
     }
     Promise<Job> result = Promise.promise();
-    context.runOnContext(v -> {
-      Followed job = followed.get(jobId);
-      if (job == null) {
-        job = new Followed(afterSeq, handler);
-        followed.put(jobId, job);
-        subscribe(jobId, job); // or, if no connection is open, once one is
-      }
-      job.finished.future().onComplete(result);
-    });
+    context.runOnContext(
+        v -> {
+          Followed job = followed.get(jobId);
+          if (job == null) {
+            job = new Followed(afterSeq, handler);
+            followed.put(jobId, job);
+            subscribe(jobId, job); // or, if no connection is open, once one is
+          }
+          job.finished.future().onComplete(result);
+        });
     return result.future();
   }
 
   /** Stops following one job; its future fails with a {@link CancellationException}. */
   public void unfollow(UUID jobId) {
-    context.runOnContext(v -> {
-      Followed job = followed.remove(jobId);
-      if (job != null) {
-        job.finished.tryFail(new CancellationException("stopped following job " + jobId + " before it ended"));
-        socket.send(command("unsubscribe", jobId).toString());
-      }
-    });
+    context.runOnContext(
+        v -> {
+          Followed job = followed.remove(jobId);
+          if (job != null) {
+            job.finished.tryFail(
+                new CancellationException("stopped following job " + jobId + " before it ended"));
+            socket.send(command("unsubscribe", jobId).toString());
+          }
+        });
   }
 
   /** How many times the connection dropped (or could not be made) and was tried again. */
@@ -101,13 +110,20 @@ public final class MultiJobSubscription {
     return socket.reconnects();
   }
 
-  /** Closes the socket; the futures of unfinished jobs fail with a {@link CancellationException}. */
+  /**
+   * Closes the socket; the futures of unfinished jobs fail with a {@link CancellationException}.
+   */
   public void close() {
-    context.runOnContext(v -> {
-      followed.forEach((id, job) -> job.finished.tryFail(new CancellationException("stopped following job " + id + " before it ended")));
-      followed.clear();
-      socket.stop();
-    });
+    context.runOnContext(
+        v -> {
+          followed.forEach(
+              (id, job) ->
+                  job.finished.tryFail(
+                      new CancellationException(
+                          "stopped following job " + id + " before it ended")));
+          followed.clear();
+          socket.stop();
+        });
   }
 
   private void subscribe(UUID jobId, Followed job) {
@@ -134,16 +150,24 @@ public final class MultiJobSubscription {
       if ("error".equals(message.path("type").asText())) {
         if (message.path("retry").asBoolean(false)) {
           // The gateway could not check the job just now (Postgres away): ask again in a moment.
-          context.owner().setTimer(RETRY_SUBSCRIBE_MILLIS, t -> {
-            if (followed.get(jobId) == job) {
-              subscribe(jobId, job);
-            }
-          });
+          context
+              .owner()
+              .setTimer(
+                  RETRY_SUBSCRIBE_MILLIS,
+                  t -> {
+                    if (followed.get(jobId) == job) {
+                      subscribe(jobId, job);
+                    }
+                  });
           return;
         }
         followed.remove(jobId);
-        job.finished.tryFail(new IllegalArgumentException("the gateway will not follow job " + jobId + ": "
-            + message.path("message").asText()));
+        job.finished.tryFail(
+            new IllegalArgumentException(
+                "the gateway will not follow job "
+                    + jobId
+                    + ": "
+                    + message.path("message").asText()));
         return;
       }
       JobEvent event = ClientJson.MAPPER.treeToValue(message, JobEvent.class);

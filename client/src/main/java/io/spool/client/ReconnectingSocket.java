@@ -8,12 +8,13 @@ import java.util.function.Supplier;
 
 /**
  * Keeps one WebSocket to the gateway open until stopped: when it drops, or cannot be opened, it is
- * opened again after a backoff, at the path the owner gives at that moment (so the owner can say where
- * to resume). A 4xx answer to the handshake stops it instead. Runs on the owner's context.
+ * opened again after a backoff, at the path the owner gives at that moment (so the owner can say
+ * where to resume). A 4xx answer to the handshake stops it instead. Runs on the owner's context.
  */
 final class ReconnectingSocket {
   /** First pause before reconnecting; it doubles after each failed try, up to the maximum. */
   static final long FIRST_BACKOFF_MILLIS = 100;
+
   static final long MAX_BACKOFF_MILLIS = 5_000;
 
   /** What the owner hears about, all on its context. */
@@ -34,12 +35,15 @@ final class ReconnectingSocket {
   private long backoffMillis = FIRST_BACKOFF_MILLIS;
   private volatile int reconnects;
   private boolean stopped;
+
   /** The socket now open or opening; a close of any other is old news. */
   private ClientWebSocket socket;
+
   /** Whether {@link #socket} has finished its handshake. */
   private boolean open;
 
-  ReconnectingSocket(SpoolClient client, Context context, Supplier<String> path, Listener listener) {
+  ReconnectingSocket(
+      SpoolClient client, Context context, Supplier<String> path, Listener listener) {
     this.client = client;
     this.context = context;
     this.path = path;
@@ -83,27 +87,34 @@ final class ReconnectingSocket {
     socket = ws;
     ws.textMessageHandler(onThis(ws, listener::message));
     ws.closeHandler(v -> dropped(ws));
-    ws.exceptionHandler(e -> { }); // the close that follows a broken connection is what reconnects
+    ws.exceptionHandler(e -> {}); // the close that follows a broken connection is what reconnects
     ws.connect(client.webSocketOptions(path.get()))
-        .onSuccess(connected -> {
-          backoffMillis = FIRST_BACKOFF_MILLIS;
-          if (ws != socket || stopped) {
-            ws.close();
-            return;
-          }
-          open = true;
-          listener.opened();
-        })
-        .onFailure(failure -> {
-          if (failure instanceof UpgradeRejectedException rejected && isPermanent(rejected.getStatus())) {
-            stop();
-            var headers = rejected.getHeaders();
-            listener.refused(SpoolException.of(rejected.getStatus(), "WebSocket refused",
-                headers == null ? null : headers.get("Content-Type"), rejected.getBody()));
-          } else {
-            dropped(ws);
-          }
-        });
+        .onSuccess(
+            connected -> {
+              backoffMillis = FIRST_BACKOFF_MILLIS;
+              if (ws != socket || stopped) {
+                ws.close();
+                return;
+              }
+              open = true;
+              listener.opened();
+            })
+        .onFailure(
+            failure -> {
+              if (failure instanceof UpgradeRejectedException rejected
+                  && isPermanent(rejected.getStatus())) {
+                stop();
+                var headers = rejected.getHeaders();
+                listener.refused(
+                    SpoolException.of(
+                        rejected.getStatus(),
+                        "WebSocket refused",
+                        headers == null ? null : headers.get("Content-Type"),
+                        rejected.getBody()));
+              } else {
+                dropped(ws);
+              }
+            });
   }
 
   /** A 4xx will not change by asking again (an unknown job, a bad id), except 408 and 429. */
@@ -111,7 +122,9 @@ final class ReconnectingSocket {
     return status >= 400 && status < 500 && status != 408 && status != 429;
   }
 
-  /** Messages of a socket that has since been replaced are dropped: the new one resumes after them. */
+  /**
+   * Messages of a socket that has since been replaced are dropped: the new one resumes after them.
+   */
   private Handler<String> onThis(ClientWebSocket ws, Handler<String> handler) {
     return text -> {
       if (ws == socket && !stopped) {

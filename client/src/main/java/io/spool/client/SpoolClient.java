@@ -21,23 +21,27 @@ import java.util.Objects;
 import java.util.UUID;
 
 /**
- * Spool's HTTP API for Java applications. Every call returns a Vert.x {@link Future}: chain it on an
- * event loop, or {@code .await()} it on a plain or virtual thread. An error answer fails the future
- * with a {@link SpoolException}; a network failure with Vert.x's own exception.
+ * Spool's HTTP API for Java applications. Every call returns a Vert.x {@link Future}: chain it on
+ * an event loop, or {@code .await()} it on a plain or virtual thread. An error answer fails the
+ * future with a {@link SpoolException}; a network failure with Vert.x's own exception.
  *
- * <p>One client is meant to be shared: it holds a pool of HTTP connections and opens a WebSocket per
- * {@link #follow followed} job. {@link #close()} it when done.
+ * <p>One client is meant to be shared: it holds a pool of HTTP connections and opens a WebSocket
+ * per {@link #follow followed} job. {@link #close()} it when done.
  */
 public final class SpoolClient {
   private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
+
   /** Longer than the longest long-poll (60 s), during which the gateway sends nothing. */
   private static final long IDLE_TIMEOUT_MILLIS = 90_000;
 
   /** The gateway's longest long-poll; {@link #waitFor} asks again after each. */
   static final int MAX_WAIT_SECS = 60;
+
   /** Pause before asking again after the gateway was unreachable or unavailable while waiting. */
   private static final long WAIT_RETRY_MILLIS = 500;
-  private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
+
+  private static final CharSequence APPLICATION_JSON =
+      HttpHeaders.createOptimized("application/json");
   private static final CharSequence REPLAYED = HttpHeaders.createOptimized("Idempotent-Replayed");
 
   private final Vertx vertx;
@@ -45,10 +49,13 @@ public final class SpoolClient {
   private final String host;
   private final int port;
   private final boolean ssl;
+
   /** Path the API sits under, e.g. {@code /spool} behind a proxy; empty for the root. */
   private final String basePath;
+
   /** {@code Bearer <key>}, or null. */
   private final CharSequence authorization;
+
   // Both clients are fields for the client's whole life: Vert.x closes a client nobody references.
   private final HttpClientAgent http;
   private final WebSocketClient sockets;
@@ -57,25 +64,38 @@ public final class SpoolClient {
     URI uri = URI.create(builder.baseUrl);
     String scheme = Objects.requireNonNullElse(uri.getScheme(), "");
     if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
-      throw new IllegalArgumentException("base URL must be http(s)://host[:port][/path], not " + builder.baseUrl);
+      throw new IllegalArgumentException(
+          "base URL must be http(s)://host[:port][/path], not " + builder.baseUrl);
     }
     this.ssl = scheme.equals("https");
     this.host = uri.getHost();
     this.port = uri.getPort() > 0 ? uri.getPort() : ssl ? 443 : 80;
     String path = Objects.requireNonNullElse(uri.getRawPath(), "");
     this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-    this.authorization = builder.apiKey == null ? null : HttpHeaders.createOptimized("Bearer " + builder.apiKey);
+    this.authorization =
+        builder.apiKey == null ? null : HttpHeaders.createOptimized("Bearer " + builder.apiKey);
     this.ownsVertx = builder.vertx == null;
     this.vertx = ownsVertx ? Vertx.vertx() : builder.vertx;
-    this.http = vertx.createHttpClient(
-        new HttpClientOptions().setDefaultHost(host).setDefaultPort(port).setSsl(ssl).setKeepAlive(true).setTcpNoDelay(true)
-            .setConnectTimeout(CONNECT_TIMEOUT_MILLIS),
-        new PoolOptions().setHttp1MaxSize(builder.maxConnections));
+    this.http =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setDefaultHost(host)
+                .setDefaultPort(port)
+                .setSsl(ssl)
+                .setKeepAlive(true)
+                .setTcpNoDelay(true)
+                .setConnectTimeout(CONNECT_TIMEOUT_MILLIS),
+            new PoolOptions().setHttp1MaxSize(builder.maxConnections));
     // Each followed job holds a socket of its own; the application decides how many it follows.
-    this.sockets = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxConnections(Integer.MAX_VALUE)
-        // The gateway pings every 15 s: a socket silent for 45 s is dead, and following resumes elsewhere.
-        .setIdleTimeout(45)
-        .setSsl(ssl).setTcpNoDelay(true));
+    this.sockets =
+        vertx.createWebSocketClient(
+            new WebSocketClientOptions()
+                .setMaxConnections(Integer.MAX_VALUE)
+                // The gateway pings every 15 s: a socket silent for 45 s is dead, and following
+                // resumes elsewhere.
+                .setIdleTimeout(45)
+                .setSsl(ssl)
+                .setTcpNoDelay(true));
   }
 
   /** A client of the gateway at {@code baseUrl}, e.g. {@code http://localhost:8080}. */
@@ -103,13 +123,18 @@ public final class SpoolClient {
       return this;
     }
 
-    /** The Vert.x instance to run on; by default the client makes its own and closes it on {@link #close()}. */
+    /**
+     * The Vert.x instance to run on; by default the client makes its own and closes it on {@link
+     * #close()}.
+     */
     public Builder vertx(Vertx vertx) {
       this.vertx = vertx;
       return this;
     }
 
-    /** HTTP connections kept to the gateway, so requests in flight at once (default 16); more wait. */
+    /**
+     * HTTP connections kept to the gateway, so requests in flight at once (default 16); more wait.
+     */
     public Builder maxConnections(int maxConnections) {
       if (maxConnections < 1) {
         throw new IllegalArgumentException("maxConnections must be at least 1");
@@ -126,10 +151,15 @@ public final class SpoolClient {
   /** Submits a job: the job as committed, and whether an idempotency key made it earlier. */
   public Future<Submission> submit(JobRequest request) {
     return send(HttpMethod.POST, "/v1/jobs", request.json())
-        .map(answer -> new Submission(answer.decode(Job.class), answer.headers().contains(REPLAYED)));
+        .map(
+            answer ->
+                new Submission(answer.decode(Job.class), answer.headers().contains(REPLAYED)));
   }
 
-  /** Submits 1 to 1,000 jobs in one commit: all are accepted, in order, or none (a {@link SpoolException}). */
+  /**
+   * Submits 1 to 1,000 jobs in one commit: all are accepted, in order, or none (a {@link
+   * SpoolException}).
+   */
   public Future<List<Job>> submitBatch(List<JobRequest> requests) {
     var body = new StringBuilder(requests.size() * 64).append("{\"jobs\":[");
     for (int i = 0; i < requests.size(); i++) {
@@ -149,18 +179,20 @@ public final class SpoolClient {
    * {@link Job#cancelRequested()} and ends cancelled within moments. A finished job is a 409.
    */
   public Future<Job> cancel(UUID id) {
-    return send(HttpMethod.POST, "/v1/jobs/" + id + "/cancel", null).map(answer -> answer.decode(Job.class));
+    return send(HttpMethod.POST, "/v1/jobs/" + id + "/cancel", null)
+        .map(answer -> answer.decode(Job.class));
   }
 
   /** One page of your jobs, newest first. */
   public Future<JobPage> list(JobQuery query) {
-    return send(HttpMethod.GET, "/v1/jobs" + query.queryString(), null).map(answer -> answer.decode(JobPage.class));
+    return send(HttpMethod.GET, "/v1/jobs" + query.queryString(), null)
+        .map(answer -> answer.decode(JobPage.class));
   }
 
   /**
-   * The job once it has finished (completed, failed or cancelled), or as it is when {@code maxWait} has
-   * passed (to within a second): check {@code status().isFinished()}. Long-polls the gateway, a minute
-   * at a time, and rides out a gateway that is briefly unreachable or unavailable.
+   * The job once it has finished (completed, failed or cancelled), or as it is when {@code maxWait}
+   * has passed (to within a second): check {@code status().isFinished()}. Long-polls the gateway, a
+   * minute at a time, and rides out a gateway that is briefly unreachable or unavailable.
    */
   public Future<Job> waitFor(UUID id, Duration maxWait) {
     return poll(id, System.nanoTime() + maxWait.toNanos());
@@ -171,11 +203,15 @@ public final class SpoolClient {
     long waitSecs = Math.min(MAX_WAIT_SECS, (leftMillis + 999) / 1000);
     return send(HttpMethod.GET, "/v1/jobs/" + id + "?wait_secs=" + waitSecs, null)
         .map(answer -> answer.decode(Job.class))
-        .compose(job -> job.status().isFinished() || System.nanoTime() >= deadlineNanos
-            ? Future.succeededFuture(job) : poll(id, deadlineNanos),
+        .compose(
+            job ->
+                job.status().isFinished() || System.nanoTime() >= deadlineNanos
+                    ? Future.succeededFuture(job)
+                    : poll(id, deadlineNanos),
             failure -> {
               boolean transientFailure = !(failure instanceof SpoolException e) || e.isTransient();
-              if (transientFailure && System.nanoTime() + WAIT_RETRY_MILLIS * 1_000_000 < deadlineNanos) {
+              if (transientFailure
+                  && System.nanoTime() + WAIT_RETRY_MILLIS * 1_000_000 < deadlineNanos) {
                 return vertx.timer(WAIT_RETRY_MILLIS).compose(v -> poll(id, deadlineNanos));
               }
               return Future.failedFuture(failure);
@@ -183,10 +219,10 @@ public final class SpoolClient {
   }
 
   /**
-   * Follows a job's events after {@code afterSeq} (0 for all) over a WebSocket: {@code handler} gets each
-   * in order, exactly once, up to and including {@code end}, on one Vert.x context. A dropped connection
-   * is made again (with backoff) from the last event delivered, so nothing is lost or repeated.
-   * {@link JobSubscription#finished()} completes with the final job.
+   * Follows a job's events after {@code afterSeq} (0 for all) over a WebSocket: {@code handler}
+   * gets each in order, exactly once, up to and including {@code end}, on one Vert.x context. A
+   * dropped connection is made again (with backoff) from the last event delivered, so nothing is
+   * lost or repeated. {@link JobSubscription#finished()} completes with the final job.
    */
   public JobSubscription follow(UUID id, long afterSeq, Handler<JobEvent> handler) {
     var subscription = new JobSubscription(this, id, afterSeq, handler);
@@ -195,8 +231,8 @@ public final class SpoolClient {
   }
 
   /**
-   * Opens one WebSocket ({@code /v1/ws}) on which to follow several jobs, each with the same promises
-   * as {@link #follow}: in order, each once, resumed after a dropped connection.
+   * Opens one WebSocket ({@code /v1/ws}) on which to follow several jobs, each with the same
+   * promises as {@link #follow}: in order, each once, resumed after a dropped connection.
    */
   public MultiJobSubscription followMany() {
     var subscription = new MultiJobSubscription(this);
@@ -222,7 +258,12 @@ public final class SpoolClient {
 
   /** Where a WebSocket at {@code path} (with its query) connects, authorized like every request. */
   WebSocketConnectOptions webSocketOptions(String path) {
-    var options = new WebSocketConnectOptions().setHost(host).setPort(port).setSsl(ssl).setURI(basePath + path);
+    var options =
+        new WebSocketConnectOptions()
+            .setHost(host)
+            .setPort(port)
+            .setSsl(ssl)
+            .setURI(basePath + path);
     if (authorization != null) {
       options.putHeader(HttpHeaders.AUTHORIZATION, authorization);
     }
@@ -238,35 +279,49 @@ public final class SpoolClient {
 
   /** Sends a request; a non-2xx answer fails with a {@link SpoolException}. */
   private Future<Answer> send(HttpMethod method, String path, String json) {
-    return http.request(method, basePath + path).compose(request -> {
-      // A gateway that goes silent fails the call instead of holding it (and a pooled connection) forever.
-      request.idleTimeout(IDLE_TIMEOUT_MILLIS);
-      if (authorization != null) {
-        request.putHeader(HttpHeaders.AUTHORIZATION, authorization);
-      }
-      // The body is asked for by a callback on the response itself, set before the request goes out.
-      // Vert.x 5.0.10 loses the end of a response that ended before body() was called, and the body
-      // future then never completes (vert.x#6038, fixed in 5.0.11): a callback chained after
-      // request.send() on the outer future could run that late.
-      Future<Answer> answer = request.response().compose(SpoolClient::answer);
-      Future<Void> sent;
-      if (json == null) {
-        sent = request.end();
-      } else {
-        request.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
-        sent = request.end(json);
-      }
-      return sent.compose(v -> answer);
-    });
+    return http.request(method, basePath + path)
+        .compose(
+            request -> {
+              // A gateway that goes silent fails the call instead of holding it (and a pooled
+              // connection) forever.
+              request.idleTimeout(IDLE_TIMEOUT_MILLIS);
+              if (authorization != null) {
+                request.putHeader(HttpHeaders.AUTHORIZATION, authorization);
+              }
+              // The body is asked for by a callback on the response itself, set before the request
+              // goes out.
+              // Vert.x 5.0.10 loses the end of a response that ended before body() was called, and
+              // the body
+              // future then never completes (vert.x#6038, fixed in 5.0.11): a callback chained
+              // after
+              // request.send() on the outer future could run that late.
+              Future<Answer> answer = request.response().compose(SpoolClient::answer);
+              Future<Void> sent;
+              if (json == null) {
+                sent = request.end();
+              } else {
+                request.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
+                sent = request.end(json);
+              }
+              return sent.compose(v -> answer);
+            });
   }
 
   /** A 2xx response's headers and body; any other fails with a {@link SpoolException}. */
   private static Future<Answer> answer(HttpClientResponse response) {
-    return response.body().compose(body -> {
-      int status = response.statusCode();
-      return status >= 200 && status < 300 ? Future.succeededFuture(new Answer(response.headers(), body))
-          : Future.failedFuture(SpoolException.of(status, response.statusMessage(),
-              response.getHeader(HttpHeaders.CONTENT_TYPE), body));
-    });
+    return response
+        .body()
+        .compose(
+            body -> {
+              int status = response.statusCode();
+              return status >= 200 && status < 300
+                  ? Future.succeededFuture(new Answer(response.headers(), body))
+                  : Future.failedFuture(
+                      SpoolException.of(
+                          status,
+                          response.statusMessage(),
+                          response.getHeader(HttpHeaders.CONTENT_TYPE),
+                          body));
+            });
   }
 }

@@ -12,7 +12,9 @@ public final class SpoolException extends RuntimeException {
     this.problem = problem;
   }
 
-  /** An error answer: its problem JSON, or, from something that is not a Spool gateway, its text. */
+  /**
+   * An error answer: its problem JSON, or, from something that is not a Spool gateway, its text.
+   */
   static SpoolException of(int status, String reason, String contentType, Buffer body) {
     if (contentType != null && contentType.contains("json")) {
       try {
@@ -25,7 +27,13 @@ public final class SpoolException extends RuntimeException {
       }
     }
     String text = body == null ? "" : body.toString(StandardCharsets.UTF_8);
-    return new SpoolException(new Problem("about:blank", reason, status, text.length() > 500 ? text.substring(0, 500) + "..." : text, null));
+    return new SpoolException(
+        new Problem(
+            "about:blank",
+            reason,
+            status,
+            text.length() > 500 ? text.substring(0, 500) + "..." : text,
+            null));
   }
 
   public int status() {
@@ -36,7 +44,10 @@ public final class SpoolException extends RuntimeException {
     return problem;
   }
 
-  /** Worth trying again later: the gateway or a service behind it was unavailable, or asked to slow down. */
+  /**
+   * Worth trying again later: the gateway or a service behind it was unavailable, or asked to slow
+   * down.
+   */
   public boolean isTransient() {
     int status = problem.status();
     return status == 429 || status == 502 || status == 503 || status == 504;

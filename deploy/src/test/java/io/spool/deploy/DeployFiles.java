@@ -17,14 +17,20 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-/** Where the deployment files are, and their contents: YAML as trees, the README's Settings table. */
+/**
+ * Where the deployment files are, and their contents: YAML as trees, the README's Settings table.
+ */
 final class DeployFiles {
-  /** The deploy module's folder (Maven runs tests there; an IDE may run them from the repository). */
+  /**
+   * The deploy module's folder (Maven runs tests there; an IDE may run them from the repository).
+   */
   static final Path DEPLOY = locate();
+
   static final Path ROOT = DEPLOY.getParent();
 
   private static final Map<Path, List<JsonNode>> DOCUMENTS = new ConcurrentHashMap<>();
-  private static final Pattern SETTING_ROW = Pattern.compile("^\\| `(SPOOL_[A-Z0-9_]+)` \\| ([^|]*) \\|");
+  private static final Pattern SETTING_ROW =
+      Pattern.compile("^\\| `(SPOOL_[A-Z0-9_]+)` \\| ([^|]*) \\|");
 
   private DeployFiles() {}
 
@@ -35,13 +41,22 @@ final class DeployFiles {
     return deploy;
   }
 
-  /** Every file under deploy/ that is a deployment artefact: not build output, not this module's sources. */
+  /**
+   * Every file under deploy/ that is a deployment artefact: not build output, not this module's
+   * sources.
+   */
   static List<Path> artefacts() {
     try (Stream<Path> files = Files.walk(DEPLOY)) {
-      List<Path> found = files.filter(Files::isRegularFile)
-          .filter(file -> !file.startsWith(DEPLOY.resolve("target")) && !file.startsWith(DEPLOY.resolve("src")))
-          .filter(file -> !file.equals(DEPLOY.resolve("pom.xml")))
-          .sorted().toList();
+      List<Path> found =
+          files
+              .filter(Files::isRegularFile)
+              .filter(
+                  file ->
+                      !file.startsWith(DEPLOY.resolve("target"))
+                          && !file.startsWith(DEPLOY.resolve("src")))
+              .filter(file -> !file.equals(DEPLOY.resolve("pom.xml")))
+              .sorted()
+              .toList();
       assertFalse(found.isEmpty(), "no files under " + DEPLOY);
       return found;
     } catch (IOException e) {
@@ -59,13 +74,16 @@ final class DeployFiles {
   }
 
   static List<JsonNode> documents(Path file) {
-    return DOCUMENTS.computeIfAbsent(file, f -> {
-      try {
-        return YamlDocuments.read(f);
-      } catch (IOException e) {
-        throw new UncheckedIOException(DEPLOY.relativize(f) + " does not parse: " + e.getMessage(), e);
-      }
-    });
+    return DOCUMENTS.computeIfAbsent(
+        file,
+        f -> {
+          try {
+            return YamlDocuments.read(f);
+          } catch (IOException e) {
+            throw new UncheckedIOException(
+                DEPLOY.relativize(f) + " does not parse: " + e.getMessage(), e);
+          }
+        });
   }
 
   /** The one document of a single-document file. */
@@ -86,8 +104,8 @@ final class DeployFiles {
   }
 
   /**
-   * The README's Settings table: each {@code SPOOL_*} variable and its default as written there, backticks
-   * removed ({@code 30}, {@code spool}, {@code none}, {@code number of cores}).
+   * The README's Settings table: each {@code SPOOL_*} variable and its default as written there,
+   * backticks removed ({@code 30}, {@code spool}, {@code none}, {@code number of cores}).
    */
   static Map<String, String> readmeSettings() {
     String readme = text(ROOT.resolve("README.md"));

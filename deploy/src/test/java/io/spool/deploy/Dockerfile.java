@@ -14,8 +14,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A Dockerfile read into its stages and instructions, enough to ask what a final target ends up with:
- * an instruction a stage lacks is inherited from the stage it is built FROM, as Docker does.
+ * A Dockerfile read into its stages and instructions, enough to ask what a final target ends up
+ * with: an instruction a stage lacks is inherited from the stage it is built FROM, as Docker does.
  */
 final class Dockerfile {
   record Instruction(String keyword, String arguments) {}
@@ -23,10 +23,12 @@ final class Dockerfile {
   /** A stage: its name (or index), the image or stage it starts FROM, and its instructions. */
   record Stage(String name, String from, List<Instruction> instructions) {}
 
-  private static final Pattern FROM = Pattern.compile("(?i)(?:--platform=\\S+\\s+)?(\\S+)(?:\\s+AS\\s+(\\S+))?");
+  private static final Pattern FROM =
+      Pattern.compile("(?i)(?:--platform=\\S+\\s+)?(\\S+)(?:\\s+AS\\s+(\\S+))?");
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Map<String, Stage> stages = new LinkedHashMap<>();
+
   /** ARGs declared before the first FROM, with their defaults: what FROM lines may use. */
   private final Map<String, String> globalArgs = new LinkedHashMap<>();
 
@@ -51,15 +53,18 @@ final class Dockerfile {
       if (parts[0].isEmpty()) {
         continue;
       }
-      var instruction = new Instruction(parts[0].toUpperCase(Locale.ROOT), parts.length > 1 ? parts[1] : "");
+      var instruction =
+          new Instruction(parts[0].toUpperCase(Locale.ROOT), parts.length > 1 ? parts[1] : "");
       if (instruction.keyword().equals("FROM")) {
         Matcher from = FROM.matcher(instruction.arguments());
         if (!from.matches()) {
           throw new IllegalArgumentException("cannot read FROM " + instruction.arguments());
         }
-        String name = from.group(2) != null ? from.group(2) : String.valueOf(dockerfile.stages.size());
+        String name =
+            from.group(2) != null ? from.group(2) : String.valueOf(dockerfile.stages.size());
         current = new ArrayList<>();
-        dockerfile.stages.put(name, new Stage(name, dockerfile.substituteArgs(from.group(1)), current));
+        dockerfile.stages.put(
+            name, new Stage(name, dockerfile.substituteArgs(from.group(1)), current));
       } else if (current != null) {
         current.add(instruction);
       } else if (instruction.keyword().equals("ARG")) {
@@ -72,7 +77,10 @@ final class Dockerfile {
 
   private String substituteArgs(String image) {
     for (Map.Entry<String, String> arg : globalArgs.entrySet()) {
-      image = image.replace("${" + arg.getKey() + "}", arg.getValue()).replace("$" + arg.getKey(), arg.getValue());
+      image =
+          image
+              .replace("${" + arg.getKey() + "}", arg.getValue())
+              .replace("$" + arg.getKey(), arg.getValue());
     }
     return image;
   }
@@ -85,7 +93,10 @@ final class Dockerfile {
     return Optional.ofNullable(stages.get(name));
   }
 
-  /** The last {@code keyword} instruction in effect for a target: its own, else its base stage's, and so on. */
+  /**
+   * The last {@code keyword} instruction in effect for a target: its own, else its base stage's,
+   * and so on.
+   */
   Optional<Instruction> effective(String target, String keyword) {
     for (Stage stage = stages.get(target); stage != null; stage = stages.get(stage.from())) {
       for (Instruction instruction : stage.instructions().reversed()) {
@@ -97,14 +108,18 @@ final class Dockerfile {
     return Optional.empty();
   }
 
-  /** Every {@code keyword} instruction of a target and the stages it builds on, base stages first. */
+  /**
+   * Every {@code keyword} instruction of a target and the stages it builds on, base stages first.
+   */
   List<Instruction> all(String target, String keyword) {
     var chain = new ArrayList<Stage>();
     for (Stage stage = stages.get(target); stage != null; stage = stages.get(stage.from())) {
       chain.addFirst(stage);
     }
-    return chain.stream().flatMap(stage -> stage.instructions().stream())
-        .filter(instruction -> instruction.keyword().equals(keyword)).toList();
+    return chain.stream()
+        .flatMap(stage -> stage.instructions().stream())
+        .filter(instruction -> instruction.keyword().equals(keyword))
+        .toList();
   }
 
   /** An exec-form (JSON array) argument list, or empty for the shell form. */

@@ -10,7 +10,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.StreamSupport;
 
-/** The Kubernetes objects under deploy/k8s (kustomization.yaml aside), and the look-ups the checks need. */
+/**
+ * The Kubernetes objects under deploy/k8s (kustomization.yaml aside), and the look-ups the checks
+ * need.
+ */
 final class Manifests {
   static final String KUSTOMIZATION = "kustomization.yaml";
 
@@ -64,19 +67,23 @@ final class Manifests {
   }
 
   KubeObject named(String kind, String name) {
-    return find(kind, name).orElseGet(() -> fail("no " + kind + " named " + name + " under deploy/k8s"));
+    return find(kind, name)
+        .orElseGet(() -> fail("no " + kind + " named " + name + " under deploy/k8s"));
   }
 
   /** The Deployment whose containers run this image (spool-gateway, spool-worker). */
   KubeObject deploymentRunning(String image) {
     return ofKind("Deployment").stream()
         .filter(d -> containers(d).stream().anyMatch(c -> c.path("image").asText().equals(image)))
-        .findFirst().orElseGet(() -> fail("no Deployment runs the image " + image));
+        .findFirst()
+        .orElseGet(() -> fail("no Deployment runs the image " + image));
   }
 
   /** Every workload (Deployment, Job) with a pod template. */
   List<KubeObject> workloads() {
-    return objects.stream().filter(o -> o.node().path("spec").path("template").path("spec").isObject()).toList();
+    return objects.stream()
+        .filter(o -> o.node().path("spec").path("template").path("spec").isObject())
+        .toList();
   }
 
   static JsonNode podSpec(KubeObject workload) {
@@ -137,6 +144,7 @@ final class Manifests {
 
   /** A setting that must be known (not from a Secret), e.g. a port. */
   String requiredSetting(JsonNode container, String name) {
-    return setting(container, name).orElseGet(() -> fail(name + " comes from a Secret; the checks need its value"));
+    return setting(container, name)
+        .orElseGet(() -> fail(name + " comes from a Secret; the checks need its value"));
   }
 }

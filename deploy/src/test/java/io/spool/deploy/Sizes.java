@@ -8,12 +8,15 @@ import java.util.regex.Pattern;
 /** Memory quantities and durations as Kubernetes and Docker compose write them. */
 final class Sizes {
   static final long MIB = 1L << 20;
+
   /**
    * What a Spool JVM needs beside its heap (metaspace, code cache, thread stacks, Netty's direct
    * buffers): a container's memory limit must leave at least this once MaxRAMPercentage is taken.
    */
   static final long NON_HEAP_HEADROOM = 256 * MIB;
-  private static final Pattern KUBERNETES_QUANTITY = Pattern.compile("(\\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?");
+
+  private static final Pattern KUBERNETES_QUANTITY =
+      Pattern.compile("(\\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?");
   private static final Pattern COMPOSE_BYTES = Pattern.compile("(?i)(\\d+)([bkmg])?b?");
   private static final Pattern GO_DURATION_PART = Pattern.compile("(\\d+)(h|ms|m|s)");
 
@@ -23,7 +26,8 @@ final class Sizes {
   static long kubernetesBytes(String quantity) {
     Matcher m = KUBERNETES_QUANTITY.matcher(quantity.strip());
     if (!m.matches()) {
-      throw new IllegalArgumentException("not a memory quantity Spool's manifests use: " + quantity);
+      throw new IllegalArgumentException(
+          "not a memory quantity Spool's manifests use: " + quantity);
     }
     long n = Long.parseLong(m.group(1));
     return switch (m.group(2) == null ? "" : m.group(2)) {
@@ -39,7 +43,10 @@ final class Sizes {
     };
   }
 
-  /** Docker compose's {@code 1g}, {@code 512m}, {@code 1gb}: bytes (binary units, as Docker reads them). */
+  /**
+   * Docker compose's {@code 1g}, {@code 512m}, {@code 1gb}: bytes (binary units, as Docker reads
+   * them).
+   */
   static long composeBytes(String size) {
     Matcher m = COMPOSE_BYTES.matcher(size.strip());
     if (!m.matches()) {
@@ -61,12 +68,14 @@ final class Sizes {
     int end = 0;
     while (m.find() && m.start() == end) {
       long n = Long.parseLong(m.group(1));
-      total = total.plus(switch (m.group(2)) {
-        case "h" -> Duration.ofHours(n);
-        case "m" -> Duration.ofMinutes(n);
-        case "s" -> Duration.ofSeconds(n);
-        default -> Duration.ofMillis(n);
-      });
+      total =
+          total.plus(
+              switch (m.group(2)) {
+                case "h" -> Duration.ofHours(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "s" -> Duration.ofSeconds(n);
+                default -> Duration.ofMillis(n);
+              });
       end = m.end();
     }
     if (end == 0 || end != text.strip().length()) {

@@ -17,33 +17,65 @@ import java.util.concurrent.TimeUnit;
  * tool fails the test, saying how to install it: these checks never skip themselves green.
  */
 final class Tools {
-  /** The Debian package of each tool; bin/test installs them (spool_deploy_tools in bin/lib/common.sh). */
-  private static final Map<String, String> DEBIAN_PACKAGE = Map.of("promtool", "prometheus", "yamllint", "yamllint");
+  /**
+   * The Debian package of each tool; bin/test installs them (spool_deploy_tools in
+   * bin/lib/common.sh).
+   */
+  private static final Map<String, String> DEBIAN_PACKAGE =
+      Map.of("promtool", "prometheus", "yamllint", "yamllint");
+
   private static final long TIMEOUT_SECS = 60;
 
   private Tools() {}
 
-  /** Runs the command in deploy/ and fails, printing its output, unless it exits 0. Returns the output. */
+  /**
+   * Runs the command in deploy/ and fails, printing its output, unless it exits 0. Returns the
+   * output.
+   */
   static String assertPasses(String... command) {
     String tool = Path.of(command[0]).getFileName().toString();
     Path output;
     Process process;
     try {
       output = Files.createTempFile("spool-" + tool, ".out");
-      process = new ProcessBuilder(command).directory(DeployFiles.DEPLOY.toFile())
-          .redirectErrorStream(true).redirectOutput(output.toFile()).start();
+      process =
+          new ProcessBuilder(command)
+              .directory(DeployFiles.DEPLOY.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(output.toFile())
+              .start();
     } catch (IOException e) {
-      throw new AssertionError(tool + " is not installed (" + e.getMessage() + "). bin/test installs it; or, as root: "
-          + "apt-get install --no-install-recommends " + DEBIAN_PACKAGE.getOrDefault(tool, tool), e);
+      throw new AssertionError(
+          tool
+              + " is not installed ("
+              + e.getMessage()
+              + "). bin/test installs it; or, as root: "
+              + "apt-get install --no-install-recommends "
+              + DEBIAN_PACKAGE.getOrDefault(tool, tool),
+          e);
     }
     try {
       if (!process.waitFor(TIMEOUT_SECS, TimeUnit.SECONDS)) {
         process.destroyForcibly();
-        fail(String.join(" ", command) + " did not finish within " + TIMEOUT_SECS + " s:\n" + Files.readString(output));
+        fail(
+            String.join(" ", command)
+                + " did not finish within "
+                + TIMEOUT_SECS
+                + " s:\n"
+                + Files.readString(output));
       }
       String printed = Files.readString(output);
-      assertEquals(0, process.exitValue(), () -> String.join(" ", command) + " failed (exit " + process.exitValue()
-          + ", run in " + DeployFiles.DEPLOY + "):\n" + printed);
+      assertEquals(
+          0,
+          process.exitValue(),
+          () ->
+              String.join(" ", command)
+                  + " failed (exit "
+                  + process.exitValue()
+                  + ", run in "
+                  + DeployFiles.DEPLOY
+                  + "):\n"
+                  + printed);
       return printed;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -15,8 +15,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads every document of a YAML file into trees, resolving anchors, aliases and {@code <<} merge keys
- * as Docker compose does (Jackson alone reports an alias as the anchor's name, a plain string).
+ * Reads every document of a YAML file into trees, resolving anchors, aliases and {@code <<} merge
+ * keys as Docker compose does (Jackson alone reports an alias as the anchor's name, a plain
+ * string).
  */
 final class YamlDocuments {
   private static final YAMLFactory FACTORY = new YAMLFactory();
@@ -36,44 +37,52 @@ final class YamlDocuments {
     }
   }
 
-  private static JsonNode node(YAMLParser parser, Map<String, JsonNode> anchors) throws IOException {
+  private static JsonNode node(YAMLParser parser, Map<String, JsonNode> anchors)
+      throws IOException {
     String anchor = parser.getObjectId(); // read before moving on
-    JsonNode node = switch (parser.currentToken()) {
-      case START_OBJECT -> object(parser, anchors);
-      case START_ARRAY -> {
-        ArrayNode array = NODES.arrayNode();
-        while (parser.nextToken() != JsonToken.END_ARRAY) {
-          array.add(node(parser, anchors));
-        }
-        yield array;
-      }
-      case VALUE_STRING -> {
-        if (!parser.isCurrentAlias()) {
-          yield NODES.textNode(parser.getText());
-        }
-        JsonNode target = anchors.get(parser.getText());
-        if (target == null) {
-          throw new IOException("alias *" + parser.getText() + " names no anchor before it, at " + parser.currentLocation());
-        }
-        yield target;
-      }
-      case VALUE_NUMBER_INT -> switch (parser.getNumberType()) {
-        case INT -> NODES.numberNode(parser.getIntValue());
-        case LONG -> NODES.numberNode(parser.getLongValue());
-        default -> NODES.numberNode(parser.getBigIntegerValue());
-      };
-      case VALUE_NUMBER_FLOAT -> NODES.numberNode(parser.getDoubleValue());
-      case VALUE_TRUE, VALUE_FALSE -> NODES.booleanNode(parser.getBooleanValue());
-      case VALUE_NULL -> NODES.nullNode();
-      default -> NODES.textNode(parser.getText());
-    };
+    JsonNode node =
+        switch (parser.currentToken()) {
+          case START_OBJECT -> object(parser, anchors);
+          case START_ARRAY -> {
+            ArrayNode array = NODES.arrayNode();
+            while (parser.nextToken() != JsonToken.END_ARRAY) {
+              array.add(node(parser, anchors));
+            }
+            yield array;
+          }
+          case VALUE_STRING -> {
+            if (!parser.isCurrentAlias()) {
+              yield NODES.textNode(parser.getText());
+            }
+            JsonNode target = anchors.get(parser.getText());
+            if (target == null) {
+              throw new IOException(
+                  "alias *"
+                      + parser.getText()
+                      + " names no anchor before it, at "
+                      + parser.currentLocation());
+            }
+            yield target;
+          }
+          case VALUE_NUMBER_INT ->
+              switch (parser.getNumberType()) {
+                case INT -> NODES.numberNode(parser.getIntValue());
+                case LONG -> NODES.numberNode(parser.getLongValue());
+                default -> NODES.numberNode(parser.getBigIntegerValue());
+              };
+          case VALUE_NUMBER_FLOAT -> NODES.numberNode(parser.getDoubleValue());
+          case VALUE_TRUE, VALUE_FALSE -> NODES.booleanNode(parser.getBooleanValue());
+          case VALUE_NULL -> NODES.nullNode();
+          default -> NODES.textNode(parser.getText());
+        };
     if (anchor != null) {
       anchors.put(anchor, node);
     }
     return node;
   }
 
-  private static ObjectNode object(YAMLParser parser, Map<String, JsonNode> anchors) throws IOException {
+  private static ObjectNode object(YAMLParser parser, Map<String, JsonNode> anchors)
+      throws IOException {
     ObjectNode object = NODES.objectNode();
     var merged = new ArrayList<JsonNode>();
     while (parser.nextToken() == JsonToken.FIELD_NAME) {
@@ -86,14 +95,17 @@ final class YamlDocuments {
         object.set(key, value);
       }
     }
-    // Keys written in the mapping win over merged ones, wherever the << stands; "<<: [*a, *b]" merges both, a first.
+    // Keys written in the mapping win over merged ones, wherever the << stands; "<<: [*a, *b]"
+    // merges both, a first.
     for (JsonNode source : merged) {
       for (JsonNode map : source.isArray() ? source : List.of(source)) {
-        map.properties().forEach(field -> {
-          if (!object.has(field.getKey())) {
-            object.set(field.getKey(), field.getValue());
-          }
-        });
+        map.properties()
+            .forEach(
+                field -> {
+                  if (!object.has(field.getKey())) {
+                    object.set(field.getKey(), field.getValue());
+                  }
+                });
       }
     }
     return object;

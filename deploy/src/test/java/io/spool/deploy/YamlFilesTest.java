@@ -20,7 +20,9 @@ class YamlFilesTest {
   @Test
   void everyYamlDocumentParses() {
     List<Path> files = DeployFiles.yamlFiles();
-    assertTrue(files.size() >= 10, "expected the compose file, the manifests and the Prometheus files, found " + files);
+    assertTrue(
+        files.size() >= 10,
+        "expected the compose file, the manifests and the Prometheus files, found " + files);
     var problems = new ArrayList<String>();
     int documents = 0;
     for (Path file : files) {
@@ -35,7 +37,8 @@ class YamlFilesTest {
       }
     }
     assertTrue(problems.isEmpty(), String.join("\n", problems));
-    assertTrue(documents > files.size(), "multi-document files should count each document: " + documents);
+    assertTrue(
+        documents > files.size(), "multi-document files should count each document: " + documents);
   }
 
   @Test
@@ -56,7 +59,10 @@ class YamlFilesTest {
         }
       }
     }
-    assertTrue(undocumented.isEmpty(), "settings used under deploy/ but missing from the README's Settings table "
-        + "(a typo, or a setting to document): " + undocumented);
+    assertTrue(
+        undocumented.isEmpty(),
+        "settings used under deploy/ but missing from the README's Settings table "
+            + "(a typo, or a setting to document): "
+            + undocumented);
   }
 }

@@ -8,7 +8,9 @@ import java.util.Map;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
-/** Reads {@code SPOOL_*} variables, collecting every problem so start-up reports them all at once. */
+/**
+ * Reads {@code SPOOL_*} variables, collecting every problem so start-up reports them all at once.
+ */
 final class Settings {
   private final Map<String, String> env;
   private final List<String> problems = new ArrayList<>();
@@ -61,8 +63,16 @@ final class Settings {
     String example = fallback != null ? fallback : schemes[0] + "://host:port/path";
     try {
       URI uri = URI.create(value);
-      if (uri.getScheme() == null || Arrays.stream(schemes).noneMatch(uri.getScheme()::equals) || uri.getHost() == null) {
-        problems.add(name + " must be a URL like " + example + " (scheme " + String.join(" or ", schemes) + ")");
+      if (uri.getScheme() == null
+          || Arrays.stream(schemes).noneMatch(uri.getScheme()::equals)
+          || uri.getHost() == null) {
+        problems.add(
+            name
+                + " must be a URL like "
+                + example
+                + " (scheme "
+                + String.join(" or ", schemes)
+                + ")");
         return fallback;
       }
       return value;
@@ -77,7 +87,12 @@ final class Settings {
     if (value == null) {
       return fallback;
     }
-    List<String> items = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).distinct().toList();
+    List<String> items =
+        Arrays.stream(value.split(","))
+            .map(String::trim)
+            .filter(s -> !s.isEmpty())
+            .distinct()
+            .toList();
     if (items.isEmpty()) {
       problems.add(name + " lists nothing");
       return fallback;
@@ -90,17 +105,27 @@ final class Settings {
     return items;
   }
 
-  /** Comma-separated secrets, each at least {@code minLength} characters; never echoed in problems. */
+  /**
+   * Comma-separated secrets, each at least {@code minLength} characters; never echoed in problems.
+   */
   List<String> secrets(String name, int minLength) {
     String value = raw(name);
     if (value == null) {
       return List.of();
     }
-    List<String> secrets = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    List<String> secrets =
+        Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     for (int i = 0; i < secrets.size(); i++) {
       if (secrets.get(i).length() < minLength) {
-        problems.add(name + ": secret " + (i + 1) + " of " + secrets.size() + " is shorter than " + minLength
-            + " characters");
+        problems.add(
+            name
+                + ": secret "
+                + (i + 1)
+                + " of "
+                + secrets.size()
+                + " is shorter than "
+                + minLength
+                + " characters");
       }
     }
     return secrets;

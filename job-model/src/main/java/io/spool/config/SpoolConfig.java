@@ -9,55 +9,57 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Every setting of a Spool process, read from {@code SPOOL_*} environment variables and validated at
- * start-up. Gateway and worker read the same record and use what concerns them.
+ * Every setting of a Spool process, read from {@code SPOOL_*} environment variables and validated
+ * at start-up. Gateway and worker read the same record and use what concerns them.
  *
- * @param pgUrl             Postgres, {@code postgresql://user:password@host:port/db}. {@code SPOOL_PG_URL},
- *                          default {@code postgresql://postgres@127.0.0.1:5432/postgres}.
- * @param pgSchema          the schema holding Spool's tables, created by migrations. {@code SPOOL_PG_SCHEMA},
- *                          default {@code spool}.
- * @param pgPoolSize        Postgres connections per process (pipelined). {@code SPOOL_PG_POOL_SIZE}, default 4.
- * @param redisUrl          Redis, {@code redis://[:password@]host:port[/db]}. {@code SPOOL_REDIS_URL},
- *                          default {@code redis://127.0.0.1:6379}.
- * @param keyPrefix         prefix (and hash tag) of every Redis key, so several Spools can share a Redis.
- *                          {@code SPOOL_KEY_PREFIX}, default {@code spool}.
- * @param httpPort          the gateway's HTTP port. {@code SPOOL_HTTP_PORT}, default 8080.
- * @param httpInstances     gateway event-loop verticles. {@code SPOOL_HTTP_INSTANCES}, default: cores.
- * @param queues            the queues a worker consumes. {@code SPOOL_QUEUES} (comma-separated), default
- *                          {@code default}.
- * @param workerConcurrency job slots (jobs running at once) per worker process.
- *                          {@code SPOOL_WORKER_CONCURRENCY}, default 10.
- * @param maxAttempts       attempts a job gets unless its submission says otherwise.
- *                          {@code SPOOL_MAX_ATTEMPTS}, default 3.
+ * @param pgUrl Postgres, {@code postgresql://user:password@host:port/db}. {@code SPOOL_PG_URL},
+ *     default {@code postgresql://postgres@127.0.0.1:5432/postgres}.
+ * @param pgSchema the schema holding Spool's tables, created by migrations. {@code
+ *     SPOOL_PG_SCHEMA}, default {@code spool}.
+ * @param pgPoolSize Postgres connections per process (pipelined). {@code SPOOL_PG_POOL_SIZE},
+ *     default 4.
+ * @param redisUrl Redis, {@code redis://[:password@]host:port[/db]}. {@code SPOOL_REDIS_URL},
+ *     default {@code redis://127.0.0.1:6379}.
+ * @param keyPrefix prefix (and hash tag) of every Redis key, so several Spools can share a Redis.
+ *     {@code SPOOL_KEY_PREFIX}, default {@code spool}.
+ * @param httpPort the gateway's HTTP port. {@code SPOOL_HTTP_PORT}, default 8080.
+ * @param httpInstances gateway event-loop verticles. {@code SPOOL_HTTP_INSTANCES}, default: cores.
+ * @param queues the queues a worker consumes. {@code SPOOL_QUEUES} (comma-separated), default
+ *     {@code default}.
+ * @param workerConcurrency job slots (jobs running at once) per worker process. {@code
+ *     SPOOL_WORKER_CONCURRENCY}, default 10.
+ * @param maxAttempts attempts a job gets unless its submission says otherwise. {@code
+ *     SPOOL_MAX_ATTEMPTS}, default 3.
  * @param visibilityTimeout how long a worker may go without a heartbeat before its running jobs are
- *                          returned to pending, and how long a read signal may stay unclaimed before
- *                          another worker takes it over. {@code SPOOL_VISIBILITY_TIMEOUT_SECS}, default 30.
- * @param heartbeatInterval how often a worker proves it is alive; must be below the visibility timeout.
- *                          {@code SPOOL_HEARTBEAT_SECS}, default a third of the visibility timeout, at
- *                          least 1 and at most 5 (see {@link #defaultHeartbeatSecs}).
- * @param shutdownGrace     on SIGTERM, how long running jobs may go on before they are handed back.
- *                          {@code SPOOL_SHUTDOWN_GRACE_SECS}, default 30.
- * @param jobTimeout        how long one attempt may run unless its submission says otherwise.
- *                          {@code SPOOL_JOB_TIMEOUT_SECS}, default 3600.
- * @param retryBase         backoff before the first retry (full jitter: a random wait up to this,
- *                          doubling per attempt). {@code SPOOL_RETRY_BASE_MILLIS}, default 1000.
- * @param retryMax          the cap of that doubling. {@code SPOOL_RETRY_MAX_MILLIS}, default 300000.
- * @param eventRetention    how long a job's event log is kept after the job ends.
- *                          {@code SPOOL_EVENT_RETENTION_SECS}, default 3600.
- * @param eventCoalesce     a job's handler events are written at most once per this window, the first
- *                          at once; consecutive text-only {@code output} events in one write are joined.
- *                          {@code SPOOL_EVENT_COALESCE_MILLIS}, default 40; 0 writes as fast as Redis answers.
- * @param eventLogMax       events kept per job (older ones are trimmed). {@code SPOOL_EVENT_LOG_MAX},
- *                          default 1000.
- * @param webhooks          how workers deliver webhooks, and where the gateway lets them go.
- * @param idempotencyTtl    how long an idempotency key names its job; a reuse after that makes a new
- *                          job. {@code SPOOL_IDEMPOTENCY_TTL_SECS}, default 86400 (24 h).
- * @param httpJobs          how the built-in {@code http} job type calls out, and where it may go.
- * @param llm               the OpenAI-compatible server the built-in {@code llm} job type streams from.
- * @param auth              who may call the gateway's API.
- * @param limits            how much the gateway takes in before it answers 429.
- * @param connections       how long a client connection to the gateway may take over each part of a request.
- * @param ops               metrics, health, stats and log settings.
+ *     returned to pending, and how long a read signal may stay unclaimed before another worker
+ *     takes it over. {@code SPOOL_VISIBILITY_TIMEOUT_SECS}, default 30.
+ * @param heartbeatInterval how often a worker proves it is alive; must be below the visibility
+ *     timeout. {@code SPOOL_HEARTBEAT_SECS}, default a third of the visibility timeout, at least 1
+ *     and at most 5 (see {@link #defaultHeartbeatSecs}).
+ * @param shutdownGrace on SIGTERM, how long running jobs may go on before they are handed back.
+ *     {@code SPOOL_SHUTDOWN_GRACE_SECS}, default 30.
+ * @param jobTimeout how long one attempt may run unless its submission says otherwise. {@code
+ *     SPOOL_JOB_TIMEOUT_SECS}, default 3600.
+ * @param retryBase backoff before the first retry (full jitter: a random wait up to this, doubling
+ *     per attempt). {@code SPOOL_RETRY_BASE_MILLIS}, default 1000.
+ * @param retryMax the cap of that doubling. {@code SPOOL_RETRY_MAX_MILLIS}, default 300000.
+ * @param eventRetention how long a job's event log is kept after the job ends. {@code
+ *     SPOOL_EVENT_RETENTION_SECS}, default 3600.
+ * @param eventCoalesce a job's handler events are written at most once per this window, the first
+ *     at once; consecutive text-only {@code output} events in one write are joined. {@code
+ *     SPOOL_EVENT_COALESCE_MILLIS}, default 40; 0 writes as fast as Redis answers.
+ * @param eventLogMax events kept per job (older ones are trimmed). {@code SPOOL_EVENT_LOG_MAX},
+ *     default 1000.
+ * @param webhooks how workers deliver webhooks, and where the gateway lets them go.
+ * @param idempotencyTtl how long an idempotency key names its job; a reuse after that makes a new
+ *     job. {@code SPOOL_IDEMPOTENCY_TTL_SECS}, default 86400 (24 h).
+ * @param httpJobs how the built-in {@code http} job type calls out, and where it may go.
+ * @param llm the OpenAI-compatible server the built-in {@code llm} job type streams from.
+ * @param auth who may call the gateway's API.
+ * @param limits how much the gateway takes in before it answers 429.
+ * @param connections how long a client connection to the gateway may take over each part of a
+ *     request.
+ * @param ops metrics, health, stats and log settings.
  */
 public record SpoolConfig(
     String pgUrl,
@@ -91,23 +93,31 @@ public record SpoolConfig(
   /**
    * Webhook delivery settings.
    *
-   * @param secrets      the HMAC-SHA256 keys that sign deliveries, each at least 16 characters; several
-   *                     (comma-separated) while rotating, each giving one {@code v1=} in the signature.
-   *                     Workers deliver nothing until one is set (deliveries wait, visible on the job).
-   *                     {@code SPOOL_WEBHOOK_SECRET}, no default. Never logged.
-   * @param allowedHosts hosts exempt from the SSRF rules (e.g. an internal receiver), {@code *.domain}
-   *                     for a whole domain. {@code SPOOL_WEBHOOK_ALLOWED_HOSTS}, default none.
-   * @param maxAttempts  POSTs per delivery before it is recorded as failed.
-   *                     {@code SPOOL_WEBHOOK_MAX_ATTEMPTS}, default 10.
-   * @param retryBase    backoff before the first retry (full jitter, doubling per attempt).
-   *                     {@code SPOOL_WEBHOOK_RETRY_BASE_MILLIS}, default 2000.
-   * @param retryMax     the cap of that doubling. {@code SPOOL_WEBHOOK_RETRY_MAX_MILLIS}, default 3600000.
-   * @param timeout      how long one POST may take, connecting included. {@code SPOOL_WEBHOOK_TIMEOUT_SECS},
-   *                     default 10.
-   * @param concurrency  POSTs in flight per worker process. {@code SPOOL_WEBHOOK_CONCURRENCY}, default 32.
+   * @param secrets the HMAC-SHA256 keys that sign deliveries, each at least 16 characters; several
+   *     (comma-separated) while rotating, each giving one {@code v1=} in the signature. Workers
+   *     deliver nothing until one is set (deliveries wait, visible on the job). {@code
+   *     SPOOL_WEBHOOK_SECRET}, no default. Never logged.
+   * @param allowedHosts hosts exempt from the SSRF rules (e.g. an internal receiver), {@code
+   *     *.domain} for a whole domain. {@code SPOOL_WEBHOOK_ALLOWED_HOSTS}, default none.
+   * @param maxAttempts POSTs per delivery before it is recorded as failed. {@code
+   *     SPOOL_WEBHOOK_MAX_ATTEMPTS}, default 10.
+   * @param retryBase backoff before the first retry (full jitter, doubling per attempt). {@code
+   *     SPOOL_WEBHOOK_RETRY_BASE_MILLIS}, default 2000.
+   * @param retryMax the cap of that doubling. {@code SPOOL_WEBHOOK_RETRY_MAX_MILLIS}, default
+   *     3600000.
+   * @param timeout how long one POST may take, connecting included. {@code
+   *     SPOOL_WEBHOOK_TIMEOUT_SECS}, default 10.
+   * @param concurrency POSTs in flight per worker process. {@code SPOOL_WEBHOOK_CONCURRENCY},
+   *     default 32.
    */
-  public record Webhooks(List<String> secrets, List<String> allowedHosts, int maxAttempts, Duration retryBase,
-      Duration retryMax, Duration timeout, int concurrency) {
+  public record Webhooks(
+      List<String> secrets,
+      List<String> allowedHosts,
+      int maxAttempts,
+      Duration retryBase,
+      Duration retryMax,
+      Duration timeout,
+      int concurrency) {
     public static final String ALLOW_SETTING = "SPOOL_WEBHOOK_ALLOWED_HOSTS";
 
     /** The SSRF rules webhook destinations obey. */
@@ -117,22 +127,34 @@ public record SpoolConfig(
 
     @Override
     public String toString() {
-      return "Webhooks[secrets=" + secrets.size() + " set, allowedHosts=" + allowedHosts + ", maxAttempts="
-          + maxAttempts + ", retryBase=" + retryBase + ", retryMax=" + retryMax + ", timeout=" + timeout
-          + ", concurrency=" + concurrency + "]";
+      return "Webhooks[secrets="
+          + secrets.size()
+          + " set, allowedHosts="
+          + allowedHosts
+          + ", maxAttempts="
+          + maxAttempts
+          + ", retryBase="
+          + retryBase
+          + ", retryMax="
+          + retryMax
+          + ", timeout="
+          + timeout
+          + ", concurrency="
+          + concurrency
+          + "]";
     }
   }
 
   /**
    * The built-in {@code http} job type.
    *
-   * @param allowedHosts     hosts exempt from the SSRF rules (which are the webhooks' rules), {@code *.domain}
-   *                         for a whole domain. {@code SPOOL_HTTP_ALLOWED_HOSTS}, default none.
-   * @param timeout          how long one request may take, connecting and reading the answer included
-   *                         (the job's own timeout bounds it too). {@code SPOOL_HTTP_TIMEOUT_SECS}, default 30.
-   * @param maxResponseBytes how much of an answer's body is kept in the result; the rest is dropped and
-   *                         the result says {@code "truncated": true}. {@code SPOOL_HTTP_MAX_RESPONSE_BYTES},
-   *                         default 1048576 (1 MiB).
+   * @param allowedHosts hosts exempt from the SSRF rules (which are the webhooks' rules), {@code
+   *     *.domain} for a whole domain. {@code SPOOL_HTTP_ALLOWED_HOSTS}, default none.
+   * @param timeout how long one request may take, connecting and reading the answer included (the
+   *     job's own timeout bounds it too). {@code SPOOL_HTTP_TIMEOUT_SECS}, default 30.
+   * @param maxResponseBytes how much of an answer's body is kept in the result; the rest is dropped
+   *     and the result says {@code "truncated": true}. {@code SPOOL_HTTP_MAX_RESPONSE_BYTES},
+   *     default 1048576 (1 MiB).
    */
   public record HttpJobs(List<String> allowedHosts, Duration timeout, int maxResponseBytes) {
     public static final String ALLOW_SETTING = "SPOOL_HTTP_ALLOWED_HOSTS";
@@ -146,14 +168,14 @@ public record SpoolConfig(
   /**
    * The built-in {@code llm} job type.
    *
-   * @param baseUrl     an OpenAI-compatible API, e.g. {@code https://api.openai.com/v1} or a local vLLM or
-   *                    Ollama; {@code /chat/completions} is appended. Workers run {@code llm} jobs only
-   *                    when it is set. {@code SPOOL_LLM_BASE_URL}, no default. The operator's choice, so
-   *                    not subject to the SSRF rules.
-   * @param apiKey      sent as {@code Authorization: Bearer <key>}. {@code SPOOL_LLM_API_KEY}, default none.
-   *                    Never logged.
-   * @param idleTimeout how long the stream may stay silent (before the first token included) before the
-   *                    attempt fails. {@code SPOOL_LLM_IDLE_TIMEOUT_SECS}, default 120.
+   * @param baseUrl an OpenAI-compatible API, e.g. {@code https://api.openai.com/v1} or a local vLLM
+   *     or Ollama; {@code /chat/completions} is appended. Workers run {@code llm} jobs only when it
+   *     is set. {@code SPOOL_LLM_BASE_URL}, no default. The operator's choice, so not subject to
+   *     the SSRF rules.
+   * @param apiKey sent as {@code Authorization: Bearer <key>}. {@code SPOOL_LLM_API_KEY}, default
+   *     none. Never logged.
+   * @param idleTimeout how long the stream may stay silent (before the first token included) before
+   *     the attempt fails. {@code SPOOL_LLM_IDLE_TIMEOUT_SECS}, default 120.
    */
   public record Llm(String baseUrl, String apiKey, Duration idleTimeout) {
     public boolean enabled() {
@@ -162,26 +184,37 @@ public record SpoolConfig(
 
     @Override
     public String toString() {
-      return "Llm[baseUrl=" + baseUrl + ", apiKey=" + (apiKey == null ? "not set" : "set") + ", idleTimeout="
-          + idleTimeout + "]";
+      return "Llm[baseUrl="
+          + baseUrl
+          + ", apiKey="
+          + (apiKey == null ? "not set" : "set")
+          + ", idleTimeout="
+          + idleTimeout
+          + "]";
     }
   }
 
   /**
-   * The gateway's API keys. Each entry is {@code key=user}, the key at least 16 characters; a user may
-   * have several keys (to rotate them).
+   * The gateway's API keys. Each entry is {@code key=user}, the key at least 16 characters; a user
+   * may have several keys (to rotate them).
    *
-   * @param keys     entries from {@code SPOOL_API_KEYS} (comma-separated), default none. Never logged.
-   * @param keysFile a file of entries, one per line ({@code #} starts a comment), read when the gateway
-   *                 starts. {@code SPOOL_API_KEYS_FILE}, default none.
-   * @param disabled {@code SPOOL_AUTH=none}: no keys asked for, every caller is the user
-   *                 {@code anonymous}. The gateway refuses to start with no keys unless this is set.
-   *                 {@code SPOOL_AUTH}, {@code keys} (default) or {@code none}.
+   * @param keys entries from {@code SPOOL_API_KEYS} (comma-separated), default none. Never logged.
+   * @param keysFile a file of entries, one per line ({@code #} starts a comment), read when the
+   *     gateway starts. {@code SPOOL_API_KEYS_FILE}, default none.
+   * @param disabled {@code SPOOL_AUTH=none}: no keys asked for, every caller is the user {@code
+   *     anonymous}. The gateway refuses to start with no keys unless this is set. {@code
+   *     SPOOL_AUTH}, {@code keys} (default) or {@code none}.
    */
   public record Auth(List<String> keys, String keysFile, boolean disabled) {
     @Override
     public String toString() {
-      return "Auth[keys=" + keys.size() + " set, keysFile=" + keysFile + ", disabled=" + disabled + "]";
+      return "Auth[keys="
+          + keys.size()
+          + " set, keysFile="
+          + keysFile
+          + ", disabled="
+          + disabled
+          + "]";
     }
   }
 
@@ -189,77 +222,95 @@ public record SpoolConfig(
    * Backpressure.
    *
    * @param queueLimit most pending jobs (all queues together); past it a submission is a 429 with
-   *                   {@code Retry-After}. Each gateway counts them once a second and adds what it
-   *                   accepted since, so several gateways may overshoot by about a second of intake.
-   *                   {@code SPOOL_QUEUE_LIMIT}, default 100000.
+   *     {@code Retry-After}. Each gateway counts them once a second and adds what it accepted
+   *     since, so several gateways may overshoot by about a second of intake. {@code
+   *     SPOOL_QUEUE_LIMIT}, default 100000.
    * @param ratePerSec requests per second each user may make, on average, shared by all gateways
-   *                   through Redis (each gateway limits on its own while Redis is away); 0 for no limit.
-   *                   {@code SPOOL_RATE_LIMIT}, default 0.
-   * @param rateBurst  requests a user may make at once after being idle. {@code SPOOL_RATE_BURST},
-   *                   default twice the rate.
+   *     through Redis (each gateway limits on its own while Redis is away); 0 for no limit. {@code
+   *     SPOOL_RATE_LIMIT}, default 0.
+   * @param rateBurst requests a user may make at once after being idle. {@code SPOOL_RATE_BURST},
+   *     default twice the rate.
    */
   public record Limits(int queueLimit, int ratePerSec, int rateBurst) {}
 
   /**
    * Bounds on what one client connection may hold at the gateway, so a slow or silent client cannot
-   * keep sockets (and their buffers) forever; each closing is counted in
-   * {@code spool_http_connections_closed_total{reason}}.
+   * keep sockets (and their buffers) forever; each closing is counted in {@code
+   * spool_http_connections_closed_total{reason}}.
    *
-   * @param headerTimeout a new connection must have sent a whole request head within this.
-   *                      {@code SPOOL_HTTP_HEADER_TIMEOUT_SECS}, default 10.
-   * @param bodyTimeout   a request's body must have arrived whole within this of its head; past it the
-   *                      answer is a 408 and the connection closes. {@code SPOOL_HTTP_BODY_TIMEOUT_SECS},
-   *                      default 30.
-   * @param idleTimeout   a keep-alive connection with no request in progress closes after this (a
-   *                      long-poll, SSE stream or WebSocket in progress is not idle).
-   *                      {@code SPOOL_HTTP_IDLE_TIMEOUT_SECS}, default 60.
+   * @param headerTimeout a new connection must have sent a whole request head within this. {@code
+   *     SPOOL_HTTP_HEADER_TIMEOUT_SECS}, default 10.
+   * @param bodyTimeout a request's body must have arrived whole within this of its head; past it
+   *     the answer is a 408 and the connection closes. {@code SPOOL_HTTP_BODY_TIMEOUT_SECS},
+   *     default 30.
+   * @param idleTimeout a keep-alive connection with no request in progress closes after this (a
+   *     long-poll, SSE stream or WebSocket in progress is not idle). {@code
+   *     SPOOL_HTTP_IDLE_TIMEOUT_SECS}, default 60.
    */
   public record Connections(Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout) {}
 
   /**
    * How a process can be watched.
    *
-   * @param metricsPort        the worker's port for {@code /metrics} and {@code /health/*} (the gateway
-   *                           serves them on its HTTP port); 0 picks a free port and logs it.
-   *                           {@code SPOOL_METRICS_PORT}, default 9464.
-   * @param metricsToken       when set, {@code /metrics} asks for {@code Authorization: Bearer <token>}
-   *                           (gateway and worker). {@code SPOOL_METRICS_TOKEN}, default none (open, as
-   *                           Prometheus expects; keep the port private instead). Never logged.
-   * @param statsInterval      how often each worker logs one {@code stats} line; zero for never.
-   *                           {@code SPOOL_STATS_INTERVAL_SECS}, default 60.
-   * @param queueStatsInterval how often a process reads the queues' depth, lag and dead letters from
-   *                           Postgres and Redis for its gauges ({@code /v1/queues} reads them again
-   *                           when this reading is over a second old).
-   *                           {@code SPOOL_QUEUE_STATS_SECS}, default 10.
-   * @param jsonLogs           one JSON object per log line instead of text. {@code SPOOL_LOG_FORMAT},
-   *                           {@code text} (default) or {@code json}; read by the logging set-up.
+   * @param metricsPort the worker's port for {@code /metrics} and {@code /health/*} (the gateway
+   *     serves them on its HTTP port); 0 picks a free port and logs it. {@code SPOOL_METRICS_PORT},
+   *     default 9464.
+   * @param metricsToken when set, {@code /metrics} asks for {@code Authorization: Bearer <token>}
+   *     (gateway and worker). {@code SPOOL_METRICS_TOKEN}, default none (open, as Prometheus
+   *     expects; keep the port private instead). Never logged.
+   * @param statsInterval how often each worker logs one {@code stats} line; zero for never. {@code
+   *     SPOOL_STATS_INTERVAL_SECS}, default 60.
+   * @param queueStatsInterval how often a process reads the queues' depth, lag and dead letters
+   *     from Postgres and Redis for its gauges ({@code /v1/queues} reads them again when this
+   *     reading is over a second old). {@code SPOOL_QUEUE_STATS_SECS}, default 10.
+   * @param jsonLogs one JSON object per log line instead of text. {@code SPOOL_LOG_FORMAT}, {@code
+   *     text} (default) or {@code json}; read by the logging set-up.
    */
-  public record Ops(int metricsPort, String metricsToken, Duration statsInterval, Duration queueStatsInterval,
+  public record Ops(
+      int metricsPort,
+      String metricsToken,
+      Duration statsInterval,
+      Duration queueStatsInterval,
       boolean jsonLogs) {
     @Override
     public String toString() {
-      return "Ops[metricsPort=" + metricsPort + ", metricsToken=" + (metricsToken == null ? "not set" : "set")
-          + ", statsInterval=" + statsInterval + ", queueStatsInterval=" + queueStatsInterval + ", jsonLogs="
-          + jsonLogs + "]";
+      return "Ops[metricsPort="
+          + metricsPort
+          + ", metricsToken="
+          + (metricsToken == null ? "not set" : "set")
+          + ", statsInterval="
+          + statsInterval
+          + ", queueStatsInterval="
+          + queueStatsInterval
+          + ", jsonLogs="
+          + jsonLogs
+          + "]";
     }
   }
 
   public static final String DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
   public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
   /** Highest accepted per-job max_attempts. */
   public static final int MAX_ATTEMPTS_LIMIT = 100;
+
   /** Longest accepted per-job timeout: a week. */
   public static final int MAX_TIMEOUT_SECS = 7 * 24 * 3600;
+
   /** {@code SPOOL_VISIBILITY_TIMEOUT_SECS} unless set. */
   public static final int DEFAULT_VISIBILITY_TIMEOUT_SECS = 30;
-  /** The heartbeat interval unless {@code SPOOL_HEARTBEAT_SECS} says otherwise or the visibility timeout is short. */
+
+  /**
+   * The heartbeat interval unless {@code SPOOL_HEARTBEAT_SECS} says otherwise or the visibility
+   * timeout is short.
+   */
   public static final int MAX_DEFAULT_HEARTBEAT_SECS = 5;
 
   /**
-   * The heartbeat when {@code SPOOL_HEARTBEAT_SECS} is not set: a third of the visibility timeout, so a
-   * worker may miss two beats before it loses its jobs, at least a second and at most
-   * {@link #MAX_DEFAULT_HEARTBEAT_SECS} (a long timeout still finds cancel requests and reaped
-   * leases quickly). Always below the timeout, whose lowest value is 2.
+   * The heartbeat when {@code SPOOL_HEARTBEAT_SECS} is not set: a third of the visibility timeout,
+   * so a worker may miss two beats before it loses its jobs, at least a second and at most {@link
+   * #MAX_DEFAULT_HEARTBEAT_SECS} (a long timeout still finds cancel requests and reaped leases
+   * quickly). Always below the timeout, whose lowest value is 2.
    */
   public static int defaultHeartbeatSecs(int visibilityTimeoutSecs) {
     return Math.clamp(visibilityTimeoutSecs / 3, 1, MAX_DEFAULT_HEARTBEAT_SECS);
@@ -272,74 +323,99 @@ public record SpoolConfig(
   /** Reads and validates the settings; throws {@link ConfigException} listing every bad one. */
   public static SpoolConfig fromEnv(Map<String, String> env) {
     var s = new Settings(env);
-    int visibilitySecs = s.integer("SPOOL_VISIBILITY_TIMEOUT_SECS", DEFAULT_VISIBILITY_TIMEOUT_SECS, 2, 86_400);
-    var config = new SpoolConfig(
-        s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres"),
-        s.string("SPOOL_PG_SCHEMA", "spool", Names.PG_SCHEMA, "a lower-case identifier such as spool"),
-        s.integer("SPOOL_PG_POOL_SIZE", 4, 1, 100),
-        s.url("SPOOL_REDIS_URL", DEFAULT_REDIS_URL, "redis", "rediss"),
-        s.string("SPOOL_KEY_PREFIX", "spool", Names.KEY_PREFIX, Names.KEY_PREFIX_RULE),
-        s.integer("SPOOL_HTTP_PORT", 8080, 0, 65535),
-        s.integer("SPOOL_HTTP_INSTANCES", Runtime.getRuntime().availableProcessors(), 1, 64),
-        s.list("SPOOL_QUEUES", List.of(Names.DEFAULT_QUEUE), q -> Names.QUEUE.matcher(q).matches(), Names.NAME_RULE),
-        s.integer("SPOOL_WORKER_CONCURRENCY", 10, 1, 100_000),
-        s.integer("SPOOL_MAX_ATTEMPTS", 3, 1, MAX_ATTEMPTS_LIMIT),
-        Duration.ofSeconds(visibilitySecs),
-        Duration.ofSeconds(s.integer("SPOOL_HEARTBEAT_SECS", defaultHeartbeatSecs(visibilitySecs), 1, 3_600)),
-        Duration.ofSeconds(s.integer("SPOOL_SHUTDOWN_GRACE_SECS", 30, 0, 86_400)),
-        Duration.ofSeconds(s.integer("SPOOL_JOB_TIMEOUT_SECS", 3600, 1, MAX_TIMEOUT_SECS)),
-        Duration.ofMillis(s.integer("SPOOL_RETRY_BASE_MILLIS", 1000, 0, 3_600_000)),
-        Duration.ofMillis(s.integer("SPOOL_RETRY_MAX_MILLIS", 300_000, 0, 86_400_000)),
-        Duration.ofSeconds(s.integer("SPOOL_EVENT_RETENTION_SECS", 3600, 1, 30 * 86_400)),
-        Duration.ofMillis(s.integer("SPOOL_EVENT_COALESCE_MILLIS", 40, 0, 1_000)),
-        s.integer("SPOOL_EVENT_LOG_MAX", 1000, 10, 1_000_000),
-        new Webhooks(
-            s.secrets("SPOOL_WEBHOOK_SECRET", 16),
-            s.list(Webhooks.ALLOW_SETTING, List.of(), h -> Names.HOST.matcher(h).matches(),
-                "a host name or IP address, or *.domain"),
-            s.integer("SPOOL_WEBHOOK_MAX_ATTEMPTS", 10, 1, 100),
-            Duration.ofMillis(s.integer("SPOOL_WEBHOOK_RETRY_BASE_MILLIS", 2000, 0, 3_600_000)),
-            Duration.ofMillis(s.integer("SPOOL_WEBHOOK_RETRY_MAX_MILLIS", 3_600_000, 0, 86_400_000)),
-            Duration.ofSeconds(s.integer("SPOOL_WEBHOOK_TIMEOUT_SECS", 10, 1, 300)),
-            s.integer("SPOOL_WEBHOOK_CONCURRENCY", 32, 1, 10_000)),
-        Duration.ofSeconds(s.integer("SPOOL_IDEMPOTENCY_TTL_SECS", 86_400, 1, 90 * 86_400)),
-        new HttpJobs(
-            s.list(HttpJobs.ALLOW_SETTING, List.of(), h -> Names.HOST.matcher(h).matches(),
-                "a host name or IP address, or *.domain"),
-            Duration.ofSeconds(s.integer("SPOOL_HTTP_TIMEOUT_SECS", 30, 1, 86_400)),
-            s.integer("SPOOL_HTTP_MAX_RESPONSE_BYTES", 1 << 20, 0, 64 << 20)),
-        new Llm(
-            s.url("SPOOL_LLM_BASE_URL", null, "http", "https"),
-            s.secret("SPOOL_LLM_API_KEY"),
-            Duration.ofSeconds(s.integer("SPOOL_LLM_IDLE_TIMEOUT_SECS", 120, 1, 86_400))),
-        new Auth(
-            s.secrets("SPOOL_API_KEYS", 0),
-            s.string("SPOOL_API_KEYS_FILE", null, Pattern.compile(".{1,4096}"), "a file path"),
-            s.string("SPOOL_AUTH", "keys", Pattern.compile("keys|none"), "keys or none").equals("none")),
-        limits(s),
-        new Connections(
-            Duration.ofSeconds(s.integer("SPOOL_HTTP_HEADER_TIMEOUT_SECS", 10, 1, 3_600)),
-            Duration.ofSeconds(s.integer("SPOOL_HTTP_BODY_TIMEOUT_SECS", 30, 1, 3_600)),
-            Duration.ofSeconds(s.integer("SPOOL_HTTP_IDLE_TIMEOUT_SECS", 60, 1, 86_400))),
-        new Ops(
-            s.integer("SPOOL_METRICS_PORT", 9464, 0, 65535),
-            s.secret("SPOOL_METRICS_TOKEN"),
-            Duration.ofSeconds(s.integer("SPOOL_STATS_INTERVAL_SECS", 60, 0, 86_400)),
-            Duration.ofSeconds(s.integer("SPOOL_QUEUE_STATS_SECS", 10, 1, 3_600)),
-            s.string("SPOOL_LOG_FORMAT", "text", Pattern.compile("text|json"), "text or json").equals("json")));
+    int visibilitySecs =
+        s.integer("SPOOL_VISIBILITY_TIMEOUT_SECS", DEFAULT_VISIBILITY_TIMEOUT_SECS, 2, 86_400);
+    var config =
+        new SpoolConfig(
+            s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres"),
+            s.string(
+                "SPOOL_PG_SCHEMA",
+                "spool",
+                Names.PG_SCHEMA,
+                "a lower-case identifier such as spool"),
+            s.integer("SPOOL_PG_POOL_SIZE", 4, 1, 100),
+            s.url("SPOOL_REDIS_URL", DEFAULT_REDIS_URL, "redis", "rediss"),
+            s.string("SPOOL_KEY_PREFIX", "spool", Names.KEY_PREFIX, Names.KEY_PREFIX_RULE),
+            s.integer("SPOOL_HTTP_PORT", 8080, 0, 65535),
+            s.integer("SPOOL_HTTP_INSTANCES", Runtime.getRuntime().availableProcessors(), 1, 64),
+            s.list(
+                "SPOOL_QUEUES",
+                List.of(Names.DEFAULT_QUEUE),
+                q -> Names.QUEUE.matcher(q).matches(),
+                Names.NAME_RULE),
+            s.integer("SPOOL_WORKER_CONCURRENCY", 10, 1, 100_000),
+            s.integer("SPOOL_MAX_ATTEMPTS", 3, 1, MAX_ATTEMPTS_LIMIT),
+            Duration.ofSeconds(visibilitySecs),
+            Duration.ofSeconds(
+                s.integer("SPOOL_HEARTBEAT_SECS", defaultHeartbeatSecs(visibilitySecs), 1, 3_600)),
+            Duration.ofSeconds(s.integer("SPOOL_SHUTDOWN_GRACE_SECS", 30, 0, 86_400)),
+            Duration.ofSeconds(s.integer("SPOOL_JOB_TIMEOUT_SECS", 3600, 1, MAX_TIMEOUT_SECS)),
+            Duration.ofMillis(s.integer("SPOOL_RETRY_BASE_MILLIS", 1000, 0, 3_600_000)),
+            Duration.ofMillis(s.integer("SPOOL_RETRY_MAX_MILLIS", 300_000, 0, 86_400_000)),
+            Duration.ofSeconds(s.integer("SPOOL_EVENT_RETENTION_SECS", 3600, 1, 30 * 86_400)),
+            Duration.ofMillis(s.integer("SPOOL_EVENT_COALESCE_MILLIS", 40, 0, 1_000)),
+            s.integer("SPOOL_EVENT_LOG_MAX", 1000, 10, 1_000_000),
+            new Webhooks(
+                s.secrets("SPOOL_WEBHOOK_SECRET", 16),
+                s.list(
+                    Webhooks.ALLOW_SETTING,
+                    List.of(),
+                    h -> Names.HOST.matcher(h).matches(),
+                    "a host name or IP address, or *.domain"),
+                s.integer("SPOOL_WEBHOOK_MAX_ATTEMPTS", 10, 1, 100),
+                Duration.ofMillis(s.integer("SPOOL_WEBHOOK_RETRY_BASE_MILLIS", 2000, 0, 3_600_000)),
+                Duration.ofMillis(
+                    s.integer("SPOOL_WEBHOOK_RETRY_MAX_MILLIS", 3_600_000, 0, 86_400_000)),
+                Duration.ofSeconds(s.integer("SPOOL_WEBHOOK_TIMEOUT_SECS", 10, 1, 300)),
+                s.integer("SPOOL_WEBHOOK_CONCURRENCY", 32, 1, 10_000)),
+            Duration.ofSeconds(s.integer("SPOOL_IDEMPOTENCY_TTL_SECS", 86_400, 1, 90 * 86_400)),
+            new HttpJobs(
+                s.list(
+                    HttpJobs.ALLOW_SETTING,
+                    List.of(),
+                    h -> Names.HOST.matcher(h).matches(),
+                    "a host name or IP address, or *.domain"),
+                Duration.ofSeconds(s.integer("SPOOL_HTTP_TIMEOUT_SECS", 30, 1, 86_400)),
+                s.integer("SPOOL_HTTP_MAX_RESPONSE_BYTES", 1 << 20, 0, 64 << 20)),
+            new Llm(
+                s.url("SPOOL_LLM_BASE_URL", null, "http", "https"),
+                s.secret("SPOOL_LLM_API_KEY"),
+                Duration.ofSeconds(s.integer("SPOOL_LLM_IDLE_TIMEOUT_SECS", 120, 1, 86_400))),
+            new Auth(
+                s.secrets("SPOOL_API_KEYS", 0),
+                s.string("SPOOL_API_KEYS_FILE", null, Pattern.compile(".{1,4096}"), "a file path"),
+                s.string("SPOOL_AUTH", "keys", Pattern.compile("keys|none"), "keys or none")
+                    .equals("none")),
+            limits(s),
+            new Connections(
+                Duration.ofSeconds(s.integer("SPOOL_HTTP_HEADER_TIMEOUT_SECS", 10, 1, 3_600)),
+                Duration.ofSeconds(s.integer("SPOOL_HTTP_BODY_TIMEOUT_SECS", 30, 1, 3_600)),
+                Duration.ofSeconds(s.integer("SPOOL_HTTP_IDLE_TIMEOUT_SECS", 60, 1, 86_400))),
+            new Ops(
+                s.integer("SPOOL_METRICS_PORT", 9464, 0, 65535),
+                s.secret("SPOOL_METRICS_TOKEN"),
+                Duration.ofSeconds(s.integer("SPOOL_STATS_INTERVAL_SECS", 60, 0, 86_400)),
+                Duration.ofSeconds(s.integer("SPOOL_QUEUE_STATS_SECS", 10, 1, 3_600)),
+                s.string("SPOOL_LOG_FORMAT", "text", Pattern.compile("text|json"), "text or json")
+                    .equals("json")));
     // Only a heartbeat set explicitly can fail this: the derived one is always below the timeout.
     if (config.heartbeatInterval().compareTo(config.visibilityTimeout()) >= 0) {
-      s.problem("SPOOL_HEARTBEAT_SECS (" + config.heartbeatInterval().toSeconds()
-          + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS (" + config.visibilityTimeout().toSeconds() + ")");
+      s.problem(
+          "SPOOL_HEARTBEAT_SECS ("
+              + config.heartbeatInterval().toSeconds()
+              + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS ("
+              + config.visibilityTimeout().toSeconds()
+              + ")");
     }
     s.check();
     return config;
   }
 
-
   private static Limits limits(Settings s) {
     int rate = s.integer("SPOOL_RATE_LIMIT", 0, 0, 1_000_000);
-    return new Limits(s.integer("SPOOL_QUEUE_LIMIT", 100_000, 1, 1_000_000_000), rate,
+    return new Limits(
+        s.integer("SPOOL_QUEUE_LIMIT", 100_000, 1, 1_000_000_000),
+        rate,
         s.integer("SPOOL_RATE_BURST", Math.max(1, 2 * rate), 1, 10_000_000));
   }
 

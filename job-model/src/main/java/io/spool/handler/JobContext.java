@@ -20,9 +20,9 @@ public interface JobContext {
 
   /**
    * Appends an event to the job's log, streamed live to clients watching the job: {@code progress}
-   * (any JSON, e.g. {@code {"step": 3, "of": 10}}) or {@code output} (partial results, e.g.
-   * {@code {"text": "..."}}). Waits until Redis has it; if Redis is away the event is dropped and the
-   * job goes on.
+   * (any JSON, e.g. {@code {"step": 3, "of": 10}}) or {@code output} (partial results, e.g. {@code
+   * {"text": "..."}}). Waits until Redis has it; if Redis is away the event is dropped and the job
+   * goes on.
    */
   void emit(String type, JsonNode data);
 
@@ -42,12 +42,12 @@ public interface JobContext {
   /**
    * Runs a side effect at most once per job across all its attempts: the first attempt to get here
    * runs {@code effect} and records its result; later attempts get the recorded result back without
-   * running it. {@code effect} receives a stable idempotency key ({@code <job id>:<name>}) to pass to
-   * the outside service, which covers the moment between doing the effect and recording it (a crash
-   * there makes the next attempt run it again, and the service should recognise the key). Throws
-   * {@link AttemptLostException} if this attempt no longer holds the job.
+   * running it. {@code effect} receives a stable idempotency key ({@code <job id>:<name>}) to pass
+   * to the outside service, which covers the moment between doing the effect and recording it (a
+   * crash there makes the next attempt run it again, and the service should recognise the key).
+   * Throws {@link AttemptLostException} if this attempt no longer holds the job.
    *
-   * @param name   names the side effect within the job, e.g. {@code "charge"} or {@code "send-email"}
+   * @param name names the side effect within the job, e.g. {@code "charge"} or {@code "send-email"}
    * @param effect does it; its result (JSON, may be null) is what later attempts get
    */
   JsonNode once(String name, SideEffect effect) throws Exception;

@@ -3,8 +3,9 @@ package io.spool.handler;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
- * A job type. Implement it, list the class in {@code META-INF/services/io.spool.handler.JobHandler},
- * and put the jar on the worker's class path: jobs whose {@code type} equals {@link #type()} run here.
+ * A job type. Implement it, list the class in {@code
+ * META-INF/services/io.spool.handler.JobHandler}, and put the jar on the worker's class path: jobs
+ * whose {@code type} equals {@link #type()} run here.
  *
  * <p>Handlers are plain straight-line code, each attempt on a virtual thread of its own: they may
  * block, sleep, call HTTP APIs and {@code await()} Vert.x futures. One instance serves every job of
@@ -16,9 +17,9 @@ public interface JobHandler {
   String type();
 
   /**
-   * Runs one attempt of a job. The returned JSON becomes the job's {@code result}; throwing fails the
-   * attempt, with the exception's message as the job's {@code error} ({@link PartialResultException}
-   * keeps a partial result too).
+   * Runs one attempt of a job. The returned JSON becomes the job's {@code result}; throwing fails
+   * the attempt, with the exception's message as the job's {@code error} ({@link
+   * PartialResultException} keeps a partial result too).
    */
   JsonNode run(JobContext context) throws Exception;
 }

@@ -3,8 +3,9 @@ package io.spool.model;
 import java.util.UUID;
 
 /**
- * One attempt of one job: the fencing token of every write a worker makes about the job (design note
- * 3 in docs/architecture.md). {@code attempt} is the job's {@code attempts} count when it was claimed.
+ * One attempt of one job: the fencing token of every write a worker makes about the job (design
+ * note 3 in docs/architecture.md). {@code attempt} is the job's {@code attempts} count when it was
+ * claimed.
  */
 public record AttemptRef(UUID jobId, int attempt) {
   /** The attempt a claimed job carries. */

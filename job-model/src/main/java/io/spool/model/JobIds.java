@@ -6,11 +6,14 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
-/** Job ids: UUIDv7, time-ordered, so the newest-first listing is an index scan on the primary key. */
+/**
+ * Job ids: UUIDv7, time-ordered, so the newest-first listing is an index scan on the primary key.
+ */
 public final class JobIds {
   private static final TimeBasedEpochGenerator GENERATOR = Generators.timeBasedEpochGenerator();
   private static final Pattern CANONICAL =
-      Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+      Pattern.compile(
+          "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
   private JobIds() {}
 

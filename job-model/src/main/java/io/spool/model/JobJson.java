@@ -17,16 +17,18 @@ public final class JobJson {
   /** Deeper documents are refused: a guard against stack exhaustion from hostile input. */
   public static final int MAX_NESTING_DEPTH = 64;
 
-  public static final ObjectMapper MAPPER = JsonMapper.builder(
-          JsonFactory.builder()
-              .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
-              .build())
-      .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-      .addModule(new JavaTimeModule())
-      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-      .build();
+  public static final ObjectMapper MAPPER =
+      JsonMapper.builder(
+              JsonFactory.builder()
+                  .streamReadConstraints(
+                      StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
+                  .build())
+          .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+          .addModule(new JavaTimeModule())
+          .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .build();
 
   private JobJson() {}
 
@@ -50,12 +52,15 @@ public final class JobJson {
     }
   }
 
-  /** Whether any string or field name in the tree holds U+0000, which Postgres jsonb cannot store. */
+  /**
+   * Whether any string or field name in the tree holds U+0000, which Postgres jsonb cannot store.
+   */
   public static boolean containsNul(JsonNode node) {
     if (node.isTextual()) {
       return node.textValue().indexOf('\u0000') >= 0;
     }
-    for (java.util.Iterator<java.util.Map.Entry<String, JsonNode>> fields = node.fields(); fields.hasNext(); ) {
+    for (java.util.Iterator<java.util.Map.Entry<String, JsonNode>> fields = node.fields();
+        fields.hasNext(); ) {
       var field = fields.next();
       if (field.getKey().indexOf('\u0000') >= 0 || containsNul(field.getValue())) {
         return true;

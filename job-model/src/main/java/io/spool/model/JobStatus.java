@@ -22,19 +22,24 @@ public enum JobStatus {
   FAILED,
   CANCELLED;
 
-  /** Lower-case names, made once: statuses are parsed for every row read and written in every JSON. */
+  /**
+   * Lower-case names, made once: statuses are parsed for every row read and written in every JSON.
+   */
   private final String wire = name().toLowerCase(Locale.ROOT);
-  private static final Map<String, JobStatus> BY_WIRE = Arrays.stream(values())
-      .collect(Collectors.toUnmodifiableMap(JobStatus::wire, s -> s));
 
-  private static final Map<JobStatus, Set<JobStatus>> NEXT = Map.of(
-      PENDING, EnumSet.of(RUNNING, CANCELLED),
-      // running → pending: a retry after backoff, a lease that expired, or a worker handing back on shutdown.
-      RUNNING, EnumSet.of(PENDING, COMPLETED, FAILED, CANCELLED),
-      COMPLETED, EnumSet.noneOf(JobStatus.class),
-      // failed → pending: a dead-lettered job requeued by a person.
-      FAILED, EnumSet.of(PENDING),
-      CANCELLED, EnumSet.noneOf(JobStatus.class));
+  private static final Map<String, JobStatus> BY_WIRE =
+      Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(JobStatus::wire, s -> s));
+
+  private static final Map<JobStatus, Set<JobStatus>> NEXT =
+      Map.of(
+          PENDING, EnumSet.of(RUNNING, CANCELLED),
+          // running → pending: a retry after backoff, a lease that expired, or a worker handing
+          // back on shutdown.
+          RUNNING, EnumSet.of(PENDING, COMPLETED, FAILED, CANCELLED),
+          COMPLETED, EnumSet.noneOf(JobStatus.class),
+          // failed → pending: a dead-lettered job requeued by a person.
+          FAILED, EnumSet.of(PENDING),
+          CANCELLED, EnumSet.noneOf(JobStatus.class));
 
   /** The name on the wire and in the database: lower case. */
   @JsonValue
@@ -53,7 +58,8 @@ public enum JobStatus {
 
   /** The states from which a job may move to this one. */
   public Set<JobStatus> allowedFrom() {
-    return Arrays.stream(values()).filter(s -> s.canChangeTo(this))
+    return Arrays.stream(values())
+        .filter(s -> s.canChangeTo(this))
         .collect(Collectors.toCollection(() -> EnumSet.noneOf(JobStatus.class)));
   }
 
@@ -62,6 +68,7 @@ public enum JobStatus {
   }
 
   public static JobStatus parse(String value) {
-    return fromWire(value).orElseThrow(() -> new IllegalArgumentException("unknown job status: " + value));
+    return fromWire(value)
+        .orElseThrow(() -> new IllegalArgumentException("unknown job status: " + value));
   }
 }

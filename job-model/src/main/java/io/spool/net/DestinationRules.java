@@ -15,10 +15,10 @@ import java.util.stream.Collectors;
 /**
  * Where Spool may send requests on a user's behalf (webhooks, later the {@code http} job type): the
  * SSRF rules. Only http and https; no credentials in the URL; and no destination whose address is
- * loopback, private, link-local (where cloud metadata services live), unique-local, shared, reserved,
- * multicast or unspecified, unless its host is listed as allowed. Checked on the URL at submission
- * and on every address the name resolves to before each request, so a public name pointing at a
- * private address is refused too.
+ * loopback, private, link-local (where cloud metadata services live), unique-local, shared,
+ * reserved, multicast or unspecified, unless its host is listed as allowed. Checked on the URL at
+ * submission and on every address the name resolves to before each request, so a public name
+ * pointing at a private address is refused too.
  */
 public final class DestinationRules {
   /** Longest accepted URL. */
@@ -28,12 +28,16 @@ public final class DestinationRules {
   private final String allowSetting;
 
   /**
-   * @param allowedHosts host names or IP literals exempt from the address rules; {@code *.example.org}
-   *                     allows every name below example.org
-   * @param allowSetting the setting that lists them, named in refusals so people know what to change
+   * @param allowedHosts host names or IP literals exempt from the address rules; {@code
+   *     *.example.org} allows every name below example.org
+   * @param allowSetting the setting that lists them, named in refusals so people know what to
+   *     change
    */
   public DestinationRules(List<String> allowedHosts, String allowSetting) {
-    this.allowedHosts = allowedHosts.stream().map(DestinationRules::normalHost).collect(Collectors.toUnmodifiableSet());
+    this.allowedHosts =
+        allowedHosts.stream()
+            .map(DestinationRules::normalHost)
+            .collect(Collectors.toUnmodifiableSet());
     this.allowSetting = allowSetting;
   }
 
@@ -109,34 +113,43 @@ public final class DestinationRules {
   }
 
   /**
-   * Resolves {@code host} (off the event loop) and answers its addresses, or fails with
-   * {@link RefusedDestination} if it does not resolve or any address is forbidden and the host is not
-   * allowed. Connect to one of the answered addresses, not to the name again, so a second DNS answer
-   * cannot point elsewhere.
+   * Resolves {@code host} (off the event loop) and answers its addresses, or fails with {@link
+   * RefusedDestination} if it does not resolve or any address is forbidden and the host is not
+   * allowed. Connect to one of the answered addresses, not to the name again, so a second DNS
+   * answer cannot point elsewhere.
    */
   public Future<List<InetAddress>> resolve(Vertx vertx, String host) {
     String h = normalHost(host);
-    return vertx.executeBlocking(() -> {
-      List<InetAddress> addresses;
-      try {
-        addresses = List.of(InetAddress.getAllByName(h));
-      } catch (UnknownHostException e) {
-        throw new RefusedDestination("host " + h + " does not resolve", true);
-      }
-      if (!allows(h)) {
-        for (InetAddress address : addresses) {
-          String kind = forbiddenKind(address);
-          if (kind != null) {
-            throw new RefusedDestination(refusal(h + " (" + address.getHostAddress() + ")", kind), false);
+    return vertx.executeBlocking(
+        () -> {
+          List<InetAddress> addresses;
+          try {
+            addresses = List.of(InetAddress.getAllByName(h));
+          } catch (UnknownHostException e) {
+            throw new RefusedDestination("host " + h + " does not resolve", true);
           }
-        }
-      }
-      return addresses;
-    }, false);
+          if (!allows(h)) {
+            for (InetAddress address : addresses) {
+              String kind = forbiddenKind(address);
+              if (kind != null) {
+                throw new RefusedDestination(
+                    refusal(h + " (" + address.getHostAddress() + ")", kind), false);
+              }
+            }
+          }
+          return addresses;
+        },
+        false);
   }
 
   private String refusal(String what, String kind) {
-    return "destination " + what + " is a " + kind + " address; list the host in " + allowSetting + " to allow it";
+    return "destination "
+        + what
+        + " is a "
+        + kind
+        + " address; list the host in "
+        + allowSetting
+        + " to allow it";
   }
 
   /** Why Spool must not connect to this address on a user's behalf, or null if it may. */
@@ -166,7 +179,8 @@ public final class DestinationRules {
       if (first == 100 && (second & 0xc0) == 64) {
         return "shared (carrier-grade NAT)";
       }
-      if ((first == 192 && second == 0 && (b[2] & 0xff) == 0) || (first == 198 && (second & 0xfe) == 18)) {
+      if ((first == 192 && second == 0 && (b[2] & 0xff) == 0)
+          || (first == 198 && (second & 0xfe) == 18)) {
         return "reserved";
       }
       return null;
@@ -175,8 +189,14 @@ public final class DestinationRules {
       if ((b[0] & 0xfe) == 0xfc) {
         return "unique-local (private)";
       }
-      // IPv4 carried inside IPv6 (compatible, NAT64 64:ff9b::/96, 6to4 2002::/16) is judged by its IPv4 part.
-      boolean nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == (byte) 0xff && b[3] == (byte) 0x9b && allZero(b, 4, 12);
+      // IPv4 carried inside IPv6 (compatible, NAT64 64:ff9b::/96, 6to4 2002::/16) is judged by its
+      // IPv4 part.
+      boolean nat64 =
+          b[0] == 0x00
+              && b[1] == 0x64
+              && b[2] == (byte) 0xff
+              && b[3] == (byte) 0x9b
+              && allZero(b, 4, 12);
       if (v6.isIPv4CompatibleAddress() || nat64) {
         return forbiddenKind(v4(b, 12));
       }

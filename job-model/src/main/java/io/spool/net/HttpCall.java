@@ -10,44 +10,63 @@ import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
 
 /**
- * The request of a built-in {@code http} job: {@code {"method", "url", "headers"?, "body"?, "after_ms"?}}.
- * Checked by the gateway at submission (so a bad one is a 422 naming {@code request.<field>}) and by
- * the worker before it runs.
+ * The request of a built-in {@code http} job: {@code {"method", "url", "headers"?, "body"?,
+ * "after_ms"?}}. Checked by the gateway at submission (so a bad one is a 422 naming {@code
+ * request.<field>}) and by the worker before it runs.
  *
- * @param method  GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS; default GET
- * @param url     http or https, obeying the SSRF rules
- * @param headers sent as given, minus those Spool sets itself (Host, Content-Length, Idempotency-Key...)
- * @param body    the body to send: a JSON string is sent as its text, anything else as JSON (with
- *                {@code Content-Type: application/json} unless a header says otherwise); null for none
+ * @param method GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS; default GET
+ * @param url http or https, obeying the SSRF rules
+ * @param headers sent as given, minus those Spool sets itself (Host, Content-Length,
+ *     Idempotency-Key...)
+ * @param body the body to send: a JSON string is sent as its text, anything else as JSON (with
+ *     {@code Content-Type: application/json} unless a header says otherwise); null for none
  * @param afterMs how long the job goes on after the request, modelling later work; 0 to 86,400,000
  */
-public record HttpCall(String method, String url, Map<String, String> headers, JsonNode body, long afterMs) {
+public record HttpCall(
+    String method, String url, Map<String, String> headers, JsonNode body, long afterMs) {
   /** The job type. */
   public static final String TYPE = "http";
+
   public static final Set<String> FIELDS = Set.of("method", "url", "headers", "body", "after_ms");
-  static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
+  static final Set<String> METHODS =
+      Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
   static final long MAX_AFTER_MS = 24L * 3600 * 1000;
   static final int MAX_HEADERS = 64;
   static final int MAX_HEADER_VALUE = 8192;
+
   /** Set by Spool or by the connection: a job may not choose them. */
-  static final Set<String> RESERVED_HEADERS = Set.of("host", "content-length", "transfer-encoding", "connection",
-      "keep-alive", "upgrade", "te", "trailer", "proxy-connection", "proxy-authorization", "idempotency-key");
+  static final Set<String> RESERVED_HEADERS =
+      Set.of(
+          "host",
+          "content-length",
+          "transfer-encoding",
+          "connection",
+          "keep-alive",
+          "upgrade",
+          "te",
+          "trailer",
+          "proxy-connection",
+          "proxy-authorization",
+          "idempotency-key");
+
   private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}");
 
   /** The header carrying the side effect's stable key, {@code <job id>:http}. */
   public static final String IDEMPOTENCY_HEADER = "Idempotency-Key";
 
   /**
-   * Parses and checks {@code request}; every problem goes to {@code problem} as (field, message) and
-   * the answer is then null. The URL's shape is checked against {@code rules}; its DNS answer is the
-   * caller's to check.
+   * Parses and checks {@code request}; every problem goes to {@code problem} as (field, message)
+   * and the answer is then null. The URL's shape is checked against {@code rules}; its DNS answer
+   * is the caller's to check.
    */
-  public static HttpCall parse(JsonNode request, DestinationRules rules, BiConsumer<String, String> problem) {
+  public static HttpCall parse(
+      JsonNode request, DestinationRules rules, BiConsumer<String, String> problem) {
     int[] problems = {0};
-    BiConsumer<String, String> note = (field, message) -> {
-      problems[0]++;
-      problem.accept(field, message);
-    };
+    BiConsumer<String, String> note =
+        (field, message) -> {
+          problems[0]++;
+          problem.accept(field, message);
+        };
     for (Iterator<String> names = request.fieldNames(); names.hasNext(); ) {
       String name = names.next();
       if (!FIELDS.contains(name)) {
@@ -59,7 +78,8 @@ public record HttpCall(String method, String url, Map<String, String> headers, J
     if (methodNode != null && !methodNode.isNull()) {
       method = methodNode.isTextual() ? methodNode.asText().toUpperCase(Locale.ROOT) : "";
       if (!METHODS.contains(method)) {
-        note.accept("method", "must be one of " + String.join(", ", METHODS.stream().sorted().toList()));
+        note.accept(
+            "method", "must be one of " + String.join(", ", METHODS.stream().sorted().toList()));
       }
     }
     String url = null;
@@ -86,7 +106,10 @@ public record HttpCall(String method, String url, Map<String, String> headers, J
     long afterMs = 0;
     JsonNode after = request.get("after_ms");
     if (after != null && !after.isNull()) {
-      if (!after.isIntegralNumber() || !after.canConvertToLong() || after.asLong() < 0 || after.asLong() > MAX_AFTER_MS) {
+      if (!after.isIntegralNumber()
+          || !after.canConvertToLong()
+          || after.asLong() < 0
+          || after.asLong() > MAX_AFTER_MS) {
         note.accept("after_ms", "must be a whole number from 0 to " + MAX_AFTER_MS);
       } else {
         afterMs = after.asLong();
@@ -117,8 +140,11 @@ public record HttpCall(String method, String url, Map<String, String> headers, J
         note.accept("headers." + name, "is set by Spool and cannot be given");
       } else if (!value.isTextual()) {
         note.accept("headers." + name, "must be a string");
-      } else if (value.asText().length() > MAX_HEADER_VALUE || value.asText().chars().anyMatch(c -> (c < 0x20 && c != '\t') || c == 0x7f)) {
-        note.accept("headers." + name, "must be at most " + MAX_HEADER_VALUE + " characters, without control characters");
+      } else if (value.asText().length() > MAX_HEADER_VALUE
+          || value.asText().chars().anyMatch(c -> (c < 0x20 && c != '\t') || c == 0x7f)) {
+        note.accept(
+            "headers." + name,
+            "must be at most " + MAX_HEADER_VALUE + " characters, without control characters");
       } else {
         headers.put(name, value.asText());
       }

@@ -5,9 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.function.BiConsumer;
 
 /**
- * The request of a built-in {@code llm} job: an OpenAI-style chat completion request,
- * {@code {"model", "messages", ...}}, passed through as given except that it is always streamed.
- * Checked by the gateway at submission and by the worker before it runs.
+ * The request of a built-in {@code llm} job: an OpenAI-style chat completion request, {@code
+ * {"model", "messages", ...}}, passed through as given except that it is always streamed. Checked
+ * by the gateway at submission and by the worker before it runs.
  */
 public final class LlmCall {
   /** The job type. */
@@ -16,18 +16,21 @@ public final class LlmCall {
   private LlmCall() {}
 
   /**
-   * Checks what Spool relies on ({@code messages} is a non-empty array of objects; {@code stream}, if
-   * given, is true); every problem goes to {@code problem} as (field, message). The rest is the
+   * Checks what Spool relies on ({@code messages} is a non-empty array of objects; {@code stream},
+   * if given, is true); every problem goes to {@code problem} as (field, message). The rest is the
    * model server's to judge.
    */
   public static void check(JsonNode request, BiConsumer<String, String> problem) {
     JsonNode messages = request.get("messages");
     if (messages == null || !messages.isArray() || messages.isEmpty()) {
-      problem.accept("messages", "is required: a non-empty array of {\"role\", \"content\"} objects");
+      problem.accept(
+          "messages", "is required: a non-empty array of {\"role\", \"content\"} objects");
     } else {
       for (int i = 0; i < messages.size(); i++) {
         if (!messages.get(i).isObject()) {
-          problem.accept("messages[" + i + "]", "must be an object like {\"role\": \"user\", \"content\": \"...\"}");
+          problem.accept(
+              "messages[" + i + "]",
+              "must be an object like {\"role\": \"user\", \"content\": \"...\"}");
         }
       }
     }
@@ -37,7 +40,10 @@ public final class LlmCall {
     }
   }
 
-  /** The body sent to {@code /chat/completions}: the request, streamed, with usage in the last chunk. */
+  /**
+   * The body sent to {@code /chat/completions}: the request, streamed, with usage in the last
+   * chunk.
+   */
   public static ObjectNode streamingBody(JsonNode request) {
     ObjectNode body = ((ObjectNode) request).deepCopy();
     body.put("stream", true);

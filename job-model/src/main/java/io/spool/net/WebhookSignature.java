@@ -13,12 +13,13 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The {@code Spool-Signature} header of a webhook: {@code t=<unix seconds>,v1=<hex HMAC-SHA256 of
- * "<t>.<raw body>">}, one {@code v1} per configured secret so a secret can be rotated without a gap.
- * Receivers verify with {@link #verify}: recompute over the raw body, compare in constant time, and
- * refuse old timestamps so a captured delivery cannot be replayed later.
+ * "<t>.<raw body>">}, one {@code v1} per configured secret so a secret can be rotated without a
+ * gap. Receivers verify with {@link #verify}: recompute over the raw body, compare in constant
+ * time, and refuse old timestamps so a captured delivery cannot be replayed later.
  */
 public final class WebhookSignature {
   public static final String HEADER = "Spool-Signature";
+
   /** How far a receiver should accept a timestamp from its own clock. */
   public static final Duration DEFAULT_TOLERANCE = Duration.ofMinutes(5);
 
@@ -27,7 +28,9 @@ public final class WebhookSignature {
   public static String sign(List<String> secrets, long unixSeconds, String body) {
     var header = new StringBuilder("t=").append(unixSeconds);
     for (String secret : secrets) {
-      header.append(",v1=").append(HexFormat.of().formatHex(hmac(secret, unixSeconds + "." + body)));
+      header
+          .append(",v1=")
+          .append(HexFormat.of().formatHex(hmac(secret, unixSeconds + "." + body)));
     }
     return header.toString();
   }
@@ -36,7 +39,8 @@ public final class WebhookSignature {
    * Whether {@code header} carries a valid signature of {@code body} by {@code secret}, made within
    * {@code tolerance} of {@code now}.
    */
-  public static boolean verify(String secret, String header, String body, Duration tolerance, Instant now) {
+  public static boolean verify(
+      String secret, String header, String body, Duration tolerance, Instant now) {
     if (header == null) {
       return false;
     }

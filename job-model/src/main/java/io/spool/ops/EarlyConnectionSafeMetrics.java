@@ -25,10 +25,11 @@ import io.vertx.core.spi.observability.HttpResponse;
  * existed goes unmeasured, instead of every request on it failing.
  *
  * <p>Why: Vert.x 5.0.10 ({@code NetServerImpl.bind}) makes a server's meters in a listener on the
- * bind that may run after the port already accepts: when the thread that called {@code listen()} adds
- * that listener late (a busy machine), connections accepted meanwhile get no socket metric, while
- * their requests, parsed later, do find the server's meters. Micrometer's {@code requestBegin} then
- * throws on the missing socket metric and the request is never handed to the router: it hangs.
+ * bind that may run after the port already accepts: when the thread that called {@code listen()}
+ * adds that listener late (a busy machine), connections accepted meanwhile get no socket metric,
+ * while their requests, parsed later, do find the server's meters. Micrometer's {@code
+ * requestBegin} then throws on the missing socket metric and the request is never handed to the
+ * router: it hangs.
  */
 final class EarlyConnectionSafeMetrics implements VertxMetrics {
   private final VertxMetrics micrometer;
@@ -38,13 +39,17 @@ final class EarlyConnectionSafeMetrics implements VertxMetrics {
   }
 
   @Override
-  public HttpServerMetrics<?, ?, ?> createHttpServerMetrics(HttpServerOptions options, SocketAddress localAddress) {
+  public HttpServerMetrics<?, ?, ?> createHttpServerMetrics(
+      HttpServerOptions options, SocketAddress localAddress) {
     HttpServerMetrics<?, ?, ?> server = micrometer.createHttpServerMetrics(options, localAddress);
     return server == null ? null : new Server<>(server);
   }
 
-  /** Passes every call on, but none about a connection (or its requests) that has no socket metric. */
-  private record Server<R, W, S>(HttpServerMetrics<R, W, S> meters) implements HttpServerMetrics<R, W, S> {
+  /**
+   * Passes every call on, but none about a connection (or its requests) that has no socket metric.
+   */
+  private record Server<R, W, S>(HttpServerMetrics<R, W, S> meters)
+      implements HttpServerMetrics<R, W, S> {
     @Override
     public S connected(SocketAddress remoteAddress, String remoteName) {
       return meters.connected(remoteAddress, remoteName);
@@ -113,7 +118,9 @@ final class EarlyConnectionSafeMetrics implements VertxMetrics {
 
     @Override
     public R responsePushed(S socketMetric, HttpMethod method, String uri, HttpResponse response) {
-      return socketMetric == null ? null : meters.responsePushed(socketMetric, method, uri, response);
+      return socketMetric == null
+          ? null
+          : meters.responsePushed(socketMetric, method, uri, response);
     }
 
     @Override
@@ -125,7 +132,9 @@ final class EarlyConnectionSafeMetrics implements VertxMetrics {
 
     @Override
     public W connected(S socketMetric, R requestMetric, ServerWebSocket serverWebSocket) {
-      return socketMetric == null ? null : meters.connected(socketMetric, requestMetric, serverWebSocket);
+      return socketMetric == null
+          ? null
+          : meters.connected(socketMetric, requestMetric, serverWebSocket);
     }
 
     @Override
@@ -149,7 +158,8 @@ final class EarlyConnectionSafeMetrics implements VertxMetrics {
   }
 
   @Override
-  public ClientMetrics<?, ?, ?> createClientMetrics(SocketAddress remoteAddress, String type, String namespace) {
+  public ClientMetrics<?, ?, ?> createClientMetrics(
+      SocketAddress remoteAddress, String type, String namespace) {
     return micrometer.createClientMetrics(remoteAddress, type, namespace);
   }
 
@@ -159,7 +169,8 @@ final class EarlyConnectionSafeMetrics implements VertxMetrics {
   }
 
   @Override
-  public TCPMetrics<?> createNetServerMetrics(NetServerOptions options, SocketAddress localAddress) {
+  public TCPMetrics<?> createNetServerMetrics(
+      NetServerOptions options, SocketAddress localAddress) {
     return micrometer.createNetServerMetrics(options, localAddress);
   }
 

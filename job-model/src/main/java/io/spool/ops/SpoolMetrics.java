@@ -25,31 +25,39 @@ import java.util.function.IntConsumer;
 
 /**
  * The meters of one Spool process (a gateway or a worker), in a Prometheus registry served at
- * {@code /metrics}. Micrometer names them the Prometheus way: base units in the name, {@code _total}
- * on counters ({@code spool.jobs.completed} is exported as {@code spool_jobs_completed_total}).
+ * {@code /metrics}. Micrometer names them the Prometheus way: base units in the name, {@code
+ * _total} on counters ({@code spool.jobs.completed} is exported as {@code
+ * spool_jobs_completed_total}).
  *
- * <p>Labels are bounded: queue and type (each at most {@link #MAX_LABEL_VALUES} distinct values, later
- * ones are counted as {@code other}), status and outcome. Never a job or user id, never a URL.
+ * <p>Labels are bounded: queue and type (each at most {@link #MAX_LABEL_VALUES} distinct values,
+ * later ones are counted as {@code other}), status and outcome. Never a job or user id, never a
+ * URL.
  */
 public final class SpoolMetrics {
-  /** Distinct queue (and type) label values per process; a flood of new queue names cannot blow up the series. */
+  /**
+   * Distinct queue (and type) label values per process; a flood of new queue names cannot blow up
+   * the series.
+   */
   public static final int MAX_LABEL_VALUES = 100;
+
   public static final String OTHER = "other";
   private static final String SECONDS = "seconds";
 
   // Job durations run from milliseconds (an http call) to an hour (an agent run).
-  private static final Duration[] DURATION_BUCKETS = seconds(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
-      600, 1800, 3600);
+  private static final Duration[] DURATION_BUCKETS =
+      seconds(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600);
   // Submit→start waits: milliseconds when workers keep up, minutes when they do not.
-  private static final Duration[] LATENCY_BUCKETS = seconds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-      30, 60, 300, 900);
+  private static final Duration[] LATENCY_BUCKETS =
+      seconds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900);
 
-  private final PrometheusMeterRegistry registry = withLintCleanNames(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+  private final PrometheusMeterRegistry registry =
+      withLintCleanNames(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
   private final Set<String> queues = ConcurrentHashMap.newKeySet();
   private final Set<String> types = ConcurrentHashMap.newKeySet();
+
   /**
-   * Meters by name and labels: submissions and attempt ends are hot paths, and building a meter's id
-   * (tags sorted, a registry lookup) for every job costs more than this one map lookup.
+   * Meters by name and labels: submissions and attempt ends are hot paths, and building a meter's
+   * id (tags sorted, a registry lookup) for every job costs more than this one map lookup.
    */
   private final Map<String, Meter> meters = new ConcurrentHashMap<>();
 
@@ -65,41 +73,67 @@ public final class SpoolMetrics {
   public Vertx newVertx(VertxOptions options) {
     // Vert.x keeps registries by name, JVM-wide: a name of its own keeps a gateway and a worker in
     // one JVM (as in tests) from sharing one.
-    var metrics = new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
-        .setRegistryName("spool-" + System.identityHashCode(this))
-        .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.HTTP_ROUTE, Label.POOL_TYPE, Label.POOL_NAME));
+    var metrics =
+        new MicrometerMetricsOptions()
+            .setEnabled(true)
+            .setJvmMetricsEnabled(true)
+            .setRegistryName("spool-" + System.identityHashCode(this))
+            .setLabels(
+                EnumSet.of(
+                    Label.HTTP_METHOD,
+                    Label.HTTP_CODE,
+                    Label.HTTP_ROUTE,
+                    Label.POOL_TYPE,
+                    Label.POOL_NAME));
     var micrometer = new MicrometerMetricsFactory(registry);
-    // Wrapped so that a request on a connection accepted in the first moments of a server is answered
+    // Wrapped so that a request on a connection accepted in the first moments of a server is
+    // answered
     // (see EarlyConnectionSafeMetrics).
-    return Vertx.builder().with(options.setMetricsOptions(metrics))
-        .withMetrics(vertxOptions -> new EarlyConnectionSafeMetrics(micrometer.metrics(vertxOptions))).build();
+    return Vertx.builder()
+        .with(options.setMetricsOptions(metrics))
+        .withMetrics(
+            vertxOptions -> new EarlyConnectionSafeMetrics(micrometer.metrics(vertxOptions)))
+        .build();
   }
 
   /**
-   * Gives the JVM and system meters Micrometer binds (through Vert.x) names that pass Prometheus's lint
-   * ({@code promtool check metrics}): a gauge ending in {@code _count} reads as half of a histogram, and
-   * {@code _ms} or {@code _ns} is not the base unit. Must run before any meter is registered.
+   * Gives the JVM and system meters Micrometer binds (through Vert.x) names that pass Prometheus's
+   * lint ({@code promtool check metrics}): a gauge ending in {@code _count} reads as half of a
+   * histogram, and {@code _ms} or {@code _ns} is not the base unit. Must run before any meter is
+   * registered.
    */
   private static PrometheusMeterRegistry withLintCleanNames(PrometheusMeterRegistry registry) {
-    registry.config()
-        .meterFilter(new MeterFilter() {
-          @Override
-          public Meter.Id map(Meter.Id id) {
-            return id.getName().equals("system.cpu.count") ? id.withName("system.cpus") : id;
-          }
-        })
+    registry
+        .config()
+        .meterFilter(
+            new MeterFilter() {
+              @Override
+              public Meter.Id map(Meter.Id id) {
+                return id.getName().equals("system.cpu.count") ? id.withName("system.cpus") : id;
+              }
+            })
         // Counted in ns and ms: replaced by the same counts in seconds, below.
-        .meterFilter(MeterFilter.deny(id -> id.getName().equals("process.cpu.time")
-            || (id.getName().equals("jvm.compilation.time") && !SECONDS.equals(id.getBaseUnit()))));
-    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+        .meterFilter(
+            MeterFilter.deny(
+                id ->
+                    id.getName().equals("process.cpu.time")
+                        || (id.getName().equals("jvm.compilation.time")
+                            && !SECONDS.equals(id.getBaseUnit()))));
+    if (ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os) {
       // process_cpu_seconds_total, the name Prometheus's own clients give it.
-      FunctionCounter.builder("process.cpu", os, bean -> bean.getProcessCpuTime() / 1e9).baseUnit(SECONDS)
-          .description("CPU time used by the process").register(registry);
+      FunctionCounter.builder("process.cpu", os, bean -> bean.getProcessCpuTime() / 1e9)
+          .baseUnit(SECONDS)
+          .description("CPU time used by the process")
+          .register(registry);
     }
     CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
     if (jit != null && jit.isCompilationTimeMonitoringSupported()) {
-      FunctionCounter.builder("jvm.compilation.time", jit, bean -> bean.getTotalCompilationTime() / 1e3)
-          .baseUnit(SECONDS).description("time the JIT compiler has spent compiling").register(registry);
+      FunctionCounter.builder(
+              "jvm.compilation.time", jit, bean -> bean.getTotalCompilationTime() / 1e3)
+          .baseUnit(SECONDS)
+          .description("time the JIT compiler has spent compiling")
+          .register(registry);
     }
     return registry;
   }
@@ -114,59 +148,89 @@ public final class SpoolMetrics {
     counter("spool.jobs.submitted", "jobs accepted", queue, type).increment();
   }
 
-  /** A pending job cancelled by this gateway; running ones are counted by the worker that ends them. */
+  /**
+   * A pending job cancelled by this gateway; running ones are counted by the worker that ends them.
+   */
   public void cancelledWhilePending(String queue, String type) {
     counter("spool.jobs.cancelled", "jobs that ended cancelled", queue, type).increment();
   }
 
-  /** An attempt claimed after waiting {@code waited} since it was due (submitted, scheduled, or out of its backoff). */
+  /**
+   * An attempt claimed after waiting {@code waited} since it was due (submitted, scheduled, or out
+   * of its backoff).
+   */
   public void started(String queue, String type, Duration waited) {
     String q = queueLabel(queue);
     String t = typeLabel(type);
-    var timer = (Timer) meters.computeIfAbsent("spool.job.start.latency\n" + q + "\n" + t, key ->
-        Timer.builder("spool.job.start.latency").description("time from a job being due to an attempt starting")
-            .serviceLevelObjectives(LATENCY_BUCKETS).tags("queue", q, "type", t).register(registry));
+    var timer =
+        (Timer)
+            meters.computeIfAbsent(
+                "spool.job.start.latency\n" + q + "\n" + t,
+                key ->
+                    Timer.builder("spool.job.start.latency")
+                        .description("time from a job being due to an attempt starting")
+                        .serviceLevelObjectives(LATENCY_BUCKETS)
+                        .tags("queue", q, "type", t)
+                        .register(registry));
     timer.record(waited.isNegative() ? Duration.ZERO : waited);
   }
 
   /**
-   * An attempt whose outcome was written: {@code became} is what the job became, counted as
-   * {@code completed}, {@code failed} (no attempts left: in the DLQ), {@code retried} (pending again
-   * after its backoff) or {@code cancelled}.
+   * An attempt whose outcome was written: {@code became} is what the job became, counted as {@code
+   * completed}, {@code failed} (no attempts left: in the DLQ), {@code retried} (pending again after
+   * its backoff) or {@code cancelled}.
    */
   public void attemptEnded(String queue, String type, JobStatus became, Duration ran) {
     // The meters name what the attempt's end made of the job: pending again means a retry.
     String status = became == JobStatus.PENDING ? "retried" : became.wire();
-    String description = switch (became) {
-      case COMPLETED -> "jobs that ended completed";
-      case FAILED -> "jobs that ended failed, into the dead-letter queue";
-      case PENDING -> "failed attempts that will be retried";
-      case CANCELLED -> "jobs that ended cancelled";
-      case RUNNING -> throw new IllegalArgumentException("an attempt's end cannot leave its job running");
-    };
+    String description =
+        switch (became) {
+          case COMPLETED -> "jobs that ended completed";
+          case FAILED -> "jobs that ended failed, into the dead-letter queue";
+          case PENDING -> "failed attempts that will be retried";
+          case CANCELLED -> "jobs that ended cancelled";
+          case RUNNING ->
+              throw new IllegalArgumentException("an attempt's end cannot leave its job running");
+        };
     counter("spool.jobs." + status, description, queue, type).increment();
     String q = queueLabel(queue);
     String t = typeLabel(type);
-    var timer = (Timer) meters.computeIfAbsent("spool.job.duration\n" + q + "\n" + t + "\n" + status, key ->
-        Timer.builder("spool.job.duration").description("how long attempts ran, by what the job became")
-            .serviceLevelObjectives(DURATION_BUCKETS).tags("queue", q, "type", t, "status", status).register(registry));
+    var timer =
+        (Timer)
+            meters.computeIfAbsent(
+                "spool.job.duration\n" + q + "\n" + t + "\n" + status,
+                key ->
+                    Timer.builder("spool.job.duration")
+                        .description("how long attempts ran, by what the job became")
+                        .serviceLevelObjectives(DURATION_BUCKETS)
+                        .tags("queue", q, "type", t, "status", status)
+                        .register(registry));
     timer.record(ran);
   }
 
-  /** A webhook POST: {@code delivered}, {@code retry} (will be tried again) or {@code failed} (given up). */
+  /**
+   * A webhook POST: {@code delivered}, {@code retry} (will be tried again) or {@code failed} (given
+   * up).
+   */
   public void webhookDelivery(String outcome) {
-    Counter.builder("spool.webhook.deliveries").description("webhook POSTs by outcome").tag("outcome", outcome)
-        .register(registry).increment();
+    Counter.builder("spool.webhook.deliveries")
+        .description("webhook POSTs by outcome")
+        .tag("outcome", outcome)
+        .register(registry)
+        .increment();
   }
 
   /**
    * Client connections the gateway closed because of how the client behaved, or that the client
-   * dropped with a request half sent; {@code reason} is one of a few fixed words, never client input.
+   * dropped with a request half sent; {@code reason} is one of a few fixed words, never client
+   * input.
    */
   public Counter connectionsClosed(String reason) {
     return Counter.builder("spool.http.connections.closed")
-        .description("client connections closed by a timeout, an unreadable or oversized request, or the client mid-request")
-        .tag("reason", reason).register(registry);
+        .description(
+            "client connections closed by a timeout, an unreadable or oversized request, or the client mid-request")
+        .tag("reason", reason)
+        .register(registry);
   }
 
   /**
@@ -175,13 +239,20 @@ public final class SpoolMetrics {
    * One record per statement, not per job.
    */
   public IntConsumer batchSizes(String batch) {
-    DistributionSummary sizes = DistributionSummary.builder("spool.batch.size")
-        .description("rows (or ids) per batched statement").baseUnit("rows").tag("batch", batch)
-        .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 2000).register(registry);
+    DistributionSummary sizes =
+        DistributionSummary.builder("spool.batch.size")
+            .description("rows (or ids) per batched statement")
+            .baseUnit("rows")
+            .tag("batch", batch)
+            .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 2000)
+            .register(registry);
     return sizes::record;
   }
 
-  /** The queue's own name, or {@code other} once this process has seen {@link #MAX_LABEL_VALUES} queues. */
+  /**
+   * The queue's own name, or {@code other} once this process has seen {@link #MAX_LABEL_VALUES}
+   * queues.
+   */
   String queueLabel(String queue) {
     return bounded(queues, queue);
   }
@@ -206,8 +277,14 @@ public final class SpoolMetrics {
   private Counter counter(String name, String description, String queue, String type) {
     String q = queueLabel(queue);
     String t = typeLabel(type);
-    return (Counter) meters.computeIfAbsent(name + "\n" + q + "\n" + t, key ->
-        Counter.builder(name).description(description).tags("queue", q, "type", t).register(registry));
+    return (Counter)
+        meters.computeIfAbsent(
+            name + "\n" + q + "\n" + t,
+            key ->
+                Counter.builder(name)
+                    .description(description)
+                    .tags("queue", q, "type", t)
+                    .register(registry));
   }
 
   private static Duration[] seconds(double... values) {

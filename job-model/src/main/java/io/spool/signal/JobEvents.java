@@ -18,10 +18,10 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The per-job event log (design note 8 in docs/architecture.md): a capped Redis list per job, each event numbered by a
- * per-job counter and published on the job's channel as it is appended, so a client can subscribe
- * late or reconnect and resume. The log is kept for the retention after the job ends. It is a
- * convenience, never the truth: the final state always comes from Postgres.
+ * The per-job event log (design note 8 in docs/architecture.md): a capped Redis list per job, each
+ * event numbered by a per-job counter and published on the job's channel as it is appended, so a
+ * client can subscribe late or reconnect and resume. The log is kept for the retention after the
+ * job ends. It is a convenience, never the truth: the final state always comes from Postgres.
  */
 public final class JobEvents {
   /** Longest a log of a job that never ends is kept. */
@@ -29,13 +29,15 @@ public final class JobEvents {
 
   /**
    * Numbers, appends and publishes events atomically, many per call. KEYS: per event its log list
-   * and its counter. ARGV: the cap, the channel announcing ended jobs, then per event its channel, its
-   * JSON with the placeholder {@code "seq":0}, and a ttl in seconds (0: leave the expiry as it is; above
-   * 0 only for an {@code end}). A log's first event always sets one, so no log outlives its job by more
-   * than a week. The ids of the jobs whose end was written (the last 36 characters of their log's key)
-   * go out in one message on the ended channel.
+   * and its counter. ARGV: the cap, the channel announcing ended jobs, then per event its channel,
+   * its JSON with the placeholder {@code "seq":0}, and a ttl in seconds (0: leave the expiry as it
+   * is; above 0 only for an {@code end}). A log's first event always sets one, so no log outlives
+   * its job by more than a week. The ids of the jobs whose end was written (the last 36 characters
+   * of their log's key) go out in one message on the ended channel.
    */
-  private static final RedisScript EMIT = new RedisScript("""
+  private static final RedisScript EMIT =
+      new RedisScript(
+          """
       local a = 3
       local cap = tonumber(ARGV[1])
       local ended = {}
@@ -54,21 +56,38 @@ public final class JobEvents {
         a = a + 3
       end
       if #ended > 0 then redis.call('PUBLISH', ARGV[2], table.concat(ended, ' ')) end
-      return (#KEYS) / 2""".formatted(UNENDED_TTL_SECS));
+      return (#KEYS) / 2"""
+              .formatted(UNENDED_TTL_SECS));
+
   /** Events per script call: a call runs atomically, so it is kept short. */
   private static final int EVENTS_PER_CALL = 100;
 
-  private static final java.util.Map<JobStatus, JsonNode> STATUS_DATA = java.util.Arrays.stream(JobStatus.values())
-      .collect(java.util.stream.Collectors.toUnmodifiableMap(s -> s, s -> JobJson.MAPPER.createObjectNode().put("status", s.wire())));
+  private static final java.util.Map<JobStatus, JsonNode> STATUS_DATA =
+      java.util.Arrays.stream(JobStatus.values())
+          .collect(
+              java.util.stream.Collectors.toUnmodifiableMap(
+                  s -> s, s -> JobJson.MAPPER.createObjectNode().put("status", s.wire())));
 
   /**
-   * An event's JSON from its parts, with {@code data} already encoded: built by hand because the hot
-   * paths emit three per job and a gateway may send one end to thousands. Every part but data is a
-   * UUID, a number, a fixed type name or an ISO instant, none of which needs escaping.
+   * An event's JSON from its parts, with {@code data} already encoded: built by hand because the
+   * hot paths emit three per job and a gateway may send one end to thousands. Every part but data
+   * is a UUID, a number, a fixed type name or an ISO instant, none of which needs escaping.
    */
-  public static String wireJson(UUID jobId, long seq, String type, int attempt, String ts, String dataJson) {
-    return "{\"job_id\":\"" + jobId + "\",\"seq\":" + seq + ",\"type\":\"" + type + "\",\"attempt\":" + attempt
-        + ",\"ts\":\"" + ts + "\",\"data\":" + dataJson + "}";
+  public static String wireJson(
+      UUID jobId, long seq, String type, int attempt, String ts, String dataJson) {
+    return "{\"job_id\":\""
+        + jobId
+        + "\",\"seq\":"
+        + seq
+        + ",\"type\":\""
+        + type
+        + "\",\"attempt\":"
+        + attempt
+        + ",\"ts\":\""
+        + ts
+        + "\",\"data\":"
+        + dataJson
+        + "}";
   }
 
   /** An event to append; {@code data} may be null. */
@@ -93,12 +112,16 @@ public final class JobEvents {
   /**
    * A dead-lettered job is requeued: its log starts again, so a subscriber from the start does not
    * find the earlier run's {@code end} and stop there. The counter goes on (seqs keep rising, so a
-   * client resuming after an earlier seq misses nothing new) and lives as long as a job that has not
-   * ended, no longer the retention of one that has.
+   * client resuming after an earlier seq misses nothing new) and lives as long as a job that has
+   * not ended, no longer the retention of one that has.
    */
   public Future<Void> restart(UUID jobId) {
-    return redis.batch(List.of(Request.cmd(Command.DEL).arg(keys.jobEvents(jobId)),
-        Request.cmd(Command.EXPIRE).arg(keys.jobEventSeq(jobId)).arg(UNENDED_TTL_SECS))).mapEmpty();
+    return redis
+        .batch(
+            List.of(
+                Request.cmd(Command.DEL).arg(keys.jobEvents(jobId)),
+                Request.cmd(Command.EXPIRE).arg(keys.jobEventSeq(jobId)).arg(UNENDED_TTL_SECS)))
+        .mapEmpty();
   }
 
   /** Appends the events, in order: a script call per hundred events, all in one pipeline. */
@@ -112,12 +135,20 @@ public final class JobEvents {
     for (int from = 0; from < all.size(); from += EVENTS_PER_CALL) {
       List<NewEvent> chunk = all.subList(from, Math.min(all.size(), from + EVENTS_PER_CALL));
       var call = EMIT.call().arg(chunk.size() * 2);
-      chunk.forEach(event -> call.arg(keys.jobEvents(event.jobId())).arg(keys.jobEventSeq(event.jobId())));
+      chunk.forEach(
+          event -> call.arg(keys.jobEvents(event.jobId())).arg(keys.jobEventSeq(event.jobId())));
       call.arg(maxPerJob).arg(keys.endedChannel());
       for (NewEvent event : chunk) {
-        String json = wireJson(event.jobId(), 0, event.type(), event.attempt(), now,
-            event.data() == null ? "null" : JobJson.encode(event.data()));
-        call.arg(keys.jobEventChannel(event.jobId())).arg(json)
+        String json =
+            wireJson(
+                event.jobId(),
+                0,
+                event.type(),
+                event.attempt(),
+                now,
+                event.data() == null ? "null" : JobJson.encode(event.data()));
+        call.arg(keys.jobEventChannel(event.jobId()))
+            .arg(json)
             .arg(event.type().equals(JobEvent.END) ? retentionSecs : 0);
       }
       calls.add(call);
@@ -133,23 +164,28 @@ public final class JobEvents {
   public static List<NewEvent> statusChange(UUID jobId, JobStatus status, int attempt) {
     JsonNode data = STATUS_DATA.get(status);
     var status_ = new NewEvent(jobId, JobEvent.STATUS, attempt, data);
-    return status.isFinished() ? List.of(status_, new NewEvent(jobId, JobEvent.END, attempt, null)) : List.of(status_);
+    return status.isFinished()
+        ? List.of(status_, new NewEvent(jobId, JobEvent.END, attempt, null))
+        : List.of(status_);
   }
 
   /** The logged events after {@code afterSeq}, in order. */
   public Future<List<JobEvent>> since(UUID jobId, long afterSeq) {
-    return redis.send(Request.cmd(Command.LRANGE).arg(keys.jobEvents(jobId)).arg(0).arg(-1)).map(reply -> {
-      var events = new ArrayList<JobEvent>();
-      if (reply != null) {
-        for (Response entry : reply) {
-          JobEvent event = parse(entry.toString());
-          if (event.seq() > afterSeq) {
-            events.add(event);
-          }
-        }
-      }
-      return events;
-    });
+    return redis
+        .send(Request.cmd(Command.LRANGE).arg(keys.jobEvents(jobId)).arg(0).arg(-1))
+        .map(
+            reply -> {
+              var events = new ArrayList<JobEvent>();
+              if (reply != null) {
+                for (Response entry : reply) {
+                  JobEvent event = parse(entry.toString());
+                  if (event.seq() > afterSeq) {
+                    events.add(event);
+                  }
+                }
+              }
+              return events;
+            });
   }
 
   public static JobEvent parse(String json) {

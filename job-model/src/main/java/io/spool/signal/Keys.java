@@ -4,12 +4,13 @@ import io.spool.model.Names;
 import java.util.List;
 
 /**
- * Every Redis key Spool uses, in one place. All keys share the hash tag {@code {prefix}} so that one
- * XREADGROUP may read several queues' streams on a Redis Cluster (they must live in one slot).
+ * Every Redis key Spool uses, in one place. All keys share the hash tag {@code {prefix}} so that
+ * one XREADGROUP may read several queues' streams on a Redis Cluster (they must live in one slot).
  */
 public record Keys(String prefix) {
   /** The consumer group every worker joins on every queue stream. */
   public static final String GROUP = "workers";
+
   /** The field of a stream entry that holds the job id; entries carry nothing else that matters. */
   public static final String FIELD_JOB_ID = "id";
 
@@ -26,10 +27,13 @@ public record Keys(String prefix) {
 
   /**
    * The stream for a job of this priority. Streams are first in, first out, so priorities act as
-   * three bands on Redis (above zero, zero, below zero), read in that order; Postgres orders exactly.
+   * three bands on Redis (above zero, zero, below zero), read in that order; Postgres orders
+   * exactly.
    */
   public String queueStream(String queue, int priority) {
-    return priority > 0 ? queueStream(queue) + ":high" : priority < 0 ? queueStream(queue) + ":low" : queueStream(queue);
+    return priority > 0
+        ? queueStream(queue) + ":high"
+        : priority < 0 ? queueStream(queue) + ":low" : queueStream(queue);
   }
 
   /** A queue's streams, highest band first. */
@@ -37,7 +41,10 @@ public record Keys(String prefix) {
     return List.of(queueStream(queue, 1), queueStream(queue, 0), queueStream(queue, -1));
   }
 
-  /** The pub/sub channel on which the gateway announces cancellations of running jobs (payload: job id). */
+  /**
+   * The pub/sub channel on which the gateway announces cancellations of running jobs (payload: job
+   * id).
+   */
   public String cancelChannel() {
     return tag() + ":cancel";
   }
@@ -56,10 +63,10 @@ public record Keys(String prefix) {
   }
 
   /**
-   * A job's event log: a capped list of event JSON, oldest first. A list, not a stream: a new stream
-   * takes a 4 KB node at its first entry (4,752 bytes for a three-event log against 312 as a list), and
-   * appending to it costs several times more. ("evl", so a log written as a stream by an older
-   * version is never appended to as a list.)
+   * A job's event log: a capped list of event JSON, oldest first. A list, not a stream: a new
+   * stream takes a 4 KB node at its first entry (4,752 bytes for a three-event log against 312 as a
+   * list), and appending to it costs several times more. ("evl", so a log written as a stream by an
+   * older version is never appended to as a list.)
    */
   public String jobEvents(java.util.UUID jobId) {
     return tag() + ":evl:" + jobId;
@@ -76,15 +83,18 @@ public record Keys(String prefix) {
   }
 
   /**
-   * The pub/sub channel on which the ids of jobs that just ended are announced, space-separated, one
-   * message per batch of events written: gateways subscribe to it once, so any number of long-polls
-   * share one subscription and cost no Redis command each.
+   * The pub/sub channel on which the ids of jobs that just ended are announced, space-separated,
+   * one message per batch of events written: gateways subscribe to it once, so any number of
+   * long-polls share one subscription and cost no Redis command each.
    */
   public String endedChannel() {
     return tag() + ":ended";
   }
 
-  /** Signals of jobs not due yet: a sorted set scored by due time (epoch ms), member "stream|job id". */
+  /**
+   * Signals of jobs not due yet: a sorted set scored by due time (epoch ms), member "stream|job
+   * id".
+   */
   public String delayed() {
     return tag() + ":delayed";
   }

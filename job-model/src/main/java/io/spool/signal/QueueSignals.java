@@ -16,11 +16,12 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Signals pending jobs to workers. A job due now gets an XADD on its queue's stream (of its priority
- * band); a job due later goes to the delayed set, from which workers promote it to the stream when
- * it falls due. All in one pipeline. If Redis is down, a Postgres NOTIFY wakes the workers instead,
- * which then claim straight from Postgres (design note 5 in docs/architecture.md). A signal is only a wake-up: losing or
- * repeating one delays a job at worst (design note 2 in docs/architecture.md).
+ * Signals pending jobs to workers. A job due now gets an XADD on its queue's stream (of its
+ * priority band); a job due later goes to the delayed set, from which workers promote it to the
+ * stream when it falls due. All in one pipeline. If Redis is down, a Postgres NOTIFY wakes the
+ * workers instead, which then claim straight from Postgres (design note 5 in docs/architecture.md).
+ * A signal is only a wake-up: losing or repeating one delays a job at worst (design note 2 in
+ * docs/architecture.md).
  */
 public final class QueueSignals {
   /** Signals due within this are sent to the stream at once. */
@@ -28,10 +29,12 @@ public final class QueueSignals {
 
   /**
    * Moves due members of the delayed set to their streams, atomically, by Redis's own clock.
-   * Answers {moved, millis until the next one is due or -1}. The streams are not declared keys: they
-   * share the delayed set's hash tag, so they live in its slot.
+   * Answers {moved, millis until the next one is due or -1}. The streams are not declared keys:
+   * they share the delayed set's hash tag, so they live in its slot.
    */
-  private static final RedisScript PROMOTE_DUE = new RedisScript("""
+  private static final RedisScript PROMOTE_DUE =
+      new RedisScript(
+          """
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
       local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
@@ -73,7 +76,9 @@ public final class QueueSignals {
 
   /** Wakes workers waiting on Postgres; fails only if Postgres is unreachable too. */
   private Future<Void> wakeThroughPostgres() {
-    return SqlTemplate.forQuery(pg, ClaimSql.WAKE).execute(Map.of("channel", wakeChannel)).mapEmpty();
+    return SqlTemplate.forQuery(pg, ClaimSql.WAKE)
+        .execute(Map.of("channel", wakeChannel))
+        .mapEmpty();
   }
 
   public Future<Void> signal(Collection<Signal> jobs) {
@@ -85,10 +90,18 @@ public final class QueueSignals {
     for (Signal job : jobs) {
       String stream = keys.queueStream(job.queue(), job.priority());
       if (job.runAt() != null && job.runAt().toEpochMilli() > dueBy) {
-        requests.add(Request.cmd(Command.ZADD).arg(keys.delayed()).arg(job.runAt().toEpochMilli())
-            .arg(stream + "|" + job.jobId()));
+        requests.add(
+            Request.cmd(Command.ZADD)
+                .arg(keys.delayed())
+                .arg(job.runAt().toEpochMilli())
+                .arg(stream + "|" + job.jobId()));
       } else {
-        requests.add(Request.cmd(Command.XADD).arg(stream).arg("*").arg(Keys.FIELD_JOB_ID).arg(job.jobId().toString()));
+        requests.add(
+            Request.cmd(Command.XADD)
+                .arg(stream)
+                .arg("*")
+                .arg(Keys.FIELD_JOB_ID)
+                .arg(job.jobId().toString()));
       }
     }
     return redis.batch(requests).<Void>mapEmpty().recover(e -> wakeThroughPostgres());
@@ -102,18 +115,27 @@ public final class QueueSignals {
     if (jobIds.isEmpty()) {
       return Future.succeededFuture();
     }
-    return SqlTemplate.forQuery(pg, ClaimSql.NEXT_OF_KEYS).execute(Map.of("ids", jobIds.toArray(UUID[]::new)))
-        .compose(rows -> {
-          var next = new ArrayList<Signal>();
-          rows.forEach(row -> next.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),
-              row.getOffsetDateTime("run_at").toInstant())));
-          return signal(next);
-        });
+    return SqlTemplate.forQuery(pg, ClaimSql.NEXT_OF_KEYS)
+        .execute(Map.of("ids", jobIds.toArray(UUID[]::new)))
+        .compose(
+            rows -> {
+              var next = new ArrayList<Signal>();
+              rows.forEach(
+                  row ->
+                      next.add(
+                          new Signal(
+                              row.getUUID("id"),
+                              row.getString("queue"),
+                              row.getInteger("priority"),
+                              row.getOffsetDateTime("run_at").toInstant())));
+              return signal(next);
+            });
   }
 
   /** Moves up to {@code limit} due delayed signals to their streams. */
   public Future<Promotion> promoteDue(int limit) {
-    return PROMOTE_DUE.run(redis, PROMOTE_DUE.call().arg(1).arg(keys.delayed()).arg(limit).arg(Keys.FIELD_JOB_ID))
+    return PROMOTE_DUE
+        .run(redis, PROMOTE_DUE.call().arg(1).arg(keys.delayed()).arg(limit).arg(Keys.FIELD_JOB_ID))
         .map(reply -> new Promotion(reply.get(0).toLong(), reply.get(1).toLong()));
   }
 }

@@ -11,10 +11,12 @@ public final class RedisClients {
 
   /** A pooled client for short commands; blocking reads take a connection of their own. */
   public static Redis client(Vertx vertx, SpoolConfig config, int poolSize) {
-    return Redis.createClient(vertx, new RedisOptions()
-        .setConnectionString(config.redisUrl())
-        .setMaxPoolSize(poolSize)
-        .setMaxPoolWaiting(100_000)
-        .setMaxWaitingHandlers(100_000));
+    return Redis.createClient(
+        vertx,
+        new RedisOptions()
+            .setConnectionString(config.redisUrl())
+            .setMaxPoolSize(poolSize)
+            .setMaxPoolWaiting(100_000)
+            .setMaxWaitingHandlers(100_000));
   }
 }

@@ -6,21 +6,23 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * What a running attempt writes, each write fenced by {@code (id, attempts)} (design note 3 in docs/architecture.md): its
- * checkpoints, its side-effect records and its end.
+ * What a running attempt writes, each write fenced by {@code (id, attempts)} (design note 3 in
+ * docs/architecture.md): its checkpoints, its side-effect records and its end.
  */
 public final class AttemptSql {
   /**
    * Ends many attempts in one statement. Each element of the parallel arrays names its job, the
-   * attempt it ends (the fence), the outcome ({@code completed}, {@code failed} or {@code cancelled}),
-   * the result JSON or the error, and the backoff before a retry. A failure is retried — back to
-   * pending, due after its backoff — if the job was not asked to cancel and has attempts left in this
-   * run (attempts started since submission or the last requeue: {@code attempts - attempts_base});
-   * a failure of a job asked to cancel ends it cancelled; anything else ends as its outcome says. The
-   * retry rule is written out in each of the three {@code CASE}s it decides.
-   * Returns, for the rows whose fence matched: id, status, queue, priority, run_at, attempts, keyed.
+   * attempt it ends (the fence), the outcome ({@code completed}, {@code failed} or {@code
+   * cancelled}), the result JSON or the error, and the backoff before a retry. A failure is retried
+   * — back to pending, due after its backoff — if the job was not asked to cancel and has attempts
+   * left in this run (attempts started since submission or the last requeue: {@code attempts -
+   * attempts_base}); a failure of a job asked to cancel ends it cancelled; anything else ends as
+   * its outcome says. The retry rule is written out in each of the three {@code CASE}s it decides.
+   * Returns, for the rows whose fence matched: id, status, queue, priority, run_at, attempts,
+   * keyed.
    */
-  public static final String FINISH_MANY = """
+  public static final String FINISH_MANY =
+      """
       UPDATE jobs j
       SET status = CASE WHEN v.status = 'failed' AND NOT j.cancel_requested
                              AND j.attempts - j.attempts_base < j.max_attempts THEN 'pending'
@@ -40,10 +42,11 @@ public final class AttemptSql {
       RETURNING j.id, j.status, j.queue, j.priority, j.run_at, j.attempts, j.concurrency_key IS NOT NULL AS keyed""";
 
   /**
-   * Saves checkpoint {@code checkpoint} (JSON text) of job {@code id}, fenced: answers a row only while
-   * attempt {@code attempt} still holds the job.
+   * Saves checkpoint {@code checkpoint} (JSON text) of job {@code id}, fenced: answers a row only
+   * while attempt {@code attempt} still holds the job.
    */
-  public static final String SAVE_CHECKPOINT = """
+  public static final String SAVE_CHECKPOINT =
+      """
       UPDATE jobs SET checkpoint = #{checkpoint}::text::jsonb, checkpoint_at = clock_timestamp()
       WHERE id = #{id} AND attempts = #{attempt} AND status = 'running'
       RETURNING id""";
@@ -57,7 +60,8 @@ public final class AttemptSql {
    * {@code attempt}, fenced: answers a row only if that attempt still holds the job and nothing was
    * recorded under the name yet.
    */
-  public static final String RECORD_SIDE_EFFECT = """
+  public static final String RECORD_SIDE_EFFECT =
+      """
       INSERT INTO job_side_effects (job_id, name, attempt, result)
       SELECT #{id}, #{name}, #{attempt}, #{result}::text::jsonb WHERE EXISTS (
         SELECT 1 FROM jobs WHERE id = #{id} AND attempts = #{attempt} AND status = 'running')
@@ -67,11 +71,17 @@ public final class AttemptSql {
   private AttemptSql() {}
 
   /**
-   * One attempt's end, a row of {@link #FINISH_MANY}: the job, the attempt that ends (the fence), the
-   * outcome (completed, failed or cancelled), the result as JSON text or the error, and the backoff a
-   * retry waits.
+   * One attempt's end, a row of {@link #FINISH_MANY}: the job, the attempt that ends (the fence),
+   * the outcome (completed, failed or cancelled), the result as JSON text or the error, and the
+   * backoff a retry waits.
    */
-  public record Ending(UUID id, int attempt, JobStatus status, String resultJson, String error, long backoffMillis) {}
+  public record Ending(
+      UUID id,
+      int attempt,
+      JobStatus status,
+      String resultJson,
+      String error,
+      long backoffMillis) {}
 
   /** The named parameters of {@link #FINISH_MANY} for these ends: one array element per end. */
   public static Map<String, Object> finishParams(List<Ending> ends) {
@@ -91,7 +101,18 @@ public final class AttemptSql {
       errors[i] = end.error();
       backoffs[i] = end.backoffMillis();
     }
-    return Map.of("ids", ids, "attempts", attempts, "statuses", statuses, "results", results, "errors", errors,
-        "backoffs", backoffs);
+    return Map.of(
+        "ids",
+        ids,
+        "attempts",
+        attempts,
+        "statuses",
+        statuses,
+        "results",
+        results,
+        "errors",
+        errors,
+        "backoffs",
+        backoffs);
   }
 }

@@ -12,9 +12,10 @@ import java.util.stream.Collectors;
 /** The columns of a {@link Job} as statements select them, and the mapping of such a row. */
 public final class JobRows {
   /** The columns of a {@link Job}, JSON columns as text for Jackson. */
-  public static final String COLUMNS = "id, type, queue, user_id, request::text AS request, status, "
-      + "result::text AS result, error, attempts, max_attempts, submitted_at, started_at, finished_at, "
-      + "priority, run_at, timeout_secs, cancel_requested, callback_url, checkpoint::text AS checkpoint, concurrency_key";
+  public static final String COLUMNS =
+      "id, type, queue, user_id, request::text AS request, status, "
+          + "result::text AS result, error, attempts, max_attempts, submitted_at, started_at, finished_at, "
+          + "priority, run_at, timeout_secs, cancel_requested, callback_url, checkpoint::text AS checkpoint, concurrency_key";
 
   private JobRows() {}
 

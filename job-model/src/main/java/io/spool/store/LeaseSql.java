@@ -5,19 +5,20 @@ package io.spool.store;
  * reaping silent workers' jobs, handing jobs back at shutdown, and the lookups a worker makes about
  * the jobs it holds.
  *
- * <p>A lost attempt becomes: cancelled if a cancellation was asked for; failed (dead-lettered) if it
- * was the last of this run ({@code attempts - attempts_base >= max_attempts}), so a job that kills
- * its worker cannot loop forever; otherwise pending again, due at once. Both reaping statements write
- * that rule out.
+ * <p>A lost attempt becomes: cancelled if a cancellation was asked for; failed (dead-lettered) if
+ * it was the last of this run ({@code attempts - attempts_base >= max_attempts}), so a job that
+ * kills its worker cannot loop forever; otherwise pending again, due at once. Both reaping
+ * statements write that rule out.
  */
 public final class LeaseSql {
   /**
    * Forgets the workers silent for longer than {@code secs} seconds and, in the same statement,
    * returns their running jobs as a lost attempt. Rows: kind 'job' (id, queue, status, priority,
-   * attempts) or 'worker' (id). Safe in every worker at once: a dead worker's row is deleted by one of
-   * them, and only that one reaps.
+   * attempts) or 'worker' (id). Safe in every worker at once: a dead worker's row is deleted by one
+   * of them, and only that one reaps.
    */
-  public static final String REAP = """
+  public static final String REAP =
+      """
       WITH dead AS (
         DELETE FROM workers WHERE heartbeat_at < now() - make_interval(secs => #{secs}) RETURNING id),
       lost AS (
@@ -40,7 +41,8 @@ public final class LeaseSql {
    * than {@code secs} seconds at all (say, a worker that died just after being declared dead), as a
    * lost attempt. Returns id, queue, status, priority, attempts.
    */
-  public static final String REAP_ORPHANS = """
+  public static final String REAP_ORPHANS =
+      """
       UPDATE jobs j
       SET status = CASE WHEN j.cancel_requested THEN 'cancelled'
                         WHEN j.attempts - j.attempts_base >= j.max_attempts THEN 'failed'
@@ -56,11 +58,12 @@ public final class LeaseSql {
       RETURNING j.id, j.queue, j.status, j.priority, j.attempts""";
 
   /**
-   * A stopping worker hands its running jobs back at once, not waiting for the reaper: pending again
-   * (the attempt was not the job's fault), or cancelled if that was asked for. Returns id, queue,
-   * priority, status, attempts.
+   * A stopping worker hands its running jobs back at once, not waiting for the reaper: pending
+   * again (the attempt was not the job's fault), or cancelled if that was asked for. Returns id,
+   * queue, priority, status, attempts.
    */
-  public static final String HAND_BACK = """
+  public static final String HAND_BACK =
+      """
       UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END,
                       finished_at = CASE WHEN cancel_requested THEN clock_timestamp() END,
                       lease_owner = NULL, run_at = now()

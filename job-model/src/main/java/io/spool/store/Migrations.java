@@ -6,8 +6,9 @@ import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 
 /**
- * Applies the versioned SQL migrations under {@code db/spool} on the class path to the configured schema. Safe to run
- * from every gateway and worker at start-up at once: Flyway serialises them with an advisory lock.
+ * Applies the versioned SQL migrations under {@code db/spool} on the class path to the configured
+ * schema. Safe to run from every gateway and worker at start-up at once: Flyway serialises them
+ * with an advisory lock.
  */
 public final class Migrations {
   public static final String LOCATION = "classpath:db/spool";

@@ -12,17 +12,23 @@ import java.util.Map;
 
 /** Builds Postgres clients from the settings, all pointed at Spool's schema. */
 public final class PgClients {
-  /** Statements one connection keeps in flight before waiting: the pipelining that makes batching pay. */
+  /**
+   * Statements one connection keeps in flight before waiting: the pipelining that makes batching
+   * pay.
+   */
   private static final int PIPELINING_LIMIT = 256;
 
   /** Postgres down must fail fast (a 503, a paused worker), not hang callers. */
   private static final int CONNECT_TIMEOUT_MILLIS = 2000;
+
   private static final int ACQUIRE_TIMEOUT_MILLIS = 5000;
 
   private PgClients() {}
 
   private static PoolOptions poolOptions(int size) {
-    return new PoolOptions().setMaxSize(size).setConnectionTimeout(ACQUIRE_TIMEOUT_MILLIS)
+    return new PoolOptions()
+        .setMaxSize(size)
+        .setConnectionTimeout(ACQUIRE_TIMEOUT_MILLIS)
         .setConnectionTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
@@ -51,11 +57,11 @@ public final class PgClients {
   }
 
   /**
-   * A pipelined client whose statements are planned at every call, for batched reads by id
-   * ({@code id = ANY($1)}): a plan cached while the jobs table was small and unanalyzed (a new schema,
-   * autovacuum off or not yet run) is a sequential scan the connection would keep as the table grows.
-   * Measured on a new schema with autovacuum off: 9 ms per batched read with the cached plan, 0.07 ms
-   * planned each time.
+   * A pipelined client whose statements are planned at every call, for batched reads by id ({@code
+   * id = ANY($1)}): a plan cached while the jobs table was small and unanalyzed (a new schema,
+   * autovacuum off or not yet run) is a sequential scan the connection would keep as the table
+   * grows. Measured on a new schema with autovacuum off: 9 ms per batched read with the cached
+   * plan, 0.07 ms planned each time.
    */
   public static SqlClient replanningClient(Vertx vertx, SpoolConfig config, int size) {
     PgConnectOptions options = connectOptions(config);

@@ -9,10 +9,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-/** What the gateway runs to accept submissions: the batched insert and the checks in front of it. */
+/**
+ * What the gateway runs to accept submissions: the batched insert and the checks in front of it.
+ */
 public final class SubmitSql {
-  /** Many new jobs in one statement (one commit): parallel arrays, one element per job ({@link #insertParams}). */
-  public static final String INSERT_MANY = """
+  /**
+   * Many new jobs in one statement (one commit): parallel arrays, one element per job ({@link
+   * #insertParams}).
+   */
+  public static final String INSERT_MANY =
+      """
       INSERT INTO jobs (id, type, queue, user_id, request, status, max_attempts, priority, run_at, timeout_secs,
                         callback_url, concurrency_key)
       SELECT u.id, u.type, u.queue, u.user_id, u.request::jsonb, 'pending', u.max_attempts, u.priority,
@@ -28,14 +34,17 @@ public final class SubmitSql {
   public static final String COUNT_PENDING = "SELECT count(*) FROM jobs WHERE status = 'pending'";
 
   /**
-   * Holds a transaction-scoped advisory lock on {@code key} (user and concurrency key), so two submissions that
-   * refuse a busy key cannot both find it free. A statement of its own before {@link #KEY_BUSY}: under
-   * read committed, a check in the same statement would read a snapshot taken before the lock.
+   * Holds a transaction-scoped advisory lock on {@code key} (user and concurrency key), so two
+   * submissions that refuse a busy key cannot both find it free. A statement of its own before
+   * {@link #KEY_BUSY}: under read committed, a check in the same statement would read a snapshot
+   * taken before the lock.
    */
-  public static final String LOCK_CONCURRENCY_KEY = "SELECT pg_advisory_xact_lock(hashtextextended(#{key}, 0))";
+  public static final String LOCK_CONCURRENCY_KEY =
+      "SELECT pg_advisory_xact_lock(hashtextextended(#{key}, 0))";
 
   /** Whether {@code user} has a pending or running job with concurrency key {@code key}. */
-  public static final String KEY_BUSY = """
+  public static final String KEY_BUSY =
+      """
       SELECT EXISTS (SELECT 1 FROM jobs WHERE user_id = #{user} AND concurrency_key = #{key}
                      AND status IN ('pending', 'running')) AS busy""";
 

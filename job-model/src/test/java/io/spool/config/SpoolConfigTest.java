@@ -26,8 +26,17 @@ class SpoolConfigTest {
 
   @Test
   void readsEverySetting() {
-    var config = SpoolConfig.fromEnv(Map.of("SPOOL_QUEUES", "a, b,a", "SPOOL_WORKER_CONCURRENCY", "500",
-        "SPOOL_PG_URL", "postgres://u:secret@db:6432/jobs", "SPOOL_KEY_PREFIX", "acme:prod"));
+    var config =
+        SpoolConfig.fromEnv(
+            Map.of(
+                "SPOOL_QUEUES",
+                "a, b,a",
+                "SPOOL_WORKER_CONCURRENCY",
+                "500",
+                "SPOOL_PG_URL",
+                "postgres://u:secret@db:6432/jobs",
+                "SPOOL_KEY_PREFIX",
+                "acme:prod"));
     assertEquals(List.of("a", "b"), config.queues());
     assertEquals(500, config.workerConcurrency());
     assertEquals("db", PgClients.connectOptions(config).getHost());
@@ -37,12 +46,17 @@ class SpoolConfigTest {
 
   @Test
   void reportsEveryBadSettingAtOnceWithoutEchoingSecrets() {
-    var error = assertThrows(ConfigException.class, () -> SpoolConfig.fromEnv(Map.of(
-        "SPOOL_HTTP_PORT", "eighty",
-        "SPOOL_WORKER_CONCURRENCY", "0",
-        "SPOOL_QUEUES", "ok,not ok",
-        "SPOOL_KEY_PREFIX", "{tag}",
-        "SPOOL_PG_URL", "mysql://root:hunter2@db/x")));
+    var error =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                SpoolConfig.fromEnv(
+                    Map.of(
+                        "SPOOL_HTTP_PORT", "eighty",
+                        "SPOOL_WORKER_CONCURRENCY", "0",
+                        "SPOOL_QUEUES", "ok,not ok",
+                        "SPOOL_KEY_PREFIX", "{tag}",
+                        "SPOOL_PG_URL", "mysql://root:hunter2@db/x")));
     assertEquals(5, error.problems().size(), error.getMessage());
     assertTrue(error.getMessage().contains("SPOOL_HTTP_PORT=eighty is not a whole number"));
     assertTrue(error.getMessage().contains("SPOOL_WORKER_CONCURRENCY=0 is out of range"));
@@ -54,27 +68,55 @@ class SpoolConfigTest {
   void heartbeatFollowsAShortVisibilityTimeoutUnlessSetItself() {
     assertEquals(Duration.ofSeconds(5), SpoolConfig.fromEnv(Map.of()).heartbeatInterval());
     // A third of the timeout, at least a second, never above the default.
-    assertEquals(Duration.ofSeconds(1), SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "5")).heartbeatInterval());
-    assertEquals(Duration.ofSeconds(1), SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "2")).heartbeatInterval());
-    assertEquals(Duration.ofSeconds(3), SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "10")).heartbeatInterval());
-    assertEquals(Duration.ofSeconds(5), SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "600")).heartbeatInterval());
-    var explicit = SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "5", "SPOOL_HEARTBEAT_SECS", "4"));
+    assertEquals(
+        Duration.ofSeconds(1),
+        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "5")).heartbeatInterval());
+    assertEquals(
+        Duration.ofSeconds(1),
+        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "2")).heartbeatInterval());
+    assertEquals(
+        Duration.ofSeconds(3),
+        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "10")).heartbeatInterval());
+    assertEquals(
+        Duration.ofSeconds(5),
+        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "600")).heartbeatInterval());
+    var explicit =
+        SpoolConfig.fromEnv(
+            Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "5", "SPOOL_HEARTBEAT_SECS", "4"));
     assertEquals(Duration.ofSeconds(4), explicit.heartbeatInterval());
 
-    var error = assertThrows(ConfigException.class, () -> SpoolConfig.fromEnv(Map.of(
-        "SPOOL_VISIBILITY_TIMEOUT_SECS", "5", "SPOOL_HEARTBEAT_SECS", "5")));
-    assertEquals(List.of("SPOOL_HEARTBEAT_SECS (5) must be below SPOOL_VISIBILITY_TIMEOUT_SECS (5)"), error.problems());
+    var error =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                SpoolConfig.fromEnv(
+                    Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "5", "SPOOL_HEARTBEAT_SECS", "5")));
+    assertEquals(
+        List.of("SPOOL_HEARTBEAT_SECS (5) must be below SPOOL_VISIBILITY_TIMEOUT_SECS (5)"),
+        error.problems());
   }
 
   @Test
   void webhookSecretsAreCheckedButNeverShown() {
-    var error = assertThrows(ConfigException.class, () -> SpoolConfig.fromEnv(Map.of(
-        "SPOOL_WEBHOOK_SECRET", "long-enough-secret-1,tooshort")));
-    assertTrue(error.getMessage().contains("secret 2 of 2 is shorter than 16 characters"), error.getMessage());
+    var error =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                SpoolConfig.fromEnv(
+                    Map.of("SPOOL_WEBHOOK_SECRET", "long-enough-secret-1,tooshort")));
+    assertTrue(
+        error.getMessage().contains("secret 2 of 2 is shorter than 16 characters"),
+        error.getMessage());
     assertFalse(error.getMessage().contains("tooshort"));
-    var config = SpoolConfig.fromEnv(Map.of("SPOOL_WEBHOOK_SECRET", "old-secret-0123456789, new-secret-0123456789",
-        "SPOOL_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1,*.svc.cluster.local"));
-    assertEquals(List.of("old-secret-0123456789", "new-secret-0123456789"), config.webhooks().secrets());
+    var config =
+        SpoolConfig.fromEnv(
+            Map.of(
+                "SPOOL_WEBHOOK_SECRET",
+                "old-secret-0123456789, new-secret-0123456789",
+                "SPOOL_WEBHOOK_ALLOWED_HOSTS",
+                "127.0.0.1,*.svc.cluster.local"));
+    assertEquals(
+        List.of("old-secret-0123456789", "new-secret-0123456789"), config.webhooks().secrets());
     assertFalse(config.toString().contains("0123456789"), "toString hides the secrets");
     assertTrue(config.webhooks().destinations().allows("hooks.ns.svc.cluster.local"));
   }
@@ -82,12 +124,22 @@ class SpoolConfigTest {
   @Test
   void llmJobsRunOnlyWhereAServerIsConfiguredAndItsKeyIsNeverShown() {
     assertFalse(SpoolConfig.fromEnv(Map.of()).llm().enabled());
-    var config = SpoolConfig.fromEnv(Map.of("SPOOL_LLM_BASE_URL", "http://127.0.0.1:11434/v1",
-        "SPOOL_LLM_API_KEY", "sk-live-0123456789"));
+    var config =
+        SpoolConfig.fromEnv(
+            Map.of(
+                "SPOOL_LLM_BASE_URL",
+                "http://127.0.0.1:11434/v1",
+                "SPOOL_LLM_API_KEY",
+                "sk-live-0123456789"));
     assertTrue(config.llm().enabled());
     assertEquals("sk-live-0123456789", config.llm().apiKey());
     assertFalse(config.toString().contains("sk-live"), "toString hides the key");
-    var error = assertThrows(ConfigException.class, () -> SpoolConfig.fromEnv(Map.of("SPOOL_LLM_BASE_URL", "ftp://x")));
-    assertTrue(error.getMessage().contains("SPOOL_LLM_BASE_URL must be a URL like http://host:port/path"), error.getMessage());
+    var error =
+        assertThrows(
+            ConfigException.class,
+            () -> SpoolConfig.fromEnv(Map.of("SPOOL_LLM_BASE_URL", "ftp://x")));
+    assertTrue(
+        error.getMessage().contains("SPOOL_LLM_BASE_URL must be a URL like http://host:port/path"),
+        error.getMessage());
   }
 }

@@ -11,10 +11,14 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** Code cites the design notes by number; each cited note is in the repository, in docs/architecture.md. */
+/**
+ * Code cites the design notes by number; each cited note is in the repository, in
+ * docs/architecture.md.
+ */
 class DesignNotesTest {
   private static final Path ROOT = Path.of("..");
-  private static final Pattern CITATION = Pattern.compile("design note (\\d+)( in docs/architecture\\.md)?");
+  private static final Pattern CITATION =
+      Pattern.compile("design note (\\d+)( in docs/architecture\\.md)?");
 
   @Test
   void everyCitedDesignNoteIsInTheArchitecturePage() throws IOException {
@@ -22,15 +26,27 @@ class DesignNotesTest {
     var problems = new ArrayList<String>();
     int citations = 0;
     try (Stream<Path> files = Files.walk(ROOT)) {
-      for (Path file : files.filter(f -> f.toString().endsWith(".java") && f.toString().contains("/src/main/")).toList()) {
-        var matcher = CITATION.matcher(Files.readString(file).replaceAll("\\s*\\n\\s*\\*?\\s*", " "));
+      for (Path file :
+          files
+              .filter(f -> f.toString().endsWith(".java") && f.toString().contains("/src/main/"))
+              .toList()) {
+        var matcher =
+            CITATION.matcher(Files.readString(file).replaceAll("\\s*\\n\\s*\\*?\\s*", " "));
         while (matcher.find()) {
           citations++;
           if (matcher.group(2) == null) {
-            problems.add(file + ": '" + matcher.group() + "' should say where the note is (in docs/architecture.md)");
+            problems.add(
+                file
+                    + ": '"
+                    + matcher.group()
+                    + "' should say where the note is (in docs/architecture.md)");
           }
           if (!notes.contains("\n### " + matcher.group(1) + ". ")) {
-            problems.add(file + ": cites design note " + matcher.group(1) + ", which docs/architecture.md does not have");
+            problems.add(
+                file
+                    + ": cites design note "
+                    + matcher.group(1)
+                    + ", which docs/architecture.md does not have");
           }
         }
       }

@@ -11,9 +11,29 @@ class JobJsonTest {
   @Test
   void writesJobsInSnakeCaseWithIsoInstantsAndLowerCaseStatus() {
     var id = JobIds.next();
-    var job = new Job(id, "echo", "default", "alice", JobJson.tree("{\"x\":1}"), JobStatus.PENDING, null, null,
-        0, 3, Instant.parse("2026-11-22T10:00:00.123456Z"), null, null, 5, Instant.parse("2026-11-22T10:00:00Z"), 60, false,
-        null, null, null, null);
+    var job =
+        new Job(
+            id,
+            "echo",
+            "default",
+            "alice",
+            JobJson.tree("{\"x\":1}"),
+            JobStatus.PENDING,
+            null,
+            null,
+            0,
+            3,
+            Instant.parse("2026-11-22T10:00:00.123456Z"),
+            null,
+            null,
+            5,
+            Instant.parse("2026-11-22T10:00:00Z"),
+            60,
+            false,
+            null,
+            null,
+            null,
+            null);
     var tree = JobJson.tree(JobJson.encode(job));
     assertEquals(id.toString(), tree.get("id").asText());
     assertEquals("pending", tree.get("status").asText());
@@ -32,7 +52,8 @@ class JobJsonTest {
 
   @Test
   void refusesDocumentsNestedDeeperThanTheLimit() {
-    String deep = "[".repeat(JobJson.MAX_NESTING_DEPTH + 1) + "]".repeat(JobJson.MAX_NESTING_DEPTH + 1);
+    String deep =
+        "[".repeat(JobJson.MAX_NESTING_DEPTH + 1) + "]".repeat(JobJson.MAX_NESTING_DEPTH + 1);
     assertThrows(RuntimeException.class, () -> JobJson.tree(deep));
     String fine = "[".repeat(10) + "]".repeat(10);
     assertEquals(10, depth(JobJson.tree(fine)));

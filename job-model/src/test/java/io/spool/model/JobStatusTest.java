@@ -16,13 +16,21 @@ import org.junit.jupiter.api.Test;
 class JobStatusTest {
   @Test
   void allowsExactlyTheLifecycleOfTheDesignNotes() {
-    Set<String> allowed = Set.of(
-        "pending>running", "pending>cancelled",
-        "running>pending", "running>completed", "running>failed", "running>cancelled",
-        "failed>pending");
+    Set<String> allowed =
+        Set.of(
+            "pending>running",
+            "pending>cancelled",
+            "running>pending",
+            "running>completed",
+            "running>failed",
+            "running>cancelled",
+            "failed>pending");
     for (JobStatus from : JobStatus.values()) {
       for (JobStatus to : JobStatus.values()) {
-        assertEquals(allowed.contains(from.wire() + ">" + to.wire()), from.canChangeTo(to), from + " -> " + to);
+        assertEquals(
+            allowed.contains(from.wire() + ">" + to.wire()),
+            from.canChangeTo(to),
+            from + " -> " + to);
       }
     }
   }
@@ -44,7 +52,8 @@ class JobStatusTest {
 
   @Test
   void wireNamesAreTheFiveOfTheDesignNotes() {
-    assertEquals(Set.of("pending", "running", "completed", "failed", "cancelled"),
+    assertEquals(
+        Set.of("pending", "running", "completed", "failed", "cancelled"),
         Set.of(PENDING.wire(), RUNNING.wire(), COMPLETED.wire(), FAILED.wire(), CANCELLED.wire()));
     assertEquals(FAILED, JobStatus.parse("failed"));
     assertTrue(JobStatus.fromWire("FAILED").isEmpty());

@@ -11,7 +11,10 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** job-model keeps one package per role, each saying what it holds, and the README's table lists them all. */
+/**
+ * job-model keeps one package per role, each saying what it holds, and the README's table lists
+ * them all.
+ */
 class PackageLayoutTest {
   private static final Path SOURCES = Path.of("src/main/java/io/spool");
 
@@ -27,7 +30,8 @@ class PackageLayoutTest {
       Path info = dir.resolve("package-info.java");
       assertTrue(Files.exists(info), dir + " has no package-info.java");
       String text = Files.readString(info);
-      assertTrue(text.startsWith("/**") && text.contains("package io.spool." + dir.getFileName() + ";"),
+      assertTrue(
+          text.startsWith("/**") && text.contains("package io.spool." + dir.getFileName() + ";"),
           info + " should open with a Javadoc comment and declare its package");
     }
   }
@@ -36,7 +40,9 @@ class PackageLayoutTest {
   void theReadmesPackageTableListsEveryPackage() throws IOException {
     String readme = Files.readString(Path.of("../README.md"));
     var listed = new TreeSet<String>();
-    readme.lines().filter(line -> line.startsWith("io.spool."))
+    readme
+        .lines()
+        .filter(line -> line.startsWith("io.spool."))
         .forEach(line -> listed.add(line.substring("io.spool.".length()).split("\\s+")[0]));
     var present = new TreeSet<String>();
     for (Path dir : packages()) {

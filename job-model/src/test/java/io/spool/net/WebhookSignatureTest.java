@@ -17,16 +17,26 @@ class WebhookSignatureTest {
   @Test
   void matchesAKnownHmacSha256Vector() {
     // echo -n '1795000000.{"a":1}' | openssl dgst -sha256 -hmac whsec-test-0123456789
-    assertEquals("t=1795000000,v1=31ca6213e583e5af6278d5605515f8d70f5893a25138c5449f2650ae065b10cc", WebhookSignature.sign(List.of(SECRET), 1_795_000_000L, "{\"a\":1}"));
+    assertEquals(
+        "t=1795000000,v1=31ca6213e583e5af6278d5605515f8d70f5893a25138c5449f2650ae065b10cc",
+        WebhookSignature.sign(List.of(SECRET), 1_795_000_000L, "{\"a\":1}"));
   }
 
   @Test
   void verifiesItsOwnSignatureAndRejectsTampering() {
-    String header = WebhookSignature.sign(List.of(SECRET), now.getEpochSecond(), "{\"status\":\"completed\"}");
-    assertTrue(WebhookSignature.verify(SECRET, header, "{\"status\":\"completed\"}", TOLERANCE, now));
-    assertFalse(WebhookSignature.verify(SECRET, header, "{\"status\":\"failed\"}", TOLERANCE, now), "body changed");
-    assertFalse(WebhookSignature.verify("another-secret-0123", header, "{\"status\":\"completed\"}", TOLERANCE, now));
-    assertFalse(WebhookSignature.verify(SECRET, header.replace("t=", "t=1"), "{\"status\":\"completed\"}", TOLERANCE, now));
+    String header =
+        WebhookSignature.sign(List.of(SECRET), now.getEpochSecond(), "{\"status\":\"completed\"}");
+    assertTrue(
+        WebhookSignature.verify(SECRET, header, "{\"status\":\"completed\"}", TOLERANCE, now));
+    assertFalse(
+        WebhookSignature.verify(SECRET, header, "{\"status\":\"failed\"}", TOLERANCE, now),
+        "body changed");
+    assertFalse(
+        WebhookSignature.verify(
+            "another-secret-0123", header, "{\"status\":\"completed\"}", TOLERANCE, now));
+    assertFalse(
+        WebhookSignature.verify(
+            SECRET, header.replace("t=", "t=1"), "{\"status\":\"completed\"}", TOLERANCE, now));
     assertFalse(WebhookSignature.verify(SECRET, "garbage", "{}", TOLERANCE, now));
     assertFalse(WebhookSignature.verify(SECRET, null, "{}", TOLERANCE, now));
   }
@@ -40,7 +50,9 @@ class WebhookSignatureTest {
 
   @Test
   void signsWithEverySecretWhileOneIsRotated() {
-    String header = WebhookSignature.sign(List.of("old-secret-0123456789", "new-secret-0123456789"), now.getEpochSecond(), "{}");
+    String header =
+        WebhookSignature.sign(
+            List.of("old-secret-0123456789", "new-secret-0123456789"), now.getEpochSecond(), "{}");
     assertTrue(WebhookSignature.verify("old-secret-0123456789", header, "{}", TOLERANCE, now));
     assertTrue(WebhookSignature.verify("new-secret-0123456789", header, "{}", TOLERANCE, now));
   }

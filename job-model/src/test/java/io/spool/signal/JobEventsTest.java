@@ -46,7 +46,8 @@ class JobEventsTest {
   }
 
   private static JobEvents.NewEvent progress(UUID job, int step) {
-    return new JobEvents.NewEvent(job, "progress", 1, JobJson.MAPPER.createObjectNode().put("step", step));
+    return new JobEvents.NewEvent(
+        job, "progress", 1, JobJson.MAPPER.createObjectNode().put("step", step));
   }
 
   @Test
@@ -68,19 +69,25 @@ class JobEventsTest {
       many.add(progress(job, i));
     }
     events.emit(many).await();
-    assertEquals(List.of(4L, 5L, 6L, 7L, 8L), events.since(job, 0).await().stream().map(JobEvent::seq).toList());
+    assertEquals(
+        List.of(4L, 5L, 6L, 7L, 8L),
+        events.since(job, 0).await().stream().map(JobEvent::seq).toList());
   }
 
   @Test
   void aLogLivesAWeekUntilItsJobEndsThenTheRetention() {
     UUID job = JobIds.next();
     events.emit(progress(job, 1)).await();
-    long unended = redis.send(Request.cmd(Command.TTL).arg(config.keys().jobEvents(job))).await().toLong();
-    assertTrue(unended > 6 * 24 * 3600, "a log of a running job expires in a week, not " + unended + " s");
+    long unended =
+        redis.send(Request.cmd(Command.TTL).arg(config.keys().jobEvents(job))).await().toLong();
+    assertTrue(
+        unended > 6 * 24 * 3600, "a log of a running job expires in a week, not " + unended + " s");
     events.emit(JobEvents.statusChange(job, JobStatus.COMPLETED, 1)).await();
     for (String key : List.of(config.keys().jobEvents(job), config.keys().jobEventSeq(job))) {
       long ttl = redis.send(Request.cmd(Command.TTL).arg(key)).await().toLong();
-      assertTrue(ttl > 0 && ttl <= 60, key + " expires with the retention after the end, not in " + ttl + " s");
+      assertTrue(
+          ttl > 0 && ttl <= 60,
+          key + " expires with the retention after the end, not in " + ttl + " s");
     }
   }
 
@@ -89,13 +96,14 @@ class JobEventsTest {
     var announced = new LinkedBlockingQueue<String>();
     var subscribed = new java.util.concurrent.CompletableFuture<Void>();
     var subscriber = RedisClients.client(vertx, config, 1).connect().await();
-    subscriber.handler(message -> {
-      if (message.size() == 3 && "message".equals(message.get(0).toString())) {
-        announced.add(message.get(2).toString());
-      } else if (message.size() == 3 && "subscribe".equals(message.get(0).toString())) {
-        subscribed.complete(null);
-      }
-    });
+    subscriber.handler(
+        message -> {
+          if (message.size() == 3 && "message".equals(message.get(0).toString())) {
+            announced.add(message.get(2).toString());
+          } else if (message.size() == 3 && "subscribe".equals(message.get(0).toString())) {
+            subscribed.complete(null);
+          }
+        });
     subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(config.keys().endedChannel())).await();
     subscribed.get(5, TimeUnit.SECONDS);
     UUID running = JobIds.next();

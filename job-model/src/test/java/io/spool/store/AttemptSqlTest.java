@@ -18,7 +18,10 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** {@link AttemptSql}: what a running attempt writes, each write fenced by the attempt that holds the job. */
+/**
+ * {@link AttemptSql}: what a running attempt writes, each write fenced by the attempt that holds
+ * the job.
+ */
 class AttemptSqlTest extends StatementTest {
   /** One row of a FINISH_MANY batch. */
   private static final class End {
@@ -65,7 +68,10 @@ class AttemptSqlTest extends StatementTest {
   void doesNotFinishAnAttemptThatWasReplaced() {
     UUID id = running(2, 3);
 
-    assertEquals(List.of(), ids(finish(End.completed(id, 1, "{\"stale\":true}"))), "attempt 1 no longer holds the job");
+    assertEquals(
+        List.of(),
+        ids(finish(End.completed(id, 1, "{\"stale\":true}"))),
+        "attempt 1 no longer holds the job");
     Job job = load(id);
     assertEquals(JobStatus.RUNNING, job.status());
     assertNull(job.result());
@@ -77,7 +83,10 @@ class AttemptSqlTest extends StatementTest {
       UUID id = running(1, 3);
       set(id, "status = '" + status + "'");
 
-      assertEquals(List.of(), ids(finish(End.completed(id, 1, "{}"))), "a " + status + " job is not finished again");
+      assertEquals(
+          List.of(),
+          ids(finish(End.completed(id, 1, "{}"))),
+          "a " + status + " job is not finished again");
       assertEquals(status, load(id).status().wire());
     }
   }
@@ -95,7 +104,10 @@ class AttemptSqlTest extends StatementTest {
     assertEquals("boom", job.error(), "the error stays visible while the retry waits");
     assertNull(job.finishedAt(), "a job waiting for its retry has not finished");
     var now = (OffsetDateTime) sql("SELECT now()").iterator().next().getValue(0);
-    assertEquals(Duration.ofSeconds(5), Duration.between(now.toInstant(), job.runAt()), "due after its backoff");
+    assertEquals(
+        Duration.ofSeconds(5),
+        Duration.between(now.toInstant(), job.runAt()),
+        "due after its backoff");
     assertEquals(1, job.attempts(), "attempts counts attempts started; the retry's claim adds one");
   }
 
@@ -118,7 +130,10 @@ class AttemptSqlTest extends StatementTest {
 
     finish(End.failed(id, 4, "boom", 0));
 
-    assertEquals(JobStatus.PENDING, load(id).status(), "attempt 4 is the first of the run that the requeue started");
+    assertEquals(
+        JobStatus.PENDING,
+        load(id).status(),
+        "attempt 4 is the first of the run that the requeue started");
   }
 
   @Test
@@ -151,8 +166,13 @@ class AttemptSqlTest extends StatementTest {
     UUID keyed = insert(aJob("echo").ofUser("u").withConcurrencyKey("k"));
     makeRunning(keyed, "w1", 1);
 
-    var rows = finish(End.completed(done, 1, "{}"), End.failed(retry, 1, "e", 0), End.failed(dead, 2, "e", 0),
-        End.completed(stale, 1, "{}"), End.completed(keyed, 1, "{}"));
+    var rows =
+        finish(
+            End.completed(done, 1, "{}"),
+            End.failed(retry, 1, "e", 0),
+            End.failed(dead, 2, "e", 0),
+            End.completed(stale, 1, "{}"),
+            End.completed(keyed, 1, "{}"));
 
     var became = new java.util.HashMap<UUID, String>();
     var keyedIds = new java.util.HashSet<UUID>();
@@ -162,8 +182,11 @@ class AttemptSqlTest extends StatementTest {
         keyedIds.add(row.getUUID("id"));
       }
     }
-    assertEquals(java.util.Map.of(done, "completed", retry, "pending", dead, "failed", keyed, "completed"), became);
-    assertEquals(java.util.Set.of(keyed), keyedIds, "the caller frees the next job of each keyed one");
+    assertEquals(
+        java.util.Map.of(done, "completed", retry, "pending", dead, "failed", keyed, "completed"),
+        became);
+    assertEquals(
+        java.util.Set.of(keyed), keyedIds, "the caller frees the next job of each keyed one");
     assertEquals(JobStatus.RUNNING, load(stale).status());
   }
 
@@ -171,15 +194,32 @@ class AttemptSqlTest extends StatementTest {
   void aCheckpointIsSavedOnlyByTheAttemptThatHoldsTheJob() {
     UUID id = running(2, 3);
 
-    assertEquals(0, run(AttemptSql.SAVE_CHECKPOINT, Map.of("id", id, "attempt", 1, "checkpoint", "{\"step\":1}")).size(), "a replaced attempt saves nothing");
+    assertEquals(
+        0,
+        run(
+                AttemptSql.SAVE_CHECKPOINT,
+                Map.of("id", id, "attempt", 1, "checkpoint", "{\"step\":1}"))
+            .size(),
+        "a replaced attempt saves nothing");
     assertNull(load(id).checkpoint());
 
-    assertEquals(1, run(AttemptSql.SAVE_CHECKPOINT, Map.of("id", id, "attempt", 2, "checkpoint", "{\"step\":2}")).size());
+    assertEquals(
+        1,
+        run(
+                AttemptSql.SAVE_CHECKPOINT,
+                Map.of("id", id, "attempt", 2, "checkpoint", "{\"step\":2}"))
+            .size());
     assertEquals(JobJson.tree("{\"step\":2}"), load(id).checkpoint());
     assertNotNull(column(id, "checkpoint_at"));
 
     set(id, "status = 'completed'");
-    assertEquals(0, run(AttemptSql.SAVE_CHECKPOINT, Map.of("id", id, "attempt", 2, "checkpoint", "{\"step\":3}")).size(), "an ended job keeps its last checkpoint");
+    assertEquals(
+        0,
+        run(
+                AttemptSql.SAVE_CHECKPOINT,
+                Map.of("id", id, "attempt", 2, "checkpoint", "{\"step\":3}"))
+            .size(),
+        "an ended job keeps its last checkpoint");
     assertEquals(JobJson.tree("{\"step\":2}"), load(id).checkpoint());
   }
 
@@ -187,13 +227,33 @@ class AttemptSqlTest extends StatementTest {
   void aSideEffectIsRecordedOnceAndOnlyByTheAttemptThatHoldsTheJob() {
     UUID id = running(2, 3);
 
-    assertEquals(0, run(AttemptSql.RECORD_SIDE_EFFECT, Map.of("id", id, "name", "charge", "attempt", 1, "result", "{\"ok\":1}")).size(), "a replaced attempt records nothing");
+    assertEquals(
+        0,
+        run(
+                AttemptSql.RECORD_SIDE_EFFECT,
+                Map.of("id", id, "name", "charge", "attempt", 1, "result", "{\"ok\":1}"))
+            .size(),
+        "a replaced attempt records nothing");
     assertEquals(0, run(AttemptSql.SELECT_SIDE_EFFECT, Map.of("id", id, "name", "charge")).size());
 
-    assertEquals(1, run(AttemptSql.RECORD_SIDE_EFFECT, Map.of("id", id, "name", "charge", "attempt", 2, "result", "{\"ok\":2}")).size());
-    assertEquals(0, run(AttemptSql.RECORD_SIDE_EFFECT, Map.of("id", id, "name", "charge", "attempt", 2, "result", "{\"ok\":3}")).size(), "a name is recorded once");
+    assertEquals(
+        1,
+        run(
+                AttemptSql.RECORD_SIDE_EFFECT,
+                Map.of("id", id, "name", "charge", "attempt", 2, "result", "{\"ok\":2}"))
+            .size());
+    assertEquals(
+        0,
+        run(
+                AttemptSql.RECORD_SIDE_EFFECT,
+                Map.of("id", id, "name", "charge", "attempt", 2, "result", "{\"ok\":3}"))
+            .size(),
+        "a name is recorded once");
     var recorded = run(AttemptSql.SELECT_SIDE_EFFECT, Map.of("id", id, "name", "charge"));
     assertEquals("{\"ok\": 2}", recorded.iterator().next().getString("result"));
-    assertEquals(0, run(AttemptSql.SELECT_SIDE_EFFECT, Map.of("id", id, "name", "other")).size(), "names are recorded apart");
+    assertEquals(
+        0,
+        run(AttemptSql.SELECT_SIDE_EFFECT, Map.of("id", id, "name", "other")).size(),
+        "names are recorded apart");
   }
 }

@@ -34,7 +34,10 @@ class ClaimSqlTest extends StatementTest {
     assertEquals(1, rows.size());
     Job returned = JobRows.toJob(rows.iterator().next());
     assertEquals(JobStatus.RUNNING, returned.status());
-    assertEquals(3, returned.attempts(), "the claim returns the new attempt number, the fence of later writes");
+    assertEquals(
+        3,
+        returned.attempts(),
+        "the claim returns the new attempt number, the fence of later writes");
     Job stored = load(id);
     assertEquals(JobStatus.RUNNING, stored.status());
     assertEquals(3, stored.attempts());
@@ -62,7 +65,8 @@ class ClaimSqlTest extends StatementTest {
       set(id, "status = '" + status + "', attempts = 1, lease_owner = 'w0'");
 
       assertEquals(List.of(), claim("w1", id), status + " is not claimable");
-      assertEquals(1, load(id).attempts(), "the attempt count of a " + status + " job is untouched");
+      assertEquals(
+          1, load(id).attempts(), "the attempt count of a " + status + " job is untouched");
       assertEquals("w0", column(id, "lease_owner"));
     }
   }
@@ -86,7 +90,8 @@ class ClaimSqlTest extends StatementTest {
     assertEquals(List.of(), claim("w1", second), "one job of a key runs at a time");
 
     set(first, "status = 'completed', finished_at = now()");
-    assertEquals(List.of(second), claim("w1", second), "the key is free once its running job ended");
+    assertEquals(
+        List.of(second), claim("w1", second), "the key is free once its running job ended");
   }
 
   @Test
@@ -98,7 +103,8 @@ class ClaimSqlTest extends StatementTest {
     UUID noKey = insert(aJob("echo").ofUser("u"));
     UUID blocked = insert(aJob("echo").ofUser("u").withConcurrencyKey("k"));
 
-    assertEquals(List.of(otherUser, otherKey, noKey), claim("w1", otherUser, otherKey, noKey, blocked));
+    assertEquals(
+        List.of(otherUser, otherKey, noKey), claim("w1", otherUser, otherKey, noKey, blocked));
     assertEquals(JobStatus.PENDING, load(blocked).status());
   }
 
@@ -142,8 +148,12 @@ class ClaimSqlTest extends StatementTest {
     var start = new java.util.HashMap<String, Object>();
     start.put("after", null);
     start.put("max", 2);
-    assertEquals(List.of(first, second), ids(run(ClaimSql.PENDING_PAGE, start)), "from the start, due or not");
-    assertEquals(List.of(third), ids(run(ClaimSql.PENDING_PAGE, Map.of("after", second, "max", 2))));
+    assertEquals(
+        List.of(first, second),
+        ids(run(ClaimSql.PENDING_PAGE, start)),
+        "from the start, due or not");
+    assertEquals(
+        List.of(third), ids(run(ClaimSql.PENDING_PAGE, Map.of("after", second, "max", 2))));
   }
 
   @Test
@@ -155,11 +165,17 @@ class ClaimSqlTest extends StatementTest {
     UUID first = insert(aJob("echo").ofUser("u").withConcurrencyKey("k"));
     UUID behind = insert(aJob("echo").ofUser("u").withConcurrencyKey("k"));
 
-    var rows = run(ClaimSql.SELECT_PENDING_AMONG, Map.of("ids", new UUID[] {due, later, running, first, behind}));
+    var rows =
+        run(
+            ClaimSql.SELECT_PENDING_AMONG,
+            Map.of("ids", new UUID[] {due, later, running, first, behind}));
 
     var dueIn = new java.util.HashMap<UUID, Long>();
     rows.forEach(row -> dueIn.put(row.getUUID("id"), row.getLong("due_in_ms")));
-    assertEquals(java.util.Set.of(due, later, first), dueIn.keySet(), "running and key-blocked jobs are not waiting for a signal");
+    assertEquals(
+        java.util.Set.of(due, later, first),
+        dueIn.keySet(),
+        "running and key-blocked jobs are not waiting for a signal");
     assertEquals(0L, dueIn.get(due));
     double hour = 3_600_000.0;
     assertEquals(hour, dueIn.get(later).doubleValue(), 60_000.0);
@@ -173,7 +189,9 @@ class ClaimSqlTest extends StatementTest {
     UUID otherUsers = insert(aJob("echo").ofUser("v").withConcurrencyKey("k"));
     set(ended, "status = 'completed', finished_at = now()");
 
-    assertEquals(List.of(next), ids(run(ClaimSql.NEXT_OF_KEYS, Map.of("ids", new UUID[] {ended}))),
+    assertEquals(
+        List.of(next),
+        ids(run(ClaimSql.NEXT_OF_KEYS, Map.of("ids", new UUID[] {ended}))),
         "the earliest waiting job of that user's key only, not " + otherUsers + " of another user");
   }
 
@@ -188,7 +206,11 @@ class ClaimSqlTest extends StatementTest {
     assertEquals(List.of(), ids(run(ClaimSql.NEXT_OF_KEYS, Map.of("ids", new UUID[] {ended}))));
 
     set(running, "status = 'pending', lease_owner = NULL");
-    assertEquals(List.of(), ids(run(ClaimSql.NEXT_OF_KEYS, Map.of("ids", new UUID[] {running}))),
-        "a job that went back to pending is signalled by whoever put it back, and " + waiting + " waits behind it");
+    assertEquals(
+        List.of(),
+        ids(run(ClaimSql.NEXT_OF_KEYS, Map.of("ids", new UUID[] {running}))),
+        "a job that went back to pending is signalled by whoever put it back, and "
+            + waiting
+            + " waits behind it");
   }
 }

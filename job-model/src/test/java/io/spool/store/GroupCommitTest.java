@@ -33,10 +33,17 @@ class GroupCommitTest {
   void coalescesWritesThatArriveWhileOneIsInFlight() {
     var batchSizes = new CopyOnWriteArrayList<Integer>();
     var reported = new CopyOnWriteArrayList<Integer>();
-    var commits = new GroupCommit<Integer, Integer>(vertx.getOrCreateContext(), batch -> {
-      batchSizes.add(batch.size());
-      return vertx.timer(20).map(v -> batch.stream().map(i -> i * 10).toList());
-    }, i -> 1, 1000, 1, reported::add);
+    var commits =
+        new GroupCommit<Integer, Integer>(
+            vertx.getOrCreateContext(),
+            batch -> {
+              batchSizes.add(batch.size());
+              return vertx.timer(20).map(v -> batch.stream().map(i -> i * 10).toList());
+            },
+            i -> 1,
+            1000,
+            1,
+            reported::add);
     var answers = new ArrayList<Future<Integer>>();
     for (int i = 0; i < 50; i++) {
       answers.add(commits.submit(i));
@@ -51,9 +58,16 @@ class GroupCommitTest {
 
   @Test
   void aPoisonousInputFailsOnlyItsOwnCaller() {
-    var commits = new GroupCommit<String, String>(vertx.getOrCreateContext(), batch ->
-        batch.contains("poison") ? Future.failedFuture(new IllegalArgumentException("refused"))
-            : vertx.timer(5).map(v -> batch.stream().map(String::toUpperCase).toList()), s -> 1, 1000, 1);
+    var commits =
+        new GroupCommit<String, String>(
+            vertx.getOrCreateContext(),
+            batch ->
+                batch.contains("poison")
+                    ? Future.failedFuture(new IllegalArgumentException("refused"))
+                    : vertx.timer(5).map(v -> batch.stream().map(String::toUpperCase).toList()),
+            s -> 1,
+            1000,
+            1);
     List<Future<String>> answers = new ArrayList<>();
     for (String input : List.of("a", "b", "poison", "c", "d")) {
       answers.add(commits.submit(input));
@@ -67,8 +81,13 @@ class GroupCommitTest {
 
   @Test
   void aFlushAnsweringTooFewOutputsFailsItsCallersInsteadOfHangingThem() {
-    var commits = new GroupCommit<Integer, Integer>(vertx.getOrCreateContext(),
-        batch -> Future.succeededFuture(List.of()), i -> 1, 1000, 1);
+    var commits =
+        new GroupCommit<Integer, Integer>(
+            vertx.getOrCreateContext(),
+            batch -> Future.succeededFuture(List.of()),
+            i -> 1,
+            1000,
+            1);
     var answer = commits.submit(1);
     assertThrows(IllegalStateException.class, answer::await);
   }
@@ -76,10 +95,16 @@ class GroupCommitTest {
   @Test
   void callersOnTwoEventLoopsShareOneBatchAndEachGetsItsAnswerOnItsOwnLoop() throws Exception {
     var batchSizes = new CopyOnWriteArrayList<Integer>();
-    var commits = new GroupCommit<Integer, Integer>(vertx.getOrCreateContext(), batch -> {
-      batchSizes.add(batch.size());
-      return vertx.timer(20).map(v -> batch.stream().map(i -> i + 1).toList());
-    }, i -> 1, 1000, 1);
+    var commits =
+        new GroupCommit<Integer, Integer>(
+            vertx.getOrCreateContext(),
+            batch -> {
+              batchSizes.add(batch.size());
+              return vertx.timer(20).map(v -> batch.stream().map(i -> i + 1).toList());
+            },
+            i -> 1,
+            1000,
+            1);
     var loops = List.of(vertx.getOrCreateContext(), vertx.getOrCreateContext());
     var answeredOnCallersLoop = new CopyOnWriteArrayList<Boolean>();
     var answers = new CopyOnWriteArrayList<Integer>();
@@ -87,15 +112,22 @@ class GroupCommitTest {
     for (int i = 0; i < 20; i++) {
       int input = i;
       var loop = loops.get(i % 2);
-      loop.runOnContext(v -> commits.submit(input).onComplete(answer -> {
-        answeredOnCallersLoop.add(Vertx.currentContext() == loop);
-        answers.add(answer.result());
-        done.countDown();
-      }));
+      loop.runOnContext(
+          v ->
+              commits
+                  .submit(input)
+                  .onComplete(
+                      answer -> {
+                        answeredOnCallersLoop.add(Vertx.currentContext() == loop);
+                        answers.add(answer.result());
+                        done.countDown();
+                      }));
     }
     assertTrue(done.await(10, TimeUnit.SECONDS), "every caller was answered");
     assertEquals(IntStream.rangeClosed(1, 20).boxed().toList(), answers.stream().sorted().toList());
-    assertTrue(answeredOnCallersLoop.stream().allMatch(b -> b), "each answer ran on its caller's loop: " + answeredOnCallersLoop);
+    assertTrue(
+        answeredOnCallersLoop.stream().allMatch(b -> b),
+        "each answer ran on its caller's loop: " + answeredOnCallersLoop);
     assertTrue(batchSizes.size() < 20, "both loops' writes went in shared batches: " + batchSizes);
   }
 }

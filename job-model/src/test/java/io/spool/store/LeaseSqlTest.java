@@ -25,7 +25,10 @@ class LeaseSqlTest extends StatementTest {
     return id;
   }
 
-  /** REAP's rows: the jobs it returned (id to the status they got) and, under "workers", the workers it forgot. */
+  /**
+   * REAP's rows: the jobs it returned (id to the status they got) and, under "workers", the workers
+   * it forgot.
+   */
   private Map<String, String> reap() {
     var out = new HashMap<String, String>();
     for (Row row : run(LeaseSql.REAP, Map.of("secs", VISIBILITY_SECS))) {
@@ -51,7 +54,8 @@ class LeaseSqlTest extends StatementTest {
     assertEquals(1, job.attempts(), "the lost attempt still counts");
     assertNull(column(id, "lease_owner"));
     assertNull(job.finishedAt());
-    assertTrue(job.error().contains("attempt 1 lost: worker dead stopped heartbeating"), job.error());
+    assertTrue(
+        job.error().contains("attempt 1 lost: worker dead stopped heartbeating"), job.error());
     assertEquals(0, sql("SELECT 1 FROM workers WHERE id = 'dead'").size());
   }
 
@@ -114,7 +118,10 @@ class LeaseSqlTest extends StatementTest {
     rows.forEach(row -> became.put(row.getUUID("id"), row.getString("status")));
     assertEquals(Map.of(noRow, "pending", staleRow, "pending", lastAttempt, "failed"), became);
     assertEquals(JobStatus.RUNNING, load(alive).status());
-    assertEquals(1, sql("SELECT 1 FROM workers WHERE id = 'stale'").size(), "the orphan sweep deletes no workers");
+    assertEquals(
+        1,
+        sql("SELECT 1 FROM workers WHERE id = 'stale'").size(),
+        "the orphan sweep deletes no workers");
   }
 
   @Test
@@ -130,7 +137,9 @@ class LeaseSqlTest extends StatementTest {
 
     var became = new HashMap<UUID, String>();
     rows.forEach(row -> became.put(row.getUUID("id"), row.getString("status")));
-    assertEquals(Map.of(mine, "pending", cancelled, "cancelled"), became,
+    assertEquals(
+        Map.of(mine, "pending", cancelled, "cancelled"),
+        became,
         "handed back, even on its last attempt: the attempt was not the job's fault");
     assertNull(column(mine, "lease_owner"));
     assertNull(load(mine).finishedAt());
@@ -149,7 +158,8 @@ class LeaseSqlTest extends StatementTest {
     set(ended, "status = 'failed', cancel_requested = true");
 
     var heldLeases = new HashMap<UUID, Integer>();
-    run(LeaseSql.HELD_LEASES, Map.of("worker", "w1")).forEach(row -> heldLeases.put(row.getUUID("id"), row.getInteger("attempts")));
+    run(LeaseSql.HELD_LEASES, Map.of("worker", "w1"))
+        .forEach(row -> heldLeases.put(row.getUUID("id"), row.getInteger("attempts")));
     assertEquals(Map.of(held, 2, cancel, 1), heldLeases);
     assertEquals(List.of(cancel), ids(run(LeaseSql.CANCEL_REQUESTED, Map.of("worker", "w1"))));
   }

@@ -47,21 +47,53 @@ class MigrationsTest {
     assertEquals(0, Migrations.apply(config).migrationsExecuted, "a second run has nothing to do");
 
     var pg = PgClients.client(vertx, config);
-    var tables = StreamSupport.stream(pg.preparedQuery(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1")
-        .execute(Tuple.of(config.pgSchema())).await().spliterator(), false)
-        .map(row -> row.getString(0)).collect(Collectors.toSet());
-    assertTrue(tables.containsAll(Set.of("jobs", "job_types", "spool_schema_history")), tables.toString());
+    var tables =
+        StreamSupport.stream(
+                pg.preparedQuery(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = $1")
+                    .execute(Tuple.of(config.pgSchema()))
+                    .await()
+                    .spliterator(),
+                false)
+            .map(row -> row.getString(0))
+            .collect(Collectors.toSet());
+    assertTrue(
+        tables.containsAll(Set.of("jobs", "job_types", "spool_schema_history")), tables.toString());
 
     // The schema accepts exactly the five statuses.
     var id = JobIds.next();
-    SqlTemplate.forQuery(pg, SubmitSql.INSERT_MANY).execute(SubmitSql.insertParams(List.of(
-        new NewJob(id, "echo", "default", "u", JobJson.tree("{\"a\":1}"), 3, 0, null, 60, null, null, null, null, false)))).await();
-    List<Row> rows = StreamSupport.stream(SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN).execute(Map.of("id", id, "user", "u")).await()
-        .spliterator(), false).toList();
+    SqlTemplate.forQuery(pg, SubmitSql.INSERT_MANY)
+        .execute(
+            SubmitSql.insertParams(
+                List.of(
+                    new NewJob(
+                        id,
+                        "echo",
+                        "default",
+                        "u",
+                        JobJson.tree("{\"a\":1}"),
+                        3,
+                        0,
+                        null,
+                        60,
+                        null,
+                        null,
+                        null,
+                        null,
+                        false))))
+        .await();
+    List<Row> rows =
+        StreamSupport.stream(
+                SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN)
+                    .execute(Map.of("id", id, "user", "u"))
+                    .await()
+                    .spliterator(),
+                false)
+            .toList();
     Job job = JobRows.toJob(rows.get(0));
     assertEquals(JobStatus.PENDING, job.status());
     assertEquals(1, job.request().get("a").asInt());
-    assertThrows(Exception.class, () -> pg.query("UPDATE jobs SET status = 'exploded'").execute().await());
+    assertThrows(
+        Exception.class, () -> pg.query("UPDATE jobs SET status = 'exploded'").execute().await());
   }
 }

@@ -24,9 +24,9 @@ import org.junit.jupiter.api.TestInfo;
 
 /**
  * Tests of single statements against real Postgres, River's driver tests being the model: each test
- * class gets its own migrated schema, each test runs in one transaction that is rolled back at its end,
- * so a test sees only the rows it made. Inside one transaction {@code now()} stands still; statements
- * that compare against it see times set relative to it.
+ * class gets its own migrated schema, each test runs in one transaction that is rolled back at its
+ * end, so a test sees only the rows it made. Inside one transaction {@code now()} stands still;
+ * statements that compare against it see times set relative to it.
  */
 abstract class StatementTest {
   private static SpoolConfig config;
@@ -35,6 +35,7 @@ abstract class StatementTest {
 
   /** The connection of the running test, inside its transaction. */
   protected SqlConnection db;
+
   private Transaction tx;
 
   @BeforeAll
@@ -67,12 +68,17 @@ abstract class StatementTest {
     }
   }
 
-  /** Runs statement {@code sql} with these named parameters in the test's transaction, as Spool does. */
+  /**
+   * Runs statement {@code sql} with these named parameters in the test's transaction, as Spool
+   * does.
+   */
   protected RowSet<Row> run(String sql, Map<String, Object> params) {
     return SqlTemplate.forQuery(db, sql).execute(params).await();
   }
 
-  /** Runs test SQL (positional parameters) in the test's transaction, to set up or inspect state. */
+  /**
+   * Runs test SQL (positional parameters) in the test's transaction, to set up or inspect state.
+   */
   protected RowSet<Row> sql(String sql, Object... params) {
     return db.preparedQuery(sql).execute(Tuple.from(params)).await();
   }
@@ -82,13 +88,22 @@ abstract class StatementTest {
     return job.insert(db);
   }
 
-  /** Puts job {@code id} in the state a worker's claim would leave: running attempt {@code attempt} of {@code worker}. */
+  /**
+   * Puts job {@code id} in the state a worker's claim would leave: running attempt {@code attempt}
+   * of {@code worker}.
+   */
   protected void makeRunning(UUID id, String worker, int attempt) {
-    sql("UPDATE jobs SET status = 'running', attempts = $2, lease_owner = $3, started_at = now() WHERE id = $1",
-        id, attempt, worker);
+    sql(
+        "UPDATE jobs SET status = 'running', attempts = $2, lease_owner = $3, started_at = now() WHERE id = $1",
+        id,
+        attempt,
+        worker);
   }
 
-  /** Sets columns of job {@code id} directly, for states no statement under test made: {@code set(id, "status = 'failed'")}. */
+  /**
+   * Sets columns of job {@code id} directly, for states no statement under test made: {@code
+   * set(id, "status = 'failed'")}.
+   */
   protected void set(UUID id, String assignments) {
     sql("UPDATE jobs SET " + assignments + " WHERE id = $1", id);
   }
@@ -98,15 +113,22 @@ abstract class StatementTest {
     return JobFixtures.load(db, id).orElseThrow(() -> new AssertionError("no job " + id));
   }
 
-  /** One column of job {@code id} that {@link Job} does not carry (lease_owner, attempts_base, discarded_at...). */
+  /**
+   * One column of job {@code id} that {@link Job} does not carry (lease_owner, attempts_base,
+   * discarded_at...).
+   */
   protected Object column(UUID id, String column) {
     return sql("SELECT " + column + " FROM jobs WHERE id = $1", id).iterator().next().getValue(0);
   }
 
-  /** A worker row whose last heartbeat was {@code secsAgo} seconds before the transaction's now(). */
+  /**
+   * A worker row whose last heartbeat was {@code secsAgo} seconds before the transaction's now().
+   */
   protected void worker(String id, int secsAgo) {
-    sql("INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - make_interval(secs => $2::int))",
-        id, secsAgo);
+    sql(
+        "INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - make_interval(secs => $2::int))",
+        id,
+        secsAgo);
   }
 
   /** The ids of {@code rows}' {@code id} column, in order. */

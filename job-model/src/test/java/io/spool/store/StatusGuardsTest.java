@@ -20,9 +20,11 @@ import org.junit.jupiter.api.Test;
  */
 class StatusGuardsTest {
   private static void guards(String statement, String guard, Set<JobStatus> from, JobStatus... to) {
-    assertTrue(statement.contains(guard), "the statement should guard with " + guard + ":\n" + statement);
+    assertTrue(
+        statement.contains(guard), "the statement should guard with " + guard + ":\n" + statement);
     for (JobStatus target : to) {
-      assertTrue(target.allowedFrom().containsAll(from), target + " is not allowed from all of " + from);
+      assertTrue(
+          target.allowedFrom().containsAll(from), target + " is not allowed from all of " + from);
     }
   }
 
@@ -36,20 +38,34 @@ class StatusGuardsTest {
   @Test
   void attemptsEndOnlyRunningJobs() {
     assertEquals(EnumSet.of(RUNNING), COMPLETED.allowedFrom());
-    guards(AttemptSql.FINISH_MANY, "j.status = 'running'", EnumSet.of(RUNNING), COMPLETED, FAILED, CANCELLED, PENDING);
+    guards(
+        AttemptSql.FINISH_MANY,
+        "j.status = 'running'",
+        EnumSet.of(RUNNING),
+        COMPLETED,
+        FAILED,
+        CANCELLED,
+        PENDING);
   }
 
   @Test
   void lostAndHandedBackAttemptsChangeOnlyRunningJobs() {
     guards(LeaseSql.REAP, "j.status = 'running'", EnumSet.of(RUNNING), PENDING, FAILED, CANCELLED);
-    guards(LeaseSql.REAP_ORPHANS, "j.status = 'running'", EnumSet.of(RUNNING), PENDING, FAILED, CANCELLED);
+    guards(
+        LeaseSql.REAP_ORPHANS,
+        "j.status = 'running'",
+        EnumSet.of(RUNNING),
+        PENDING,
+        FAILED,
+        CANCELLED);
     guards(LeaseSql.HAND_BACK, "status = 'running'", EnumSet.of(RUNNING), PENDING, CANCELLED);
   }
 
   @Test
   void usersCancelPendingOrRunningJobsAndRequeueDeadLetters() {
     assertEquals(EnumSet.of(PENDING, RUNNING), CANCELLED.allowedFrom());
-    guards(UserJobSql.CANCEL, "status IN ('pending', 'running')", CANCELLED.allowedFrom(), CANCELLED);
+    guards(
+        UserJobSql.CANCEL, "status IN ('pending', 'running')", CANCELLED.allowedFrom(), CANCELLED);
     guards(UserJobSql.REQUEUE, "status = 'failed'", EnumSet.of(FAILED), PENDING);
   }
 }

@@ -14,11 +14,18 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** {@link UserJobSql}: what a user's calls change and read, and that they reach only the user's own jobs. */
+/**
+ * {@link UserJobSql}: what a user's calls change and read, and that they reach only the user's own
+ * jobs.
+ */
 class UserJobSqlTest extends StatementTest {
   private UUID deadLetter(String user, int attempts) {
     UUID id = insert(aJob("echo").ofUser(user).withMaxAttempts(attempts));
-    set(id, "status = 'failed', attempts = " + attempts + ", error = 'boom', result = '{\"partial\":1}', finished_at = now()");
+    set(
+        id,
+        "status = 'failed', attempts = "
+            + attempts
+            + ", error = 'boom', result = '{\"partial\":1}', finished_at = now()");
     return id;
   }
 
@@ -54,7 +61,10 @@ class UserJobSqlTest extends StatementTest {
     for (String status : List.of("completed", "failed", "cancelled")) {
       UUID id = insert(aJob("echo").ofUser("u"));
       set(id, "status = '" + status + "', finished_at = now()");
-      assertEquals(0, run(UserJobSql.CANCEL, Map.of("id", id, "user", "u")).size(), "a " + status + " job cannot be cancelled");
+      assertEquals(
+          0,
+          run(UserJobSql.CANCEL, Map.of("id", id, "user", "u")).size(),
+          "a " + status + " job cannot be cancelled");
       assertFalse(load(id).cancelRequested());
     }
     UUID others = insert(aJob("echo").ofUser("v"));
@@ -100,12 +110,16 @@ class UserJobSqlTest extends StatementTest {
     UUID id = deadLetter("u", 1);
 
     assertEquals(1, run(UserJobSql.DISCARD, Map.of("id", id, "user", "u")).size());
-    assertEquals(0, run(UserJobSql.DISCARD, Map.of("id", id, "user", "u")).size(), "already discarded");
+    assertEquals(
+        0, run(UserJobSql.DISCARD, Map.of("id", id, "user", "u")).size(), "already discarded");
     assertEquals(JobStatus.FAILED, load(id).status());
     var status = run(UserJobSql.SELECT_OWN_STATUS, Map.of("id", id, "user", "u")).iterator().next();
     assertEquals("failed", status.getString("status"));
     assertTrue(status.getBoolean("discarded"));
-    assertEquals(0, run(UserJobSql.SELECT_OWN_STATUS, Map.of("id", id, "user", "v")).size(), "another user learns nothing");
+    assertEquals(
+        0,
+        run(UserJobSql.SELECT_OWN_STATUS, Map.of("id", id, "user", "v")).size(),
+        "another user learns nothing");
   }
 
   @Test
@@ -118,12 +132,28 @@ class UserJobSqlTest extends StatementTest {
     UUID discarded = deadLetter("u", 1);
     set(discarded, "discarded_at = now()");
 
-    assertEquals(List.of(discarded, d, c, b, a), ids(run(UserJobSql.listOwn(false, false, false, false), Map.of("user", "u", "limit", 10))));
-    assertEquals(List.of(discarded, d), ids(run(UserJobSql.listOwn(false, false, false, false), Map.of("user", "u", "limit", 2))));
-    assertEquals(List.of(c, b), ids(run(UserJobSql.listOwn(false, false, true, false), Map.of("user", "u", "after", d, "limit", 2))), "the page after d");
-    assertEquals(List.of(d, a), ids(run(UserJobSql.listOwn(true, true, false, false),
-        Map.of("user", "u", "status", "pending", "type", "echo", "limit", 10))));
-    assertEquals(List.of(c), ids(run(UserJobSql.listOwn(false, false, false, true), Map.of("user", "u", "limit", 10))),
+    assertEquals(
+        List.of(discarded, d, c, b, a),
+        ids(run(UserJobSql.listOwn(false, false, false, false), Map.of("user", "u", "limit", 10))));
+    assertEquals(
+        List.of(discarded, d),
+        ids(run(UserJobSql.listOwn(false, false, false, false), Map.of("user", "u", "limit", 2))));
+    assertEquals(
+        List.of(c, b),
+        ids(
+            run(
+                UserJobSql.listOwn(false, false, true, false),
+                Map.of("user", "u", "after", d, "limit", 2))),
+        "the page after d");
+    assertEquals(
+        List.of(d, a),
+        ids(
+            run(
+                UserJobSql.listOwn(true, true, false, false),
+                Map.of("user", "u", "status", "pending", "type", "echo", "limit", 10))));
+    assertEquals(
+        List.of(c),
+        ids(run(UserJobSql.listOwn(false, false, false, true), Map.of("user", "u", "limit", 10))),
         "the dead-letter queue: failed and not discarded");
   }
 }

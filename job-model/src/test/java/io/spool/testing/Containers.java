@@ -16,13 +16,24 @@ final class Containers {
     }
   }
 
-  /** Starts the image (left running until the JVM exits) and answers {@code localUrl} re-pointed at it. */
+  /**
+   * Starts the image (left running until the JVM exits) and answers {@code localUrl} re-pointed at
+   * it.
+   */
   @SuppressWarnings("resource")
   static String start(String image, int port, String localUrl) {
-    var container = new GenericContainer<>(image).withExposedPorts(port).withEnv("POSTGRES_HOST_AUTH_METHOD", "trust");
+    var container =
+        new GenericContainer<>(image)
+            .withExposedPorts(port)
+            .withEnv("POSTGRES_HOST_AUTH_METHOD", "trust");
     container.start();
     URI local = URI.create(localUrl);
-    return local.getScheme() + "://" + (local.getUserInfo() == null ? "" : local.getUserInfo() + "@")
-        + container.getHost() + ":" + container.getMappedPort(port) + (local.getPath() == null ? "" : local.getPath());
+    return local.getScheme()
+        + "://"
+        + (local.getUserInfo() == null ? "" : local.getUserInfo() + "@")
+        + container.getHost()
+        + ":"
+        + container.getMappedPort(port)
+        + (local.getPath() == null ? "" : local.getPath());
   }
 }

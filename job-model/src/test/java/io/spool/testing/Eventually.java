@@ -14,7 +14,8 @@ public final class Eventually {
         return;
       }
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting until " + what);
+        throw new AssertionError(
+            "timed out after " + timeout.toSeconds() + " s waiting until " + what);
       }
       try {
         Thread.sleep(20);

@@ -14,7 +14,8 @@ import java.time.Duration;
 public final class HttpJson {
   private final String base;
   private final String apiKey;
-  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient client =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   public HttpJson(String base) {
     this(base, null);
@@ -41,15 +42,18 @@ public final class HttpJson {
   }
 
   public Response post(String path, String json) {
-    return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(json)));
+    return send(
+        HttpRequest.newBuilder(URI.create(base + path))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json)));
   }
 
   /** Submits a job; anything but 202 fails the test with the answer. Answers the job's id. */
   public String submit(String json) {
     Response response = post("/v1/jobs", json);
     if (response.status() != 202) {
-      throw new AssertionError("expected 202 for " + json + ", got " + response.status() + ": " + response.raw().body());
+      throw new AssertionError(
+          "expected 202 for " + json + ", got " + response.status() + ": " + response.raw().body());
     }
     return response.json().get("id").asText();
   }
@@ -59,7 +63,10 @@ public final class HttpJson {
       if (apiKey != null) {
         request.setHeader("Authorization", "Bearer " + apiKey);
       }
-      var response = client.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+      var response =
+          client.send(
+              request.timeout(Duration.ofSeconds(30)).build(),
+              HttpResponse.BodyHandlers.ofString());
       return new Response(response.statusCode(), response);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -20,7 +20,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
-/** Builders for test jobs that read like English: {@code aJob("echo").withRequest("{...}").submit(...)}. */
+/**
+ * Builders for test jobs that read like English: {@code
+ * aJob("echo").withRequest("{...}").submit(...)}.
+ */
 public final class JobFixtures {
   private String type;
   private String queue = Names.DEFAULT_QUEUE;
@@ -81,12 +84,32 @@ public final class JobFixtures {
     return this;
   }
 
-  /** Inserts the job as pending (by default priority 0, due now, timeout an hour), without signalling it. */
+  /**
+   * Inserts the job as pending (by default priority 0, due now, timeout an hour), without
+   * signalling it.
+   */
   public UUID insert(SqlClient pg) {
     UUID id = JobIds.next();
-    SqlTemplate.forQuery(pg, SubmitSql.INSERT_MANY).execute(SubmitSql.insertParams(List.of(
-        new NewJob(id, type, queue, user, request, maxAttempts, priority, runAt, 3600, callbackUrl, null, null,
-            concurrencyKey, false)))).await();
+    SqlTemplate.forQuery(pg, SubmitSql.INSERT_MANY)
+        .execute(
+            SubmitSql.insertParams(
+                List.of(
+                    new NewJob(
+                        id,
+                        type,
+                        queue,
+                        user,
+                        request,
+                        maxAttempts,
+                        priority,
+                        runAt,
+                        3600,
+                        callbackUrl,
+                        null,
+                        null,
+                        concurrencyKey,
+                        false))))
+        .await();
     return id;
   }
 
@@ -98,13 +121,22 @@ public final class JobFixtures {
   }
 
   public static void signal(Redis redis, Keys keys, String queue, UUID id) {
-    redis.send(Request.cmd(Command.XADD).arg(keys.queueStream(queue)).arg("*")
-        .arg(Keys.FIELD_JOB_ID).arg(id.toString())).await();
+    redis
+        .send(
+            Request.cmd(Command.XADD)
+                .arg(keys.queueStream(queue))
+                .arg("*")
+                .arg(Keys.FIELD_JOB_ID)
+                .arg(id.toString()))
+        .await();
   }
 
   /** The job as stored now. */
   public static Optional<Job> load(SqlClient pg, UUID id) {
-    var rows = pg.preparedQuery("SELECT " + JobRows.COLUMNS + " FROM jobs WHERE id = $1").execute(Tuple.of(id)).await();
+    var rows =
+        pg.preparedQuery("SELECT " + JobRows.COLUMNS + " FROM jobs WHERE id = $1")
+            .execute(Tuple.of(id))
+            .await();
     return rows.size() == 0 ? Optional.empty() : Optional.of(JobRows.toJob(rows.iterator().next()));
   }
 }

@@ -11,13 +11,22 @@ public final class OpenApiForValidator {
   private OpenApiForValidator() {}
 
   public static JsonObject document(String json) {
-    return new JsonObject(json.replace("application/problem+json", "application/json")
-        .replace("text/event-stream", "text/plain").replace("text/html", "text/plain"));
+    return new JsonObject(
+        json.replace("application/problem+json", "application/json")
+            .replace("text/event-stream", "text/plain")
+            .replace("text/html", "text/plain"));
   }
 
-  /** A response's Content-Type, read the same way, without its parameters (charset, Prometheus's version). */
+  /**
+   * A response's Content-Type, read the same way, without its parameters (charset, Prometheus's
+   * version).
+   */
   public static String mediaType(String contentType) {
-    return contentType == null ? null : contentType.replace("application/problem+json", "application/json")
-        .replaceAll(";.*", "").trim();
+    return contentType == null
+        ? null
+        : contentType
+            .replace("application/problem+json", "application/json")
+            .replaceAll(";.*", "")
+            .trim();
   }
 }

@@ -5,11 +5,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The README's code snippets are copies of compiled code: this reads both sides, for a test to compare. */
+/**
+ * The README's code snippets are copies of compiled code: this reads both sides, for a test to
+ * compare.
+ */
 public final class ReadmeSnippet {
   private ReadmeSnippet() {}
 
-  /** The first {@code ```java} block after the README heading {@code heading} (e.g. "## Job types"). */
+  /**
+   * The first {@code ```java} block after the README heading {@code heading} (e.g. "## Job types").
+   */
   public static String inReadme(Path readme, String heading) throws IOException {
     String text = Files.readString(readme);
     int section = text.indexOf("\n" + heading + "\n");
@@ -31,7 +36,12 @@ public final class ReadmeSnippet {
     int indent = lines.get(begin).indexOf("//");
     var snippet = new StringBuilder();
     for (String line : lines.subList(begin + 1, end)) {
-      snippet.append(line.length() >= indent && line.substring(0, indent).isBlank() ? line.substring(indent) : line).append('\n');
+      snippet
+          .append(
+              line.length() >= indent && line.substring(0, indent).isBlank()
+                  ? line.substring(indent)
+                  : line)
+          .append('\n');
     }
     return snippet.toString();
   }

@@ -10,8 +10,8 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A redis-server of a test's own, on a free port, so the test may stop it and start it again (empty:
- * nothing is saved, as a Redis without persistence comes back after a crash).
+ * A redis-server of a test's own, on a free port, so the test may stop it and start it again
+ * (empty: nothing is saved, as a Redis without persistence comes back after a crash).
  */
 public final class RedisServer implements AutoCloseable {
   private final int port;
@@ -40,11 +40,25 @@ public final class RedisServer implements AutoCloseable {
   /** Starts it (again, empty) and waits until it accepts connections. */
   public void startAgain() {
     try {
-      process = new ProcessBuilder("redis-server", "--port", String.valueOf(port), "--bind", "127.0.0.1",
-          "--save", "", "--appendonly", "no", "--dir", dir.toString())
-          .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
+      process =
+          new ProcessBuilder(
+                  "redis-server",
+                  "--port",
+                  String.valueOf(port),
+                  "--bind",
+                  "127.0.0.1",
+                  "--save",
+                  "",
+                  "--appendonly",
+                  "no",
+                  "--dir",
+                  dir.toString())
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("redis.log").toFile())
+              .start();
     } catch (IOException e) {
-      throw new IllegalStateException("could not run redis-server (apt-get install redis-server): " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "could not run redis-server (apt-get install redis-server): " + e.getMessage(), e);
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (System.nanoTime() < deadline) {

@@ -11,9 +11,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A TCP proxy on a free local port in front of a real service, which a test can cut (every connection
- * dropped, new ones refused) and restore: an outage of that service as its clients see it, without
- * stopping the service other tests use. It can also hold what clients send for a while: a slow link.
+ * A TCP proxy on a free local port in front of a real service, which a test can cut (every
+ * connection dropped, new ones refused) and restore: an outage of that service as its clients see
+ * it, without stopping the service other tests use. It can also hold what clients send for a while:
+ * a slow link.
  */
 public final class TcpProxy implements AutoCloseable {
   private final String targetHost;
@@ -21,6 +22,7 @@ public final class TcpProxy implements AutoCloseable {
   private final int port;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
   private volatile ServerSocket listener;
+
   /** How long each chunk a client sends is held before it goes on to the service; 0 by default. */
   private volatile long delayToTargetMillis;
 
@@ -58,7 +60,9 @@ public final class TcpProxy implements AutoCloseable {
     }
   }
 
-  /** Holds each chunk that clients send for this long before passing it on (answers are not held). */
+  /**
+   * Holds each chunk that clients send for this long before passing it on (answers are not held).
+   */
   public void delayToTarget(java.time.Duration delay) {
     delayToTargetMillis = delay.toMillis();
   }
@@ -95,7 +99,8 @@ public final class TcpProxy implements AutoCloseable {
   }
 
   private void pump(Socket from, Socket to, boolean toTarget) {
-    try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+    try (InputStream in = from.getInputStream();
+        OutputStream out = to.getOutputStream()) {
       var buffer = new byte[16384];
       for (int n; (n = in.read(buffer)) >= 0; ) {
         long delay = toTarget ? delayToTargetMillis : 0;

@@ -16,15 +16,16 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Finds the Redis and Postgres the tests talk to and gives each test class its own Postgres schema and
- * Redis key prefix, so test classes can run beside each other and beside left-over data.
+ * Finds the Redis and Postgres the tests talk to and gives each test class its own Postgres schema
+ * and Redis key prefix, so test classes can run beside each other and beside left-over data.
  *
- * <p>Where: {@code SPOOL_TEST_PG_URL} / {@code SPOOL_TEST_REDIS_URL} if set, else the local services on
- * their default ports, else containers when Docker is available. If none answers, the test fails with
- * a message saying how to start them; it never skips.
+ * <p>Where: {@code SPOOL_TEST_PG_URL} / {@code SPOOL_TEST_REDIS_URL} if set, else the local
+ * services on their default ports, else containers when Docker is available. If none answers, the
+ * test fails with a message saying how to start them; it never skips.
  */
 public final class TestServices {
-  private static final String HOW_TO_START = """
+  private static final String HOW_TO_START =
+      """
       Start the local services (bin/test does this for you), or point SPOOL_TEST_PG_URL / SPOOL_TEST_REDIS_URL at running ones:
         redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
         pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start""";
@@ -43,7 +44,8 @@ public final class TestServices {
 
   public static synchronized String redisUrl() {
     if (redisUrl == null) {
-      redisUrl = locate("SPOOL_TEST_REDIS_URL", SpoolConfig.DEFAULT_REDIS_URL, 6379, "redis:7-alpine");
+      redisUrl =
+          locate("SPOOL_TEST_REDIS_URL", SpoolConfig.DEFAULT_REDIS_URL, 6379, "redis:7-alpine");
     }
     return redisUrl;
   }
@@ -51,7 +53,10 @@ public final class TestServices {
   /** Settings for one test class: a fresh schema and key prefix named after it. */
   public static Map<String, String> isolatedEnv(Class<?> testClass) {
     String tag = testClass.getSimpleName().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
-    tag = tag.substring(0, Math.min(tag.length(), 40)) + "_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
+    tag =
+        tag.substring(0, Math.min(tag.length(), 40))
+            + "_"
+            + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
     var env = new HashMap<String, String>();
     env.put("SPOOL_PG_URL", pgUrl());
     env.put("SPOOL_REDIS_URL", redisUrl());
@@ -71,7 +76,8 @@ public final class TestServices {
   /** Drops a test's schema and Redis keys. */
   public static void cleanUp(SpoolConfig config) {
     var pg = PgClients.connectOptions(config);
-    try (var connection = DriverManager.getConnection(PgClients.jdbcUrl(config), pg.getUser(), pg.getPassword());
+    try (var connection =
+            DriverManager.getConnection(PgClients.jdbcUrl(config), pg.getUser(), pg.getPassword());
         var statement = connection.createStatement()) {
       statement.execute("DROP SCHEMA IF EXISTS " + config.pgSchema() + " CASCADE");
     } catch (SQLException e) {
@@ -94,7 +100,12 @@ public final class TestServices {
   private static byte[] resp(String... args) {
     var command = new StringBuilder("*").append(args.length).append("\r\n");
     for (String arg : args) {
-      command.append('$').append(arg.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(arg).append("\r\n");
+      command
+          .append('$')
+          .append(arg.getBytes(StandardCharsets.UTF_8).length)
+          .append("\r\n")
+          .append(arg)
+          .append("\r\n");
     }
     return command.toString().getBytes(StandardCharsets.UTF_8);
   }
@@ -103,7 +114,8 @@ public final class TestServices {
     String configured = System.getenv(variable);
     if (configured != null && !configured.isBlank()) {
       if (!answers(URI.create(configured))) {
-        throw new IllegalStateException(variable + "=" + configured + " does not answer.\n" + HOW_TO_START);
+        throw new IllegalStateException(
+            variable + "=" + configured + " does not answer.\n" + HOW_TO_START);
       }
       return configured;
     }
@@ -113,7 +125,8 @@ public final class TestServices {
     if (Containers.dockerAvailable()) {
       return Containers.start(image, port, localUrl);
     }
-    throw new IllegalStateException("No service answers at " + localUrl + " and Docker is not available.\n" + HOW_TO_START);
+    throw new IllegalStateException(
+        "No service answers at " + localUrl + " and Docker is not available.\n" + HOW_TO_START);
   }
 
   private static boolean answers(URI uri) {

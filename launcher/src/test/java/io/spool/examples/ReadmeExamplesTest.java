@@ -18,20 +18,35 @@ class ReadmeExamplesTest {
 
   @Test
   void readmeShowsTheCompiledExampleHandler() throws Exception {
-    assertEquals(ReadmeSnippet.tagged(Path.of("src/test/java/io/spool/examples/WordCountHandler.java")),
+    assertEquals(
+        ReadmeSnippet.tagged(Path.of("src/test/java/io/spool/examples/WordCountHandler.java")),
         ReadmeSnippet.inReadme(README, "## Job types"));
   }
 
   @Test
   void readmeShowsTheCompiledClientExample() throws Exception {
-    assertEquals(ReadmeSnippet.tagged(Path.of("..", "client", "src", "test", "java", "io", "spool", "client", "examples",
-        "ClientExample.java")), ReadmeSnippet.inReadme(README, "## Java client"));
+    assertEquals(
+        ReadmeSnippet.tagged(
+            Path.of(
+                "..",
+                "client",
+                "src",
+                "test",
+                "java",
+                "io",
+                "spool",
+                "client",
+                "examples",
+                "ClientExample.java")),
+        ReadmeSnippet.inReadme(README, "## Java client"));
   }
 
   @Test
   void exampleHandlerCountsWordsThroughARealWorker() throws Exception {
     try (var spool = InProcessSpool.start(ReadmeExamplesTest.class, Map.of())) {
-      String id = spool.http.submit("{\"type\":\"word-count\",\"request\":{\"documents\":[\"one two\",\"three four five\"]}}");
+      String id =
+          spool.http.submit(
+              "{\"type\":\"word-count\",\"request\":{\"documents\":[\"one two\",\"three four five\"]}}");
       JsonNode job = spool.awaitEnd(id);
       assertEquals("completed", job.get("status").asText(), job.toString());
       assertEquals(5, job.get("result").get("words").asInt());

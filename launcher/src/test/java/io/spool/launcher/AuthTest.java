@@ -33,8 +33,16 @@ class AuthTest {
 
   @BeforeAll
   static void start() {
-    spool = InProcessSpool.start(AuthTest.class, Map.of("SPOOL_AUTH", "keys",
-        "SPOOL_API_KEYS", ALICE_KEY + "=alice, " + BOB_KEY + "=bob", "SPOOL_RETRY_BASE_MILLIS", "10"));
+    spool =
+        InProcessSpool.start(
+            AuthTest.class,
+            Map.of(
+                "SPOOL_AUTH",
+                "keys",
+                "SPOOL_API_KEYS",
+                ALICE_KEY + "=alice, " + BOB_KEY + "=bob",
+                "SPOOL_RETRY_BASE_MILLIS",
+                "10"));
     base = "http://127.0.0.1:" + spool.config.httpPort();
     anonymous = new HttpJson(base);
     alice = new HttpJson(base, ALICE_KEY);
@@ -48,18 +56,27 @@ class AuthTest {
 
   /** Every /v1 route, as method and path, for a job id. */
   private static List<String[]> routes(String id) {
-    return List.of(new String[] {"POST", "/v1/jobs"}, new String[] {"POST", "/v1/jobs/batch"},
-        new String[] {"GET", "/v1/jobs"}, new String[] {"GET", "/v1/jobs/" + id},
-        new String[] {"GET", "/v1/jobs/" + id + "/events"}, new String[] {"GET", "/v1/jobs/" + id + "/ws"},
-        new String[] {"GET", "/v1/ws"}, new String[] {"POST", "/v1/jobs/" + id + "/cancel"},
-        new String[] {"GET", "/v1/dlq"}, new String[] {"POST", "/v1/dlq/" + id + "/requeue"},
+    return List.of(
+        new String[] {"POST", "/v1/jobs"},
+        new String[] {"POST", "/v1/jobs/batch"},
+        new String[] {"GET", "/v1/jobs"},
+        new String[] {"GET", "/v1/jobs/" + id},
+        new String[] {"GET", "/v1/jobs/" + id + "/events"},
+        new String[] {"GET", "/v1/jobs/" + id + "/ws"},
+        new String[] {"GET", "/v1/ws"},
+        new String[] {"POST", "/v1/jobs/" + id + "/cancel"},
+        new String[] {"GET", "/v1/dlq"},
+        new String[] {"POST", "/v1/dlq/" + id + "/requeue"},
         new String[] {"DELETE", "/v1/dlq/" + id});
   }
 
   private static HttpJson.Response call(HttpJson as, String method, String path) {
-    var request = HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json");
-    return as.send(method.equals("POST") ? request.POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"echo\"}"))
-        : request.method(method, HttpRequest.BodyPublishers.noBody()));
+    var request =
+        HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json");
+    return as.send(
+        method.equals("POST")
+            ? request.POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"echo\"}"))
+            : request.method(method, HttpRequest.BodyPublishers.noBody()));
   }
 
   @Test
@@ -69,13 +86,17 @@ class AuthTest {
     for (String[] route : routes(id)) {
       for (HttpJson as : List.of(anonymous, wrong)) {
         var response = call(as, route[0], route[1]);
-        assertEquals(401, response.status(), route[0] + " " + route[1] + " -> " + response.raw().body());
+        assertEquals(
+            401, response.status(), route[0] + " " + route[1] + " -> " + response.raw().body());
         assertEquals("application/problem+json", response.header("Content-Type"));
         assertEquals("Bearer realm=\"spool\"", response.header("WWW-Authenticate"));
         assertFalse(response.raw().body().contains("not-a-key"), "the key is never echoed");
       }
     }
-    var basic = anonymous.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).header("Authorization", "Basic YTpi"));
+    var basic =
+        anonymous.send(
+            HttpRequest.newBuilder(URI.create(base + "/v1/jobs"))
+                .header("Authorization", "Basic YTpi"));
     assertEquals(401, basic.status(), "only Bearer keys");
   }
 
@@ -90,18 +111,34 @@ class AuthTest {
     String id = alice.submit("{\"type\":\"echo\"}");
     spool.awaitEnd(id, alice);
     String ws = base.replace("http", "ws");
-    for (String url : List.of(ws + "/v1/jobs/" + id + "/ws", ws + "/v1/ws", ws + "/v1/jobs/" + id + "/ws?access_token=wrong-key-0123456789")) {
-      var refused = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () ->
-          client.newWebSocketBuilder().buildAsync(URI.create(url), new EventStreamTest.Collector()).get(10, TimeUnit.SECONDS));
-      assertEquals(401, ((WebSocketHandshakeException) refused.getCause()).getResponse().statusCode(), url);
+    for (String url :
+        List.of(
+            ws + "/v1/jobs/" + id + "/ws",
+            ws + "/v1/ws",
+            ws + "/v1/jobs/" + id + "/ws?access_token=wrong-key-0123456789")) {
+      var refused =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              ExecutionException.class,
+              () ->
+                  client
+                      .newWebSocketBuilder()
+                      .buildAsync(URI.create(url), new EventStreamTest.Collector())
+                      .get(10, TimeUnit.SECONDS));
+      assertEquals(
+          401, ((WebSocketHandshakeException) refused.getCause()).getResponse().statusCode(), url);
     }
     var collector = new EventStreamTest.Collector();
-    client.newWebSocketBuilder().header("Authorization", "Bearer " + ALICE_KEY)
-        .buildAsync(URI.create(ws + "/v1/jobs/" + id + "/ws"), collector).get(10, TimeUnit.SECONDS);
+    client
+        .newWebSocketBuilder()
+        .header("Authorization", "Bearer " + ALICE_KEY)
+        .buildAsync(URI.create(ws + "/v1/jobs/" + id + "/ws"), collector)
+        .get(10, TimeUnit.SECONDS);
     collector.closed.get(10, TimeUnit.SECONDS);
     assertEquals("end", collector.messages.get(collector.messages.size() - 1).get("type").asText());
     var viaToken = new EventStreamTest.Collector();
-    client.newWebSocketBuilder().buildAsync(URI.create(ws + "/v1/jobs/" + id + "/ws?access_token=" + ALICE_KEY), viaToken)
+    client
+        .newWebSocketBuilder()
+        .buildAsync(URI.create(ws + "/v1/jobs/" + id + "/ws?access_token=" + ALICE_KEY), viaToken)
         .get(10, TimeUnit.SECONDS);
     viaToken.closed.get(10, TimeUnit.SECONDS);
     assertEquals("end", viaToken.messages.get(viaToken.messages.size() - 1).get("type").asText());
@@ -110,7 +147,9 @@ class AuthTest {
     assertEquals(200, sse.status(), sse.raw().body());
     assertTrue(sse.raw().body().contains("event: end"), sse.raw().body());
     assertEquals(401, anonymous.get("/v1/jobs/" + id + "/events").status());
-    assertEquals(401, anonymous.get("/v1/jobs/" + id + "?access_token=" + ALICE_KEY).status(),
+    assertEquals(
+        401,
+        anonymous.get("/v1/jobs/" + id + "?access_token=" + ALICE_KEY).status(),
         "only the event routes take the key in the URL");
   }
 
@@ -127,8 +166,12 @@ class AuthTest {
         }
         var theirs = call(bob, route[0], route[1]);
         var nobodys = call(bob, route[0], route[1].replace(id, unknown));
-        assertEquals(404, theirs.status(), route[0] + " " + route[1] + " -> " + theirs.raw().body());
-        assertEquals(nobodys.raw().body().replace(unknown, id), theirs.raw().body(), "indistinguishable from an unknown id");
+        assertEquals(
+            404, theirs.status(), route[0] + " " + route[1] + " -> " + theirs.raw().body());
+        assertEquals(
+            nobodys.raw().body().replace(unknown, id),
+            theirs.raw().body(),
+            "indistinguishable from an unknown id");
       }
     }
     assertFalse(bob.get("/v1/jobs?limit=500").raw().body().contains(pending));
@@ -139,10 +182,18 @@ class AuthTest {
     assertEquals(200, alice.post("/v1/jobs/" + pending + "/cancel", "").status());
 
     var socket = new EventStreamTest.Collector();
-    var multi = client.newWebSocketBuilder().header("Authorization", "Bearer " + BOB_KEY)
-        .buildAsync(URI.create(base.replace("http", "ws") + "/v1/ws"), socket).get(10, TimeUnit.SECONDS);
-    multi.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + dead + "\",\"after\":0}", true).get(10, TimeUnit.SECONDS);
-    io.spool.testing.Eventually.await("bob is told there is no such job", java.time.Duration.ofSeconds(10),
+    var multi =
+        client
+            .newWebSocketBuilder()
+            .header("Authorization", "Bearer " + BOB_KEY)
+            .buildAsync(URI.create(base.replace("http", "ws") + "/v1/ws"), socket)
+            .get(10, TimeUnit.SECONDS);
+    multi
+        .sendText("{\"op\":\"subscribe\",\"job_id\":\"" + dead + "\",\"after\":0}", true)
+        .get(10, TimeUnit.SECONDS);
+    io.spool.testing.Eventually.await(
+        "bob is told there is no such job",
+        java.time.Duration.ofSeconds(10),
         () -> !socket.messages.isEmpty());
     JsonNode answer = socket.messages.get(0);
     assertEquals("error", answer.get("type").asText(), answer.toString());
@@ -152,12 +203,27 @@ class AuthTest {
 
   @Test
   void idempotencyKeysBelongToTheirUser() {
-    var first = alice.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).header("Content-Type", "application/json")
-        .header("Idempotency-Key", "order-77").POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"echo\",\"request\":{\"a\":1}}")));
-    var other = bob.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).header("Content-Type", "application/json")
-        .header("Idempotency-Key", "order-77").POST(HttpRequest.BodyPublishers.ofString("{\"type\":\"echo\",\"request\":{\"b\":2}}")));
+    var first =
+        alice.send(
+            HttpRequest.newBuilder(URI.create(base + "/v1/jobs"))
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", "order-77")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"type\":\"echo\",\"request\":{\"a\":1}}")));
+    var other =
+        bob.send(
+            HttpRequest.newBuilder(URI.create(base + "/v1/jobs"))
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", "order-77")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"type\":\"echo\",\"request\":{\"b\":2}}")));
     assertEquals(202, first.status(), first.raw().body());
-    assertEquals(202, other.status(), "the same key of another user is not a conflict: " + other.raw().body());
+    assertEquals(
+        202,
+        other.status(),
+        "the same key of another user is not a conflict: " + other.raw().body());
     assertNotEquals(first.json().get("id"), other.json().get("id"));
     assertEquals("bob", other.json().get("user_id").asText());
   }

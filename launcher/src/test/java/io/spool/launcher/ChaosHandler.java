@@ -11,8 +11,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * Test job type {@code chaos}: a multi-step job, {@code {"ms": N, "steps": K, "n": x}}, that appends
- * "start|end job-id attempt pid epoch-millis" lines to {@code SPOOL_TEST_RUN_LOG}; result {@code {"n": x}}.
+ * Test job type {@code chaos}: a multi-step job, {@code {"ms": N, "steps": K, "n": x}}, that
+ * appends "start|end job-id attempt pid epoch-millis" lines to {@code SPOOL_TEST_RUN_LOG}; result
+ * {@code {"n": x}}.
  */
 public final class ChaosHandler implements JobHandler {
   @Override
@@ -37,10 +38,24 @@ public final class ChaosHandler implements JobHandler {
     if (file == null) {
       return;
     }
-    String line = context.job().id() + " " + event + " " + context.attempt() + " " + ProcessHandle.current().pid() + " "
-        + System.currentTimeMillis() + "\n";
+    String line =
+        context.job().id()
+            + " "
+            + event
+            + " "
+            + context.attempt()
+            + " "
+            + ProcessHandle.current().pid()
+            + " "
+            + System.currentTimeMillis()
+            + "\n";
     synchronized (ChaosHandler.class) {
-      Files.writeString(Path.of(file), line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      Files.writeString(
+          Path.of(file),
+          line,
+          StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
     }
   }
 }

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A few hundred multi-step jobs while worker processes are SIGKILLed every two seconds (and replaced)
- * and Redis is restarted empty once: every job completes, no attempt runs twice.
+ * A few hundred multi-step jobs while worker processes are SIGKILLed every two seconds (and
+ * replaced) and Redis is restarted empty once: every job completes, no attempt runs twice.
  */
 class ChaosTest {
   static final int JOBS = 300;
@@ -38,8 +38,19 @@ class ChaosTest {
   @BeforeAll
   static void start() {
     redis = RedisServer.start();
-    cluster = ProcessCluster.start(ChaosTest.class, Map.of("SPOOL_REDIS_URL", redis.url(),
-        "SPOOL_VISIBILITY_TIMEOUT_SECS", "3", "SPOOL_HEARTBEAT_SECS", "1", "SPOOL_WORKER_CONCURRENCY", "16"), WORKERS);
+    cluster =
+        ProcessCluster.start(
+            ChaosTest.class,
+            Map.of(
+                "SPOOL_REDIS_URL",
+                redis.url(),
+                "SPOOL_VISIBILITY_TIMEOUT_SECS",
+                "3",
+                "SPOOL_HEARTBEAT_SECS",
+                "1",
+                "SPOOL_WORKER_CONCURRENCY",
+                "16"),
+            WORKERS);
     http = cluster.http;
     vertx = Vertx.vertx();
     pg = PgClients.client(vertx, cluster.config);
@@ -61,12 +72,21 @@ class ChaosTest {
       var jobs = body.putArray("jobs");
       for (int i = 0; i < 100; i++) {
         int n = batch * 100 + i;
-        jobs.addObject().put("type", "chaos").put("max_attempts", 20).putObject("request")
-            .put("ms", 400 + random.nextInt(1200)).put("steps", 4).put("n", n);
+        jobs.addObject()
+            .put("type", "chaos")
+            .put("max_attempts", 20)
+            .putObject("request")
+            .put("ms", 400 + random.nextInt(1200))
+            .put("steps", 4)
+            .put("n", n);
       }
       var accepted = http.post("/v1/jobs/batch", JobJson.encode(body));
       assertEquals(202, accepted.status(), accepted.raw().body());
-      accepted.json().get("jobs").forEach(job -> expected.put(job.get("id").asText(), job.get("request").get("n").asInt()));
+      accepted
+          .json()
+          .get("jobs")
+          .forEach(
+              job -> expected.put(job.get("id").asText(), job.get("request").get("n").asInt()));
     }
 
     var kills = new ArrayList<long[]>(); // {pid, epoch millis}
@@ -74,7 +94,8 @@ class ChaosTest {
     boolean redisRestarted = false;
     int round = 0;
     while (completed() < JOBS) {
-      assertTrue(System.nanoTime() < deadline, "all jobs complete within 150 s; completed " + completed());
+      assertTrue(
+          System.nanoTime() < deadline, "all jobs complete within 150 s; completed " + completed());
       Thread.sleep(2000);
       round++;
       if (round == 3 && !redisRestarted) {
@@ -93,10 +114,14 @@ class ChaosTest {
     assertTrue(redisRestarted, "Redis was restarted during the run");
 
     // Every job completed with its own result.
-    for (Row row : pg.query("SELECT id, status, result::text, attempts FROM jobs WHERE type = 'chaos'").execute().await()) {
+    for (Row row :
+        pg.query("SELECT id, status, result::text, attempts FROM jobs WHERE type = 'chaos'")
+            .execute()
+            .await()) {
       String id = row.getUUID("id").toString();
       assertEquals("completed", row.getString("status"), id);
-      assertEquals(expected.get(id).intValue(), JobJson.tree(row.getString("result")).get("n").asInt(), id);
+      assertEquals(
+          expected.get(id).intValue(), JobJson.tree(row.getString("result")).get("n").asInt(), id);
     }
 
     // No attempt of any job ran twice, and each job's counted attempt ran to its end.
@@ -111,7 +136,8 @@ class ChaosTest {
         ends.add(key);
       }
     }
-    for (Row row : pg.query("SELECT id, attempts FROM jobs WHERE type = 'chaos'").execute().await()) {
+    for (Row row :
+        pg.query("SELECT id, attempts FROM jobs WHERE type = 'chaos'").execute().await()) {
       String key = row.getUUID("id") + "#" + row.getInteger("attempts");
       assertTrue(ends.contains(key), "the final attempt ran to its end: " + key);
     }
@@ -120,11 +146,18 @@ class ChaosTest {
   }
 
   private static long completed() {
-    return pg.query("SELECT count(*) FROM jobs WHERE type = 'chaos' AND status = 'completed'").execute().await()
-        .iterator().next().getLong(0);
+    return pg.query("SELECT count(*) FROM jobs WHERE type = 'chaos' AND status = 'completed'")
+        .execute()
+        .await()
+        .iterator()
+        .next()
+        .getLong(0);
   }
 
-  /** Prints how long jobs caught by each kill waited for their next attempt (reported, not asserted). */
+  /**
+   * Prints how long jobs caught by each kill waited for their next attempt (reported, not
+   * asserted).
+   */
   private static void report(List<long[]> kills, List<String[]> lines) {
     Map<String, Long> startedAt = new HashMap<>();
     Map<String, Long> startPid = new HashMap<>();
@@ -153,9 +186,14 @@ class ChaosTest {
       }
     }
     recoveries.sort(Long::compare);
-    System.out.printf("chaos: %d jobs, %d kills, %d attempts cut short and re-run; recovery after SIGKILL ms: "
-            + "median %d, max %d (visibility timeout %d s)%n", JOBS, kills.size(), rerun,
+    System.out.printf(
+        "chaos: %d jobs, %d kills, %d attempts cut short and re-run; recovery after SIGKILL ms: "
+            + "median %d, max %d (visibility timeout %d s)%n",
+        JOBS,
+        kills.size(),
+        rerun,
         recoveries.isEmpty() ? 0 : recoveries.get(recoveries.size() / 2),
-        recoveries.isEmpty() ? 0 : recoveries.get(recoveries.size() - 1), cluster.config.visibilityTimeout().toSeconds());
+        recoveries.isEmpty() ? 0 : recoveries.get(recoveries.size() - 1),
+        cluster.config.visibilityTimeout().toSeconds());
   }
 }

@@ -43,13 +43,19 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The Java client against a real gateway and worker: submission, errors, waiting, following and resuming. */
+/**
+ * The Java client against a real gateway and worker: submission, errors, waiting, following and
+ * resuming.
+ */
 class ClientTest {
   /** A queue no worker consumes: its jobs stay pending. */
   static final String IDLE_QUEUE = "nobody-listens";
+
   static final long AWAIT_SECS = 60;
+
   /** Far longer than a GET takes here: a call not answered within it never will be. */
   static final long ANSWER_SECS = 5;
+
   static final int CALLER_THREADS = 4;
   static final int CALLS_PER_THREAD = 8000;
 
@@ -99,7 +105,8 @@ class ClientTest {
 
   @Test
   void echoJobIsSubmittedAndAwaitedToItsResult() throws Exception {
-    Submission submitted = await(client.submit(JobRequest.builder("echo").request(Map.of("text", "hello")).build()));
+    Submission submitted =
+        await(client.submit(JobRequest.builder("echo").request(Map.of("text", "hello")).build()));
     assertFalse(submitted.replayed());
     assertEquals(Job.Status.PENDING, submitted.job().status());
     Job done = await(client.waitFor(submitted.job().id(), Duration.ofSeconds(30)));
@@ -118,29 +125,39 @@ class ClientTest {
   }
 
   /**
-   * Calls from several plain threads at once, many of them, each answered: none may hang because its
-   * response ended before the client asked for the body (as one call in about ten thousand did).
+   * Calls from several plain threads at once, many of them, each answered: none may hang because
+   * its response ended before the client asked for the body (as one call in about ten thousand
+   * did).
    */
   @Test
   void everyCallFromManyThreadsIsAnswered() throws Exception {
-    UUID known = await(client.submit(JobRequest.builder("echo").queue(IDLE_QUEUE).build())).job().id();
+    UUID known =
+        await(client.submit(JobRequest.builder("echo").queue(IDLE_QUEUE).build())).job().id();
     var unanswered = new CopyOnWriteArrayList<String>();
     try (var callers = Executors.newFixedThreadPool(CALLER_THREADS)) {
       for (int t = 0; t < CALLER_THREADS; t++) {
-        callers.submit(() -> {
-          for (int i = 0; i < CALLS_PER_THREAD && unanswered.isEmpty(); i++) {
-            // Alternately a 200 and a 404 answer.
-            UUID id = i % 2 == 0 ? known : UUID.randomUUID();
-            try {
-              client.get(id).await(ANSWER_SECS, TimeUnit.SECONDS);
-            } catch (SpoolException notFound) {
-              // the 404, answered
-            } catch (TimeoutException e) {
-              unanswered.add("GET /v1/jobs/" + id + " (call " + i + " on " + Thread.currentThread().getName() + ")");
-            }
-          }
-          return null;
-        });
+        callers.submit(
+            () -> {
+              for (int i = 0; i < CALLS_PER_THREAD && unanswered.isEmpty(); i++) {
+                // Alternately a 200 and a 404 answer.
+                UUID id = i % 2 == 0 ? known : UUID.randomUUID();
+                try {
+                  client.get(id).await(ANSWER_SECS, TimeUnit.SECONDS);
+                } catch (SpoolException notFound) {
+                  // the 404, answered
+                } catch (TimeoutException e) {
+                  unanswered.add(
+                      "GET /v1/jobs/"
+                          + id
+                          + " (call "
+                          + i
+                          + " on "
+                          + Thread.currentThread().getName()
+                          + ")");
+                }
+              }
+              return null;
+            });
       }
     }
     assertEquals(List.of(), unanswered, "no answer within " + ANSWER_SECS + " s");
@@ -164,18 +181,19 @@ class ClientTest {
   @Test
   void everyRequestFieldReachesTheJob() throws Exception {
     Instant runAt = Instant.now().plus(1, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS);
-    JobRequest request = JobRequest.builder("echo")
-        .request(Map.of("n", 1))
-        .queue(IDLE_QUEUE)
-        .maxAttempts(7)
-        .priority(-5)
-        .runAt(runAt)
-        .timeoutSecs(90)
-        .callbackUrl("https://hooks.test/done")
-        .concurrencyKey("conversation-" + UUID.randomUUID())
-        .concurrencyStrategy(ConcurrencyStrategy.REJECT)
-        .idempotencyKey(UUID.randomUUID().toString())
-        .build();
+    JobRequest request =
+        JobRequest.builder("echo")
+            .request(Map.of("n", 1))
+            .queue(IDLE_QUEUE)
+            .maxAttempts(7)
+            .priority(-5)
+            .runAt(runAt)
+            .timeoutSecs(90)
+            .callbackUrl("https://hooks.test/done")
+            .concurrencyKey("conversation-" + UUID.randomUUID())
+            .concurrencyStrategy(ConcurrencyStrategy.REJECT)
+            .idempotencyKey(UUID.randomUUID().toString())
+            .build();
     Job job = await(client.submit(request)).job();
     assertEquals(IDLE_QUEUE, job.queue());
     assertEquals(7, job.maxAttempts());
@@ -187,7 +205,9 @@ class ClientTest {
     assertEquals(1, job.request().get("n").asInt());
     assertNull(job.result());
 
-    Job delayed = await(client.submit(JobRequest.builder("echo").queue(IDLE_QUEUE).delaySecs(600).build())).job();
+    Job delayed =
+        await(client.submit(JobRequest.builder("echo").queue(IDLE_QUEUE).delaySecs(600).build()))
+            .job();
     assertTrue(delayed.runAt().isAfter(delayed.submittedAt().plusSeconds(590)), delayed.toString());
   }
 
@@ -201,13 +221,16 @@ class ClientTest {
     assertEquals(5, jobs.size());
     for (int i = 0; i < 5; i++) {
       assertEquals(i, jobs.get(i).request().get("i").asInt());
-      assertEquals(Job.Status.COMPLETED, await(client.waitFor(jobs.get(i).id(), Duration.ofSeconds(30))).status());
+      assertEquals(
+          Job.Status.COMPLETED,
+          await(client.waitFor(jobs.get(i).id(), Duration.ofSeconds(30))).status());
     }
   }
 
   @Test
   void invalidBatchIsRefusedWhole() throws Exception {
-    var requests = List.of(JobRequest.builder("echo").build(), JobRequest.builder("no-such-type").build());
+    var requests =
+        List.of(JobRequest.builder("echo").build(), JobRequest.builder("no-such-type").build());
     var refused = assertThrows(SpoolException.class, () -> await(client.submitBatch(requests)));
     assertEquals(422, refused.status());
     assertEquals("jobs[1].type", refused.problem().errors().get(0).field());
@@ -216,22 +239,26 @@ class ClientTest {
   @Test
   void sameIdempotencyKeyReplaysTheFirstJobAndADifferentRequestConflicts() throws Exception {
     String key = "order-" + UUID.randomUUID();
-    JobRequest request = JobRequest.builder("echo").request(Map.of("order", 42)).idempotencyKey(key).build();
+    JobRequest request =
+        JobRequest.builder("echo").request(Map.of("order", 42)).idempotencyKey(key).build();
     Submission first = await(client.submit(request));
     Submission second = await(client.submit(request));
     assertFalse(first.replayed());
     assertTrue(second.replayed());
     assertEquals(first.job().id(), second.job().id());
 
-    JobRequest other = JobRequest.builder("echo").request(Map.of("order", 43)).idempotencyKey(key).build();
+    JobRequest other =
+        JobRequest.builder("echo").request(Map.of("order", 43)).idempotencyKey(key).build();
     var conflict = assertThrows(SpoolException.class, () -> await(client.submit(other)));
     assertEquals(409, conflict.status());
   }
 
   @Test
   void unknownTypeIsAValidationProblem() {
-    var refused = assertThrows(SpoolException.class,
-        () -> await(client.submit(JobRequest.builder("no-such-type").build())));
+    var refused =
+        assertThrows(
+            SpoolException.class,
+            () -> await(client.submit(JobRequest.builder("no-such-type").build())));
     assertEquals(422, refused.status());
     assertEquals("urn:spool:problem:validation", refused.problem().type());
     assertEquals("type", refused.problem().errors().get(0).field());
@@ -248,12 +275,22 @@ class ClientTest {
 
   @Test
   void listingPagesThroughJobsNewestFirst() throws Exception {
-    UUID older = await(client.submit(JobRequest.builder("echo").queue(IDLE_QUEUE).build())).job().id();
-    UUID newer = await(client.submit(JobRequest.builder("echo").queue(IDLE_QUEUE).build())).job().id();
-    JobPage first = await(client.list(JobQuery.all().status(Job.Status.PENDING).type("echo").limit(1)));
+    UUID older =
+        await(client.submit(JobRequest.builder("echo").queue(IDLE_QUEUE).build())).job().id();
+    UUID newer =
+        await(client.submit(JobRequest.builder("echo").queue(IDLE_QUEUE).build())).job().id();
+    JobPage first =
+        await(client.list(JobQuery.all().status(Job.Status.PENDING).type("echo").limit(1)));
     assertEquals(List.of(newer), first.jobs().stream().map(Job::id).toList());
     assertNotNull(first.nextCursor());
-    JobPage second = await(client.list(JobQuery.all().status(Job.Status.PENDING).type("echo").limit(1).after(first.nextCursor())));
+    JobPage second =
+        await(
+            client.list(
+                JobQuery.all()
+                    .status(Job.Status.PENDING)
+                    .type("echo")
+                    .limit(1)
+                    .after(first.nextCursor())));
     assertEquals(List.of(older), second.jobs().stream().map(Job::id).toList());
   }
 
@@ -270,11 +307,15 @@ class ClientTest {
 
   /** {@code status:running}, {@code progress:1}, {@code checkpoint}, ... */
   static List<String> kinds(List<JobEvent> events) {
-    return events.stream().map(e -> switch (e.type()) {
-      case JobEvent.STATUS -> "status:" + e.data().get("status").asText();
-      case JobEvent.PROGRESS -> "progress:" + e.data().get("step").asInt();
-      default -> e.type();
-    }).toList();
+    return events.stream()
+        .map(
+            e ->
+                switch (e.type()) {
+                  case JobEvent.STATUS -> "status:" + e.data().get("status").asText();
+                  case JobEvent.PROGRESS -> "progress:" + e.data().get("step").asInt();
+                  default -> e.type();
+                })
+        .toList();
   }
 
   private static Followed follow(SpoolClient via, UUID id, long afterSeq) {
@@ -300,10 +341,14 @@ class ClientTest {
     assertEquals(Job.Status.COMPLETED, done.status());
     assertEquals(job.id(), done.id());
     assertEquals(sleepEvents(3), followed.kinds());
-    assertEquals(followed.seqs().stream().sorted().distinct().toList(), followed.seqs(), "in order, each once");
+    assertEquals(
+        followed.seqs().stream().sorted().distinct().toList(),
+        followed.seqs(),
+        "in order, each once");
     JobEvent end = followed.events().getLast();
     assertTrue(end.isEnd());
-    assertEquals(job.id().toString(), end.data().get("id").asText(), "the end event carries the final job");
+    assertEquals(
+        job.id().toString(), end.data().get("id").asText(), "the end event carries the final job");
     assertEquals(0, followed.subscription().reconnects());
   }
 
@@ -321,7 +366,8 @@ class ClientTest {
   @Test
   void followOfAnUnknownJobFailsWithNotFound() {
     Followed followed = follow(client, UUID.randomUUID(), 0);
-    var missing = assertThrows(SpoolException.class, () -> await(followed.subscription().finished()));
+    var missing =
+        assertThrows(SpoolException.class, () -> await(followed.subscription().finished()));
     assertEquals(404, missing.status());
     assertTrue(followed.events().isEmpty());
   }
@@ -335,19 +381,26 @@ class ClientTest {
         Job job = await(client.submit(sleep(3000, steps))).job();
         var firstProgress = new CompletableFuture<Void>();
         var events = new CopyOnWriteArrayList<JobEvent>();
-        JobSubscription subscription = viaProxy.follow(job.id(), 0, event -> {
-          events.add(event);
-          if (event.type().equals(JobEvent.PROGRESS)) {
-            firstProgress.complete(null);
-          }
-        });
+        JobSubscription subscription =
+            viaProxy.follow(
+                job.id(),
+                0,
+                event -> {
+                  events.add(event);
+                  if (event.type().equals(JobEvent.PROGRESS)) {
+                    firstProgress.complete(null);
+                  }
+                });
         firstProgress.get(AWAIT_SECS, TimeUnit.SECONDS);
         proxy.cut();
         // The job goes on while the follower is cut off: those events can only arrive by resuming.
-        Eventually.await("the job checkpointed two more steps", Duration.ofSeconds(30), () -> {
-          var checkpoint = checkpointOf(job.id());
-          return checkpoint != null && checkpoint.get("steps_done").asInt() >= 3;
-        });
+        Eventually.await(
+            "the job checkpointed two more steps",
+            Duration.ofSeconds(30),
+            () -> {
+              var checkpoint = checkpointOf(job.id());
+              return checkpoint != null && checkpoint.get("steps_done").asInt() >= 3;
+            });
         proxy.restore();
         Job done = await(subscription.finished());
 
@@ -370,12 +423,16 @@ class ClientTest {
     Job job = await(client.submit(sleep(2500, steps))).job();
     var secondProgress = new CompletableFuture<Void>();
     var events = new CopyOnWriteArrayList<JobEvent>();
-    JobSubscription subscription = client.follow(job.id(), 0, event -> {
-      events.add(event);
-      if (event.type().equals(JobEvent.PROGRESS) && event.data().get("step").asInt() == 2) {
-        secondProgress.complete(null);
-      }
-    });
+    JobSubscription subscription =
+        client.follow(
+            job.id(),
+            0,
+            event -> {
+              events.add(event);
+              if (event.type().equals(JobEvent.PROGRESS) && event.data().get("step").asInt() == 2) {
+                secondProgress.complete(null);
+              }
+            });
     secondProgress.get(AWAIT_SECS, TimeUnit.SECONDS);
     gateway.close();
     gateway = Gateway.start(config);
@@ -385,7 +442,10 @@ class ClientTest {
     assertTrue(subscription.reconnects() >= 1, "the connection was made again");
     var followed = new Followed(events, subscription);
     assertEquals(sleepEvents(steps), followed.kinds());
-    assertEquals(followed.seqs().stream().sorted().distinct().toList(), followed.seqs(), "in order, each once");
+    assertEquals(
+        followed.seqs().stream().sorted().distinct().toList(),
+        followed.seqs(),
+        "in order, each once");
   }
 
   @Test
@@ -399,22 +459,29 @@ class ClientTest {
         var secondEvents = new CopyOnWriteArrayList<JobEvent>();
         var firstProgress = new CompletableFuture<Void>();
         MultiJobSubscription many = viaProxy.followMany();
-        Future<Job> firstDone = many.follow(first.id(), 0, event -> {
-          firstEvents.add(event);
-          if (event.type().equals(JobEvent.PROGRESS)) {
-            firstProgress.complete(null);
-          }
-        });
+        Future<Job> firstDone =
+            many.follow(
+                first.id(),
+                0,
+                event -> {
+                  firstEvents.add(event);
+                  if (event.type().equals(JobEvent.PROGRESS)) {
+                    firstProgress.complete(null);
+                  }
+                });
         Future<Job> secondDone = many.follow(second.id(), 0, secondEvents::add);
-        Future<Job> unknown = many.follow(UUID.randomUUID(), 0, event -> { });
+        Future<Job> unknown = many.follow(UUID.randomUUID(), 0, event -> {});
         assertThrows(IllegalArgumentException.class, () -> await(unknown));
 
         firstProgress.get(AWAIT_SECS, TimeUnit.SECONDS);
         proxy.cut();
-        Eventually.await("the first job checkpointed two more steps", Duration.ofSeconds(30), () -> {
-          var checkpoint = checkpointOf(first.id());
-          return checkpoint != null && checkpoint.get("steps_done").asInt() >= 3;
-        });
+        Eventually.await(
+            "the first job checkpointed two more steps",
+            Duration.ofSeconds(30),
+            () -> {
+              var checkpoint = checkpointOf(first.id());
+              return checkpoint != null && checkpoint.get("steps_done").asInt() >= 3;
+            });
         proxy.restore();
 
         assertEquals(Job.Status.COMPLETED, await(firstDone).status());
@@ -434,7 +501,9 @@ class ClientTest {
     Job job = await(client.submit(JobRequest.builder("echo").queue(IDLE_QUEUE).build())).job();
     Followed followed = follow(client, job.id(), 0);
     followed.subscription().close();
-    assertThrows(java.util.concurrent.CancellationException.class, () -> await(followed.subscription().finished()));
+    assertThrows(
+        java.util.concurrent.CancellationException.class,
+        () -> await(followed.subscription().finished()));
   }
 
   @Test

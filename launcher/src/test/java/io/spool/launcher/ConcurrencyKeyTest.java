@@ -42,13 +42,29 @@ class ConcurrencyKeyTest {
     var all = new ArrayList<String>();
     for (int round = 0; round < 5; round++) {
       for (String key : List.of("conv-a", "conv-b", "conv-c")) {
-        String id = submit("{\"type\":\"chaos\",\"concurrency_key\":\"" + key + "\",\"request\":{\"ms\":150,\"n\":" + round + "}}");
+        String id =
+            submit(
+                "{\"type\":\"chaos\",\"concurrency_key\":\""
+                    + key
+                    + "\",\"request\":{\"ms\":150,\"n\":"
+                    + round
+                    + "}}");
         submittedByKey.computeIfAbsent(key, k -> new ArrayList<>()).add(id);
         all.add(id);
       }
     }
-    Eventually.await("all 15 jobs completed", Duration.ofSeconds(60), () -> all.stream()
-        .allMatch(id -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("completed")));
+    Eventually.await(
+        "all 15 jobs completed",
+        Duration.ofSeconds(60),
+        () ->
+            all.stream()
+                .allMatch(
+                    id ->
+                        http.get("/v1/jobs/" + id)
+                            .json()
+                            .get("status")
+                            .asText()
+                            .equals("completed")));
 
     Map<String, Run> runs = new HashMap<>();
     Map<String, Long> starts = new HashMap<>();
@@ -66,8 +82,15 @@ class ConcurrencyKeyTest {
     for (var entry : submittedByKey.entrySet()) {
       List<Run> ordered = entry.getValue().stream().map(runs::get).toList();
       for (int i = 1; i < ordered.size(); i++) {
-        assertTrue(ordered.get(i).start() >= ordered.get(i - 1).end(),
-            entry.getKey() + ": job " + i + " started before job " + (i - 1) + " of the same key ended: " + ordered);
+        assertTrue(
+            ordered.get(i).start() >= ordered.get(i - 1).end(),
+            entry.getKey()
+                + ": job "
+                + i
+                + " started before job "
+                + (i - 1)
+                + " of the same key ended: "
+                + ordered);
       }
     }
     boolean keysOverlapped = false;
@@ -83,16 +106,30 @@ class ConcurrencyKeyTest {
 
   @Test
   void rejectStrategyRefusesWhileTheKeyIsBusyAndAcceptsOnceItIsFree() {
-    String first = submit("{\"type\":\"sleep\",\"concurrency_key\":\"thread-9\",\"request\":{\"ms\":1500}}");
-    var refused = http.post("/v1/jobs", "{\"type\":\"echo\",\"concurrency_key\":\"thread-9\",\"concurrency_strategy\":\"reject\"}");
+    String first =
+        submit("{\"type\":\"sleep\",\"concurrency_key\":\"thread-9\",\"request\":{\"ms\":1500}}");
+    var refused =
+        http.post(
+            "/v1/jobs",
+            "{\"type\":\"echo\",\"concurrency_key\":\"thread-9\",\"concurrency_strategy\":\"reject\"}");
     assertEquals(409, refused.status(), refused.raw().body());
     assertTrue(refused.raw().body().contains("thread-9"), refused.raw().body());
     var queued = http.post("/v1/jobs", "{\"type\":\"echo\",\"concurrency_key\":\"thread-9\"}");
     assertEquals(202, queued.status(), "enqueue (the default) waits its turn");
-    Eventually.await("both jobs of the key completed", Duration.ofSeconds(30), () ->
-        http.get("/v1/jobs/" + first).json().get("status").asText().equals("completed")
-            && http.get("/v1/jobs/" + queued.json().get("id").asText()).json().get("status").asText().equals("completed"));
-    var accepted = http.post("/v1/jobs", "{\"type\":\"echo\",\"concurrency_key\":\"thread-9\",\"concurrency_strategy\":\"reject\"}");
+    Eventually.await(
+        "both jobs of the key completed",
+        Duration.ofSeconds(30),
+        () ->
+            http.get("/v1/jobs/" + first).json().get("status").asText().equals("completed")
+                && http.get("/v1/jobs/" + queued.json().get("id").asText())
+                    .json()
+                    .get("status")
+                    .asText()
+                    .equals("completed"));
+    var accepted =
+        http.post(
+            "/v1/jobs",
+            "{\"type\":\"echo\",\"concurrency_key\":\"thread-9\",\"concurrency_strategy\":\"reject\"}");
     assertEquals(202, accepted.status(), accepted.raw().body());
   }
 }

@@ -30,28 +30,43 @@ import org.junit.jupiter.api.Test;
  */
 class DashboardTest {
   private static final String KEY = "dashboard-key-0123456789abcdef";
+
   /** A queue no worker reads, so the job put there stays pending and the queue has depth. */
   private static final String IDLE_QUEUE = "dashboard-idle";
+
   private static final Path BROWSER_DIR = Path.of("src", "test", "browser");
   private static final Path SCREENSHOTS = Path.of("target").toAbsolutePath();
   private static final long BROWSER_RUN_SECS = 180;
-  private static final String HOW_TO_INSTALL = "bin/test installs both (spool_browser_tools in bin/lib/common.sh); by hand: "
-      + "apt-get install --no-install-recommends chromium && (cd launcher/src/test/browser && npm ci)";
+  private static final String HOW_TO_INSTALL =
+      "bin/test installs both (spool_browser_tools in bin/lib/common.sh); by hand: "
+          + "apt-get install --no-install-recommends chromium && (cd launcher/src/test/browser && npm ci)";
 
   static InProcessSpool spool;
   static String base;
   static HttpJson api;
   static String seedId;
   static String deadId;
+
   /** What the browser script printed, by scenario; made by the first test that needs it. */
   private static Map<String, JsonNode> seen;
+
   private static String scriptOutput;
 
   @BeforeAll
   static void start() {
     // Queue figures read every second, not every ten, so the panel shows the idle job soon.
-    spool = InProcessSpool.start(DashboardTest.class, Map.of("SPOOL_AUTH", "keys", "SPOOL_API_KEYS", KEY + "=dana",
-        "SPOOL_RETRY_BASE_MILLIS", "10", "SPOOL_QUEUE_STATS_SECS", "1"));
+    spool =
+        InProcessSpool.start(
+            DashboardTest.class,
+            Map.of(
+                "SPOOL_AUTH",
+                "keys",
+                "SPOOL_API_KEYS",
+                KEY + "=dana",
+                "SPOOL_RETRY_BASE_MILLIS",
+                "10",
+                "SPOOL_QUEUE_STATS_SECS",
+                "1"));
     base = "http://127.0.0.1:" + spool.config.httpPort();
     api = new HttpJson(base, KEY);
     seedId = api.submit("{\"type\":\"echo\",\"request\":{\"hello\":\"dashboard\"}}");
@@ -75,19 +90,29 @@ class DashboardTest {
     assertTrue(page.header("Content-Type").startsWith("text/html"), page.header("Content-Type"));
     assertTrue(page.raw().body().contains("/dashboard/dashboard.js"), "the page loads its module");
     String policy = page.header("Content-Security-Policy");
-    assertTrue(policy.contains("default-src 'self'") && policy.contains("connect-src 'self' ws: wss:")
-        && policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"), policy);
+    assertTrue(
+        policy.contains("default-src 'self'")
+            && policy.contains("connect-src 'self' ws: wss:")
+            && policy.contains("frame-ancestors 'none'")
+            && !policy.contains("unsafe-inline"),
+        policy);
     assertEquals("nosniff", page.header("X-Content-Type-Options"));
     assertEquals("no-referrer", page.header("Referrer-Policy"));
-    assertEquals("no-cache", page.header("Cache-Control"), "versionless files: revalidate, never keep stale");
+    assertEquals(
+        "no-cache",
+        page.header("Cache-Control"),
+        "versionless files: revalidate, never keep stale");
 
     var script = anonymous.get("/dashboard/dashboard.js");
     assertEquals(200, script.status());
     assertTrue(script.header("Content-Type").contains("javascript"), script.header("Content-Type"));
     assertEquals(policy, script.header("Content-Security-Policy"));
-    assertTrue(anonymous.get("/dashboard/dashboard.css").header("Content-Type").startsWith("text/css"));
-    var unchanged = anonymous.send(HttpRequest.newBuilder(URI.create(base + "/dashboard/dashboard.js"))
-        .header("If-Modified-Since", script.header("Last-Modified")));
+    assertTrue(
+        anonymous.get("/dashboard/dashboard.css").header("Content-Type").startsWith("text/css"));
+    var unchanged =
+        anonymous.send(
+            HttpRequest.newBuilder(URI.create(base + "/dashboard/dashboard.js"))
+                .header("If-Modified-Since", script.header("Last-Modified")));
     assertEquals(304, unchanged.status(), "a revalidation is cheap");
     assertEquals(404, anonymous.get("/dashboard/no-such-file.js").status());
     assertEquals(401, anonymous.get("/v1/jobs").status(), "the data still needs the key");
@@ -108,7 +133,8 @@ class DashboardTest {
     JsonNode b = scenario("live-progress");
     List<String> states = new ArrayList<>();
     b.get("rowStates").forEach(s -> states.add(s.asText()));
-    assertTrue(states.stream().anyMatch(s -> s.matches("running \\| (20|40|60|80)% · \\d/5")),
+    assertTrue(
+        states.stream().anyMatch(s -> s.matches("running \\| (20|40|60|80)% · \\d/5")),
         "a step of the running job shown before its end: " + states);
     assertEquals("completed | 100% · done", states.get(states.size() - 1), states.toString());
     assertTrue(b.get("progressFrames").asInt() >= 4, "progress came over /v1/ws: " + b);
@@ -132,21 +158,31 @@ class DashboardTest {
     assertTrue(r.get("connections").asInt() >= 2, "connected again: " + r);
     List<Long> after = new ArrayList<>();
     r.get("resubscribedAfter").forEach(seq -> after.add(seq.asLong()));
-    assertTrue(!after.isEmpty() && after.get(0) > 0, "resubscribed after the last seq shown, not from the start: " + r);
+    assertTrue(
+        !after.isEmpty() && after.get(0) > 0,
+        "resubscribed after the last seq shown, not from the start: " + r);
     List<String> states = new ArrayList<>();
     r.get("rowStates").forEach(s -> states.add(s.asText()));
-    List<Integer> steps = states.stream().map(s -> s.replaceAll(".*· (\\d)/6$", "$1"))
-        .filter(s -> s.matches("\\d")).map(Integer::valueOf).toList();
-    assertEquals(List.of(1, 2, 3, 4, 5, 6), steps, "every step once, in order, across the drop: " + states);
+    List<Integer> steps =
+        states.stream()
+            .map(s -> s.replaceAll(".*· (\\d)/6$", "$1"))
+            .filter(s -> s.matches("\\d"))
+            .map(Integer::valueOf)
+            .toList();
+    assertEquals(
+        List.of(1, 2, 3, 4, 5, 6), steps, "every step once, in order, across the drop: " + states);
     assertEquals("completed | 100% · done", states.get(states.size() - 1), states.toString());
   }
 
   @Test
   void deadLetteredJobIsRequeuedByClickingRequeue() {
     JsonNode c = scenario("requeue");
-    assertTrue(c.get("rowBefore").asText().contains("failing attempt 1"), "the DLQ row shows the error: " + c);
+    assertTrue(
+        c.get("rowBefore").asText().contains("failing attempt 1"),
+        "the DLQ row shows the error: " + c);
     assertTrue(c.get("message").asText().contains("requeued"), c.toString());
-    assertFalse(c.get("rowAfter").asText().contains("Requeue"), "the button is gone once done: " + c);
+    assertFalse(
+        c.get("rowAfter").asText().contains("Requeue"), "the button is gone once done: " + c);
     // Through the API: out of the DLQ, and its fresh attempt succeeded.
     assertFalse(api.get("/v1/dlq?limit=500").raw().body().contains(deadId));
     JsonNode job = spool.awaitEnd(deadId, api);
@@ -183,16 +219,26 @@ class DashboardTest {
     assertEquals(0, health.get("policyViolations").size(), health.toString());
   }
 
-  /** One scenario's observations; a scenario that failed in the browser fails here with its error. */
+  /**
+   * One scenario's observations; a scenario that failed in the browser fails here with its error.
+   */
   private static JsonNode scenario(String name) {
     Map<String, JsonNode> all = browserRun();
     JsonNode observed = all.get(name);
     if (observed == null) {
-      throw new AssertionError("the browser script did not reach scenario " + name + "; it printed:\n" + scriptOutput);
+      throw new AssertionError(
+          "the browser script did not reach scenario " + name + "; it printed:\n" + scriptOutput);
     }
     if (!observed.get("ok").asBoolean()) {
-      throw new AssertionError("scenario " + name + " failed in the browser: " + observed.get("error").asText()
-          + "\n(screenshot: launcher/target/dashboard-failed-" + name + ".png)\nscript output:\n" + scriptOutput);
+      throw new AssertionError(
+          "scenario "
+              + name
+              + " failed in the browser: "
+              + observed.get("error").asText()
+              + "\n(screenshot: launcher/target/dashboard-failed-"
+              + name
+              + ".png)\nscript output:\n"
+              + scriptOutput);
     }
     return observed;
   }
@@ -202,21 +248,41 @@ class DashboardTest {
       return seen;
     }
     requireBrowserTools();
-    var command = List.of("node", "dashboard-check.mjs", base, KEY, seedId, deadId, IDLE_QUEUE, SCREENSHOTS.toString());
+    var command =
+        List.of(
+            "node",
+            "dashboard-check.mjs",
+            base,
+            KEY,
+            seedId,
+            deadId,
+            IDLE_QUEUE,
+            SCREENSHOTS.toString());
     Process process;
     try {
-      process = new ProcessBuilder(command).directory(BROWSER_DIR.toFile()).redirectErrorStream(true).start();
+      process =
+          new ProcessBuilder(command)
+              .directory(BROWSER_DIR.toFile())
+              .redirectErrorStream(true)
+              .start();
     } catch (IOException e) {
-      throw new AssertionError("could not run node (Node.js 20+ is needed for the dashboard test): " + e.getMessage(), e);
+      throw new AssertionError(
+          "could not run node (Node.js 20+ is needed for the dashboard test): " + e.getMessage(),
+          e);
     }
     var output = new StringBuilder();
-    Thread reader = Thread.ofVirtual().start(() -> {
-      try {
-        output.append(new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    });
+    Thread reader =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    output.append(
+                        new String(
+                            process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                });
     try {
       if (!process.waitFor(BROWSER_RUN_SECS, TimeUnit.SECONDS)) {
         process.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -240,14 +306,20 @@ class DashboardTest {
     return seen;
   }
 
-  /** The browser and the driver must be there: a missing one fails the test, saying how to install. */
+  /**
+   * The browser and the driver must be there: a missing one fails the test, saying how to install.
+   */
   private static void requireBrowserTools() {
     String chromium = System.getenv().getOrDefault("SPOOL_CHROMIUM", "/usr/bin/chromium");
     if (!Files.isExecutable(Path.of(chromium))) {
       throw new AssertionError("Chromium is not installed at " + chromium + ". " + HOW_TO_INSTALL);
     }
     if (!Files.isDirectory(BROWSER_DIR.resolve("node_modules").resolve("playwright-core"))) {
-      throw new AssertionError("playwright-core is not installed in launcher/" + BROWSER_DIR + "/node_modules. " + HOW_TO_INSTALL);
+      throw new AssertionError(
+          "playwright-core is not installed in launcher/"
+              + BROWSER_DIR
+              + "/node_modules. "
+              + HOW_TO_INSTALL);
     }
   }
 }

@@ -18,7 +18,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The whole path through real processes: a gateway JVM and two worker JVMs on real Redis and Postgres. */
+/**
+ * The whole path through real processes: a gateway JVM and two worker JVMs on real Redis and
+ * Postgres.
+ */
 class EndToEndTest {
   static ProcessCluster cluster;
   static HttpJson http;
@@ -36,10 +39,14 @@ class EndToEndTest {
 
   @Test
   void jobGoesFromGatewayThroughAWorkerProcessToItsResult() {
-    var submitted = http.post("/v1/jobs", "{\"type\":\"echo\",\"request\":{\"message\":\"through processes\"}}");
+    var submitted =
+        http.post(
+            "/v1/jobs", "{\"type\":\"echo\",\"request\":{\"message\":\"through processes\"}}");
     assertEquals(202, submitted.status(), submitted.raw().body());
     String location = submitted.header("Location");
-    Eventually.await("the echo job completed", Duration.ofSeconds(30),
+    Eventually.await(
+        "the echo job completed",
+        Duration.ofSeconds(30),
         () -> http.get(location).json().get("status").asText().equals("completed"));
     var job = http.get(location).json();
     assertEquals("through processes", job.get("result").get("message").asText());
@@ -57,11 +64,15 @@ class EndToEndTest {
       }
       var accepted = http.post("/v1/jobs/batch", JobJson.encode(body));
       assertEquals(202, accepted.status(), accepted.raw().body());
-      accepted.json().get("jobs").forEach(job -> ids.put(job.get("id").asText(), job.get("request").get("n").asInt()));
+      accepted
+          .json()
+          .get("jobs")
+          .forEach(job -> ids.put(job.get("id").asText(), job.get("request").get("n").asInt()));
     }
     assertEquals(2000, ids.size());
 
-    Eventually.await("all 2,000 jobs completed", Duration.ofMinutes(2), () -> completedOf("record") == 2000);
+    Eventually.await(
+        "all 2,000 jobs completed", Duration.ofMinutes(2), () -> completedOf("record") == 2000);
 
     var runsPerJob = new HashMap<String, Integer>();
     var runsPerWorker = new ArrayList<Integer>();
@@ -73,25 +84,39 @@ class EndToEndTest {
       }
     }
     assertEquals(ids.keySet(), runsPerJob.keySet(), "every job ran");
-    var repeated = runsPerJob.entrySet().stream().filter(e -> e.getValue() != 1).map(Map.Entry::getKey)
-        .collect(Collectors.toList());
+    var repeated =
+        runsPerJob.entrySet().stream()
+            .filter(e -> e.getValue() != 1)
+            .map(Map.Entry::getKey)
+            .collect(Collectors.toList());
     assertTrue(repeated.isEmpty(), "jobs that ran more than once: " + repeated);
-    assertTrue(runsPerWorker.get(0) > 0 && runsPerWorker.get(1) > 0, "both workers took work: " + runsPerWorker);
+    assertTrue(
+        runsPerWorker.get(0) > 0 && runsPerWorker.get(1) > 0,
+        "both workers took work: " + runsPerWorker);
 
     // Spot-check results through the API: n doubled.
-    ids.entrySet().stream().limit(50).forEach(e -> {
-      var job = http.get("/v1/jobs/" + e.getKey()).json();
-      assertEquals("completed", job.get("status").asText());
-      assertEquals(e.getValue() * 2L, job.get("result").get("n").asLong());
-      assertEquals(1, job.get("attempts").asInt());
-    });
+    ids.entrySet().stream()
+        .limit(50)
+        .forEach(
+            e -> {
+              var job = http.get("/v1/jobs/" + e.getKey()).json();
+              assertEquals("completed", job.get("status").asText());
+              assertEquals(e.getValue() * 2L, job.get("result").get("n").asLong());
+              assertEquals(1, job.get("attempts").asInt());
+            });
   }
 
   private static int completedOf(String type) {
     int count = 0;
     String cursor = null;
     do {
-      var page = http.get("/v1/jobs?status=completed&type=" + type + "&limit=500" + (cursor == null ? "" : "&cursor=" + cursor)).json();
+      var page =
+          http.get(
+                  "/v1/jobs?status=completed&type="
+                      + type
+                      + "&limit=500"
+                      + (cursor == null ? "" : "&cursor=" + cursor))
+              .json();
       count += page.get("jobs").size();
       cursor = page.get("next_cursor").isNull() ? null : page.get("next_cursor").asText();
     } while (cursor != null);

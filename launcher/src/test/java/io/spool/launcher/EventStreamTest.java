@@ -36,7 +36,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Progress over SSE and WebSocket, resume, late subscribers, a lost log, two gateways, long-poll. */
+/**
+ * Progress over SSE and WebSocket, resume, late subscribers, a lost log, two gateways, long-poll.
+ */
 class EventStreamTest {
   static SpoolConfig config;
   static SpoolConfig secondGatewayConfig;
@@ -80,15 +82,19 @@ class EventStreamTest {
   /** One SSE frame. */
   record Frame(long id, String event, JsonNode data) {}
 
-  /** Reads an SSE stream to its end (the server ends it after {@code end}); fails after a minute. */
+  /**
+   * Reads an SSE stream to its end (the server ends it after {@code end}); fails after a minute.
+   */
   private static List<Frame> readSse(String url, String lastEventId) throws Exception {
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        return readSseNow(url, lastEventId);
-      } catch (Exception e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    }).get(60, TimeUnit.SECONDS);
+    return CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return readSseNow(url, lastEventId);
+              } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+              }
+            })
+        .get(60, TimeUnit.SECONDS);
   }
 
   private static List<Frame> readSseNow(String url, String lastEventId) throws Exception {
@@ -96,7 +102,8 @@ class EventStreamTest {
     if (lastEventId != null) {
       request.header("Last-Event-ID", lastEventId);
     }
-    HttpResponse<java.util.stream.Stream<String>> response = client.send(request.build(), HttpResponse.BodyHandlers.ofLines());
+    HttpResponse<java.util.stream.Stream<String>> response =
+        client.send(request.build(), HttpResponse.BodyHandlers.ofLines());
     assertEquals(200, response.statusCode());
     assertEquals("text/event-stream", response.headers().firstValue("Content-Type").orElse(""));
     var frames = new ArrayList<Frame>();
@@ -124,7 +131,10 @@ class EventStreamTest {
     for (Frame frame : frames) {
       var fields = new java.util.TreeSet<String>();
       frame.data().fieldNames().forEachRemaining(fields::add);
-      assertEquals(java.util.Set.of("job_id", "seq", "type", "attempt", "ts", "data"), fields, "the event's wire form");
+      assertEquals(
+          java.util.Set.of("job_id", "seq", "type", "attempt", "ts", "data"),
+          fields,
+          "the event's wire form");
       assertEquals(frame.event(), frame.data().get("type").asText());
       assertEquals(frame.id(), frame.data().get("seq").asLong());
     }
@@ -135,11 +145,29 @@ class EventStreamTest {
     String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":600,\"steps\":3}}");
     List<Frame> frames = readSse(base + "/v1/jobs/" + id + "/events", null);
     assertOrderedToEnd(frames);
-    List<String> kinds = frames.stream().map(f -> f.event() + (f.event().equals("status")
-        ? ":" + f.data().get("data").get("status").asText() : f.event().equals("progress")
-        ? ":" + f.data().get("data").get("step").asInt() : "")).toList();
-    assertEquals(List.of("status:running", "progress:1", "checkpoint", "progress:2", "checkpoint", "progress:3",
-        "checkpoint", "status:completed", "end"), kinds);
+    List<String> kinds =
+        frames.stream()
+            .map(
+                f ->
+                    f.event()
+                        + (f.event().equals("status")
+                            ? ":" + f.data().get("data").get("status").asText()
+                            : f.event().equals("progress")
+                                ? ":" + f.data().get("data").get("step").asInt()
+                                : ""))
+            .toList();
+    assertEquals(
+        List.of(
+            "status:running",
+            "progress:1",
+            "checkpoint",
+            "progress:2",
+            "checkpoint",
+            "progress:3",
+            "checkpoint",
+            "status:completed",
+            "end"),
+        kinds);
     JsonNode finalJob = frames.get(frames.size() - 1).data().get("data");
     assertEquals("completed", finalJob.get("status").asText());
     assertEquals(600, finalJob.get("result").get("slept_ms").asInt());
@@ -148,7 +176,9 @@ class EventStreamTest {
   @Test
   void lateSubscriberGetsTheWholeLogAndResumesAfterLastEventId() throws Exception {
     String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":30,\"steps\":3}}");
-    Eventually.await("the job ended", Duration.ofSeconds(20),
+    Eventually.await(
+        "the job ended",
+        Duration.ofSeconds(20),
         () -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("completed"));
     List<Frame> all = readSse(base + "/v1/jobs/" + id + "/events", null);
     assertOrderedToEnd(all);
@@ -164,17 +194,24 @@ class EventStreamTest {
   void aRequeuedJobsEventsFromTheStartEndWithItsNewRunNotTheFirst() throws Exception {
     // Fails its first attempt into the DLQ; requeued, the second attempt completes.
     String id = submit("{\"type\":\"fail\",\"request\":{\"times\":1},\"max_attempts\":1}");
-    Eventually.await("dead-lettered", Duration.ofSeconds(20),
+    Eventually.await(
+        "dead-lettered",
+        Duration.ofSeconds(20),
         () -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("failed"));
     long firstRunEnd = readSse(base + "/v1/jobs/" + id + "/events", null).getLast().id();
     assertEquals(200, http.post("/v1/dlq/" + id + "/requeue", "").status());
 
     List<Frame> frames = readSse(base + "/v1/jobs/" + id + "/events", null);
     assertOrderedToEnd(frames);
-    assertEquals("completed", frames.getLast().data().get("data").get("status").asText(), frames.toString());
-    assertTrue(frames.getFirst().id() > firstRunEnd, "only the new run's events, numbered on: " + frames);
-    List<String> statuses = frames.stream().filter(f -> f.event().equals("status"))
-        .map(f -> f.data().get("data").get("status").asText()).toList();
+    assertEquals(
+        "completed", frames.getLast().data().get("data").get("status").asText(), frames.toString());
+    assertTrue(
+        frames.getFirst().id() > firstRunEnd, "only the new run's events, numbered on: " + frames);
+    List<String> statuses =
+        frames.stream()
+            .filter(f -> f.event().equals("status"))
+            .map(f -> f.data().get("data").get("status").asText())
+            .toList();
     assertFalse(statuses.contains("failed"), "nothing of the first run: " + statuses);
     assertEquals("completed", statuses.getLast());
   }
@@ -182,44 +219,54 @@ class EventStreamTest {
   @Test
   void finishedJobWhoseLogIsGoneStillGetsItsEnd() throws Exception {
     String id = submit("{\"type\":\"echo\",\"request\":{\"kept\":\"in postgres\"}}");
-    Eventually.await("the job ended", Duration.ofSeconds(20),
+    Eventually.await(
+        "the job ended",
+        Duration.ofSeconds(20),
         () -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("completed"));
     Vertx vertx = Vertx.vertx();
     try {
       var redis = RedisClients.client(vertx, config, 1);
-      redis.send(Request.cmd(Command.DEL).arg(config.keys().jobEvents(UUID.fromString(id)))).await();
+      redis
+          .send(Request.cmd(Command.DEL).arg(config.keys().jobEvents(UUID.fromString(id))))
+          .await();
     } finally {
       vertx.close().await();
     }
     List<Frame> frames = readSse(base + "/v1/jobs/" + id + "/events", null);
     assertEquals(1, frames.size(), frames.toString());
     assertEquals("end", frames.get(0).event());
-    assertEquals("in postgres", frames.get(0).data().get("data").get("result").get("kept").asText());
+    assertEquals(
+        "in postgres", frames.get(0).data().get("data").get("result").get("kept").asText());
   }
 
   @Test
   void subscriberOfAJobThatEndsWithoutAnyEventIsNotLeftHanging() throws Exception {
-    // A job in a queue no worker consumes, ended behind the event log's back (as if Redis had been away).
+    // A job in a queue no worker consumes, ended behind the event log's back (as if Redis had been
+    // away).
     String id = submit("{\"type\":\"echo\",\"queue\":\"unwatched\"}");
-    var frames = CompletableFuture.supplyAsync(() -> {
-      try {
-        return readSseNow(base + "/v1/jobs/" + id + "/events", null);
-      } catch (Exception e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    });
+    var frames =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return readSseNow(base + "/v1/jobs/" + id + "/events", null);
+              } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+              }
+            });
     Thread.sleep(500);
     Vertx vertx = Vertx.vertx();
     try {
       io.spool.store.PgClients.client(vertx, config)
           .preparedQuery("UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = $1")
-          .execute(io.vertx.sqlclient.Tuple.of(UUID.fromString(id))).await();
+          .execute(io.vertx.sqlclient.Tuple.of(UUID.fromString(id)))
+          .await();
     } finally {
       vertx.close().await();
     }
     List<Frame> received = frames.get(60, TimeUnit.SECONDS);
     assertEquals("end", received.get(received.size() - 1).event());
-    assertEquals("cancelled", received.get(received.size() - 1).data().get("data").get("status").asText());
+    assertEquals(
+        "cancelled", received.get(received.size() - 1).data().get("data").get("status").asText());
   }
 
   @Test
@@ -255,7 +302,10 @@ class EventStreamTest {
   }
 
   private static WebSocket connect(String url, Collector collector) throws Exception {
-    return client.newWebSocketBuilder().buildAsync(URI.create(url), collector).get(10, TimeUnit.SECONDS);
+    return client
+        .newWebSocketBuilder()
+        .buildAsync(URI.create(url), collector)
+        .get(10, TimeUnit.SECONDS);
   }
 
   @Test
@@ -265,8 +315,18 @@ class EventStreamTest {
     connect(base.replace("http", "ws") + "/v1/jobs/" + id + "/ws", collector);
     collector.closed.get(30, TimeUnit.SECONDS);
     List<String> types = collector.messages.stream().map(m -> m.get("type").asText()).toList();
-    assertEquals(List.of("status", "progress", "checkpoint", "progress", "checkpoint", "progress", "checkpoint",
-        "status", "end"), types);
+    assertEquals(
+        List.of(
+            "status",
+            "progress",
+            "checkpoint",
+            "progress",
+            "checkpoint",
+            "progress",
+            "checkpoint",
+            "status",
+            "end"),
+        types);
     assertEquals(3, collector.messages.get(6).get("data").get("steps_done").asInt());
     assertEquals("completed", collector.messages.get(8).get("data").get("status").asText());
   }
@@ -288,7 +348,11 @@ class EventStreamTest {
       assertEquals("end", end.get("type").asText());
       assertEquals("completed", end.get("data").get("status").asText());
       assertEquals(id, end.get("data").get("id").asText());
-      assertEquals(3, collector.messages.stream().filter(m -> m.get("type").asText().equals("progress")).count());
+      assertEquals(
+          3,
+          collector.messages.stream()
+              .filter(m -> m.get("type").asText().equals("progress"))
+              .count());
     }
   }
 
@@ -298,13 +362,24 @@ class EventStreamTest {
     String second = submit("{\"type\":\"echo\"}");
     var collector = new Collector();
     WebSocket socket = connect(base.replace("http", "ws") + "/v1/ws", collector);
-    socket.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + first + "\"}", true).get(5, TimeUnit.SECONDS);
-    socket.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + second + "\"}", true).get(5, TimeUnit.SECONDS);
-    socket.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + UUID.randomUUID() + "\"}", true).get(5, TimeUnit.SECONDS);
+    socket
+        .sendText("{\"op\":\"subscribe\",\"job_id\":\"" + first + "\"}", true)
+        .get(5, TimeUnit.SECONDS);
+    socket
+        .sendText("{\"op\":\"subscribe\",\"job_id\":\"" + second + "\"}", true)
+        .get(5, TimeUnit.SECONDS);
+    socket
+        .sendText("{\"op\":\"subscribe\",\"job_id\":\"" + UUID.randomUUID() + "\"}", true)
+        .get(5, TimeUnit.SECONDS);
     socket.sendText("not json", true).get(5, TimeUnit.SECONDS);
-    Eventually.await("both jobs ended on the one socket", Duration.ofSeconds(30), () -> collector.messages.stream()
-        .filter(m -> m.get("type").asText().equals("end")).count() == 2);
-    assertEquals(2, collector.messages.stream().filter(m -> m.get("type").asText().equals("error")).count());
+    Eventually.await(
+        "both jobs ended on the one socket",
+        Duration.ofSeconds(30),
+        () ->
+            collector.messages.stream().filter(m -> m.get("type").asText().equals("end")).count()
+                == 2);
+    assertEquals(
+        2, collector.messages.stream().filter(m -> m.get("type").asText().equals("error")).count());
     assertFalse(collector.closed.isDone(), "the socket stays open");
     socket.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
   }
@@ -315,14 +390,30 @@ class EventStreamTest {
     var collector = new Collector();
     WebSocket socket = connect(base.replace("http", "ws") + "/v1/ws", collector);
     // Both arrive before the first's ownership check can answer.
-    socket.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + id + "\"}", true).get(5, TimeUnit.SECONDS);
-    socket.sendText("{\"op\":\"subscribe\",\"job_id\":\"" + id + "\"}", true).get(5, TimeUnit.SECONDS);
-    Eventually.await("the job ended on the socket", Duration.ofSeconds(30), () -> collector.messages.stream()
-        .anyMatch(m -> m.get("type").asText().equals("end")));
-    List<JsonNode> events = collector.messages.stream().filter(m -> !m.get("type").asText().equals("error")).toList();
-    assertEquals(events.stream().map(m -> m.get("seq").asLong()).distinct().count(), events.size(), "each event once: " + events);
-    assertEquals("already subscribed", collector.messages.stream().filter(m -> m.get("type").asText().equals("error"))
-        .findFirst().orElseThrow().get("message").asText());
+    socket
+        .sendText("{\"op\":\"subscribe\",\"job_id\":\"" + id + "\"}", true)
+        .get(5, TimeUnit.SECONDS);
+    socket
+        .sendText("{\"op\":\"subscribe\",\"job_id\":\"" + id + "\"}", true)
+        .get(5, TimeUnit.SECONDS);
+    Eventually.await(
+        "the job ended on the socket",
+        Duration.ofSeconds(30),
+        () -> collector.messages.stream().anyMatch(m -> m.get("type").asText().equals("end")));
+    List<JsonNode> events =
+        collector.messages.stream().filter(m -> !m.get("type").asText().equals("error")).toList();
+    assertEquals(
+        events.stream().map(m -> m.get("seq").asLong()).distinct().count(),
+        events.size(),
+        "each event once: " + events);
+    assertEquals(
+        "already subscribed",
+        collector.messages.stream()
+            .filter(m -> m.get("type").asText().equals("error"))
+            .findFirst()
+            .orElseThrow()
+            .get("message")
+            .asText());
     socket.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
   }
 
@@ -333,7 +424,8 @@ class EventStreamTest {
     JsonNode job = http.get("/v1/jobs/" + id + "?wait_secs=30").json();
     Duration waited = Duration.between(asked, Instant.now());
     assertEquals("completed", job.get("status").asText());
-    assertTrue(waited.toSeconds() < 25, "answered when the job ended, not at the timeout: " + waited);
+    assertTrue(
+        waited.toSeconds() < 25, "answered when the job ended, not at the timeout: " + waited);
     // A job that does not end in time is answered as it is, at the timeout.
     String slow = submit("{\"type\":\"sleep\",\"request\":{\"ms\":30000}}");
     Instant polled = Instant.now();

@@ -27,7 +27,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Retries, the dead-letter queue, timeouts, cancellation, scheduling and priority, through the API. */
+/**
+ * Retries, the dead-letter queue, timeouts, cancellation, scheduling and priority, through the API.
+ */
 class FailureSemanticsTest {
   static SpoolConfig config;
   static Gateway gateway;
@@ -72,18 +74,23 @@ class FailureSemanticsTest {
   }
 
   private static JsonNode awaitStatus(String id, String status) {
-    Eventually.await("job " + id + " is " + status, Duration.ofSeconds(30),
+    Eventually.await(
+        "job " + id + " is " + status,
+        Duration.ofSeconds(30),
         () -> job(id).get("status").asText().equals(status));
     return job(id);
   }
 
   private static HttpJson.Response post(String path) {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + config.httpPort() + path))
-        .POST(HttpRequest.BodyPublishers.noBody()));
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + config.httpPort() + path))
+            .POST(HttpRequest.BodyPublishers.noBody()));
   }
 
   private static HttpJson.Response delete(String path) {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + config.httpPort() + path)).DELETE());
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + config.httpPort() + path))
+            .DELETE());
   }
 
   private static List<String> deadLetterIds() {
@@ -117,7 +124,8 @@ class FailureSemanticsTest {
     JsonNode done = awaitStatus(id, "completed");
     assertEquals(3, done.get("attempts").asInt());
     assertFalse(deadLetterIds().contains(id));
-    assertEquals(409, post("/v1/dlq/" + id + "/requeue").status(), "a completed job is not in the DLQ");
+    assertEquals(
+        409, post("/v1/dlq/" + id + "/requeue").status(), "a completed job is not in the DLQ");
   }
 
   @Test
@@ -134,10 +142,15 @@ class FailureSemanticsTest {
 
   @Test
   void attemptPastItsTimeoutIsInterruptedAndFails() {
-    String id = submit("{\"type\":\"sleep\",\"request\":{\"ms\":60000},\"timeout_secs\":1,\"max_attempts\":1}");
+    String id =
+        submit(
+            "{\"type\":\"sleep\",\"request\":{\"ms\":60000},\"timeout_secs\":1,\"max_attempts\":1}");
     JsonNode job = awaitStatus(id, "failed");
     assertEquals("timed out after 1 s", job.get("error").asText());
-    Duration ran = Duration.between(Instant.parse(job.get("started_at").asText()), Instant.parse(job.get("finished_at").asText()));
+    Duration ran =
+        Duration.between(
+            Instant.parse(job.get("started_at").asText()),
+            Instant.parse(job.get("finished_at").asText()));
     assertTrue(ran.toMillis() < 10_000, "interrupted, not slept out: " + ran);
   }
 
@@ -161,7 +174,8 @@ class FailureSemanticsTest {
     assertTrue(accepted.json().get("cancel_requested").asBoolean());
     JsonNode job = awaitStatus(id, "cancelled");
     // Reported, not asserted: the target is 1 s.
-    System.out.printf("cancel of a running job took %d ms%n",
+    System.out.printf(
+        "cancel of a running job took %d ms%n",
         Duration.between(asked, Instant.parse(job.get("finished_at").asText())).toMillis());
     assertEquals(1, job.get("attempts").asInt(), "not retried");
   }
@@ -171,8 +185,15 @@ class FailureSemanticsTest {
     try (var receiver = new Receiver()) {
       receiver.script("/slow", new Receiver.Answer(200, Map.of(), "late", 20_000));
       // One slot: the next job can only run if the slot survived the interrupt of the first.
-      String id = submit("{\"type\":\"http\",\"queue\":\"one-at-a-time\",\"request\":{\"url\":\"" + receiver.url("/slow") + "\"}}");
-      Eventually.await("the handler waits for the answer", Duration.ofSeconds(20), () -> !receiver.to("/slow").isEmpty());
+      String id =
+          submit(
+              "{\"type\":\"http\",\"queue\":\"one-at-a-time\",\"request\":{\"url\":\""
+                  + receiver.url("/slow")
+                  + "\"}}");
+      Eventually.await(
+          "the handler waits for the answer",
+          Duration.ofSeconds(20),
+          () -> !receiver.to("/slow").isEmpty());
       assertEquals(202, post("/v1/jobs/" + id + "/cancel").status());
       awaitStatus(id, "cancelled");
       String next = submit("{\"type\":\"echo\",\"queue\":\"one-at-a-time\",\"request\":{\"n\":1}}");
@@ -190,15 +211,19 @@ class FailureSemanticsTest {
     assertTrue(!runAt.isBefore(before.plusSeconds(2)), "run_at honours delay_secs");
     assertFalse(startedAt.isBefore(runAt), "started " + startedAt + ", due " + runAt);
 
-    String scheduled = submit("{\"type\":\"echo\",\"run_at\":\"" + Instant.now().plusSeconds(1) + "\"}");
+    String scheduled =
+        submit("{\"type\":\"echo\",\"run_at\":\"" + Instant.now().plusSeconds(1) + "\"}");
     JsonNode second = awaitStatus(scheduled, "completed");
-    assertFalse(Instant.parse(second.get("started_at").asText()).isBefore(Instant.parse(second.get("run_at").asText())));
+    assertFalse(
+        Instant.parse(second.get("started_at").asText())
+            .isBefore(Instant.parse(second.get("run_at").asText())));
   }
 
   @Test
   void higherPriorityRunsFirstWithinAQueue() {
     // Occupy the single slot, then queue low, normal and high behind it.
-    String blocker = submit("{\"type\":\"sleep\",\"queue\":\"one-at-a-time\",\"request\":{\"ms\":800}}");
+    String blocker =
+        submit("{\"type\":\"sleep\",\"queue\":\"one-at-a-time\",\"request\":{\"ms\":800}}");
     awaitStatus(blocker, "running");
     String low = submit("{\"type\":\"echo\",\"queue\":\"one-at-a-time\",\"priority\":-5}");
     String normal = submit("{\"type\":\"echo\",\"queue\":\"one-at-a-time\"}");
@@ -206,11 +231,16 @@ class FailureSemanticsTest {
     for (String id : List.of(low, normal, high)) {
       awaitStatus(id, "completed");
     }
-    List<String> order = StreamSupport.stream(List.of(low, normal, high).spliterator(), false)
-        .sorted(Comparator.comparing(id -> Instant.parse(job(id).get("started_at").asText())))
-        .toList();
+    List<String> order =
+        StreamSupport.stream(List.of(low, normal, high).spliterator(), false)
+            .sorted(Comparator.comparing(id -> Instant.parse(job(id).get("started_at").asText())))
+            .toList();
     assertEquals(List.of(high, normal, low), order);
-    assertEquals(Set.of(7, 0, -5), Set.of(job(high).get("priority").asInt(), job(normal).get("priority").asInt(),
-        job(low).get("priority").asInt()));
+    assertEquals(
+        Set.of(7, 0, -5),
+        Set.of(
+            job(high).get("priority").asInt(),
+            job(normal).get("priority").asInt(),
+            job(low).get("priority").asInt()));
   }
 }

@@ -24,23 +24,30 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A gateway process answers every request from the first moment its port accepts connections: a
- * readiness probe or a client that connects while the gateway is still starting gets an answer, it is
- * not left waiting on a connection nothing will ever answer.
+ * readiness probe or a client that connects while the gateway is still starting gets an answer, it
+ * is not left waiting on a connection nothing will ever answer.
  */
 class GatewayStartupTest {
   /** Each start is one chance at the start-up race; on one CPU most starts hit it. */
   private static final int STARTS = 5;
+
   private static final int CALLERS = 6;
+
   /** Far longer than any answer takes here; an unanswered request would wait forever. */
   private static final Duration ANSWER_BOUND = Duration.ofSeconds(15);
+
   /** How long the callers go on once the gateway says it listens. */
   private static final Duration AFTER_START = Duration.ofSeconds(1);
+
   private static final String JOB = "{\"type\":\"echo\"}";
-  private static final List<String> REQUESTS = List.of(
-      "GET /health/live HTTP/1.1\r\nHost: spool\r\nConnection: close\r\n\r\n",
-      "GET /health/ready HTTP/1.1\r\nHost: spool\r\nConnection: close\r\n\r\n",
-      "POST /v1/jobs HTTP/1.1\r\nHost: spool\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: "
-          + JOB.length() + "\r\n\r\n" + JOB);
+  private static final List<String> REQUESTS =
+      List.of(
+          "GET /health/live HTTP/1.1\r\nHost: spool\r\nConnection: close\r\n\r\n",
+          "GET /health/ready HTTP/1.1\r\nHost: spool\r\nConnection: close\r\n\r\n",
+          "POST /v1/jobs HTTP/1.1\r\nHost: spool\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: "
+              + JOB.length()
+              + "\r\n\r\n"
+              + JOB);
 
   @Test
   void requestsSentWhileTheGatewayStartsAreAllAnswered() throws Exception {
@@ -71,10 +78,19 @@ class GatewayStartupTest {
           }
         }
         gateway.close();
-        List<String> errors = gateway.output().lines().filter(line -> line.contains("Exception")).limit(5).toList();
-        assertEquals(List.of(), new ArrayList<>(unanswered), "start " + start + ": of " + (answered.get()
-            + unanswered.size()) + " requests, these got no answer within " + ANSWER_BOUND + "; the gateway logged "
-            + errors);
+        List<String> errors =
+            gateway.output().lines().filter(line -> line.contains("Exception")).limit(5).toList();
+        assertEquals(
+            List.of(),
+            new ArrayList<>(unanswered),
+            "start "
+                + start
+                + ": of "
+                + (answered.get() + unanswered.size())
+                + " requests, these got no answer within "
+                + ANSWER_BOUND
+                + "; the gateway logged "
+                + errors);
       }
     } finally {
       TestServices.cleanUp(config);
@@ -82,8 +98,13 @@ class GatewayStartupTest {
   }
 
   /** Sends {@code request} on a new connection, again and again, as soon as the port accepts. */
-  private static Void callUntilStopped(int port, String request, AtomicBoolean stop, AtomicInteger answered,
-      Queue<String> unanswered) throws InterruptedException {
+  private static Void callUntilStopped(
+      int port,
+      String request,
+      AtomicBoolean stop,
+      AtomicInteger answered,
+      Queue<String> unanswered)
+      throws InterruptedException {
     String line = request.substring(0, request.indexOf(" HTTP/"));
     while (!stop.get()) {
       try (var socket = new Socket()) {

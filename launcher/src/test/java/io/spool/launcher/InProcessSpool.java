@@ -12,8 +12,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A gateway and a worker in the test's own JVM, on a Postgres schema and Redis key prefix of the test
- * class's own, for behaviour that does not need separate processes (crashes do: {@link ProcessCluster}).
+ * A gateway and a worker in the test's own JVM, on a Postgres schema and Redis key prefix of the
+ * test class's own, for behaviour that does not need separate processes (crashes do: {@link
+ * ProcessCluster}).
  */
 public final class InProcessSpool implements AutoCloseable {
   public final SpoolConfig config;
@@ -23,7 +24,8 @@ public final class InProcessSpool implements AutoCloseable {
 
   private InProcessSpool(SpoolConfig config) {
     this.config = config;
-    // The worker first: the gateway then reads the job types it registered (llm among them) at start.
+    // The worker first: the gateway then reads the job types it registered (llm among them) at
+    // start.
     this.worker = Worker.start(config);
     this.gateway = Gateway.start(config);
     this.http = new HttpJson("http://127.0.0.1:" + config.httpPort());
@@ -45,8 +47,12 @@ public final class InProcessSpool implements AutoCloseable {
 
   /** The same, read through {@code as} (a client with its owner's API key). */
   public JsonNode awaitEnd(String id, HttpJson as) {
-    Eventually.await("job " + id + " ended", Duration.ofSeconds(30), () ->
-        Set.of("completed", "failed", "cancelled").contains(as.get("/v1/jobs/" + id).json().get("status").asText()));
+    Eventually.await(
+        "job " + id + " ended",
+        Duration.ofSeconds(30),
+        () ->
+            Set.of("completed", "failed", "cancelled")
+                .contains(as.get("/v1/jobs/" + id).json().get("status").asText()));
     return as.get("/v1/jobs/" + id).json();
   }
 

@@ -15,21 +15,24 @@ import java.util.concurrent.Executors;
 import java.util.stream.IntStream;
 
 /**
- * A small stand-in for an OpenAI-compatible model server ({@code POST /v1/chat/completions}, streamed
- * as server-sent events), since no real model is reachable from the tests. The {@code model} asked for
- * picks its behaviour: {@code fast} streams {@link #FAST_TOKENS} at once, {@code slow} streams
- * {@link #SLOW_TOKEN_COUNT} tokens 50 ms apart, {@code refuse} answers 401. It keeps every request and
- * notices when a client goes away mid-stream.
+ * A small stand-in for an OpenAI-compatible model server ({@code POST /v1/chat/completions},
+ * streamed as server-sent events), since no real model is reachable from the tests. The {@code
+ * model} asked for picks its behaviour: {@code fast} streams {@link #FAST_TOKENS} at once, {@code
+ * slow} streams {@link #SLOW_TOKEN_COUNT} tokens 50 ms apart, {@code refuse} answers 401. It keeps
+ * every request and notices when a client goes away mid-stream.
  */
 final class ModelServer implements AutoCloseable {
-  static final List<String> FAST_TOKENS = List.of("Spool ", "streams ", "every ", "token ", "as ", "it ", "comes", ".");
+  static final List<String> FAST_TOKENS =
+      List.of("Spool ", "streams ", "every ", "token ", "as ", "it ", "comes", ".");
   static final int SLOW_TOKEN_COUNT = 400;
 
   record Call(String authorization, JsonNode body) {}
 
   final List<Call> calls = new CopyOnWriteArrayList<>();
+
   /** The text sent to the last client before it went away. */
   final CompletableFuture<String> abandoned = new CompletableFuture<>();
+
   private final HttpServer server;
 
   ModelServer() throws IOException {
@@ -48,12 +51,14 @@ final class ModelServer implements AutoCloseable {
   }
 
   private void complete(HttpExchange exchange) throws IOException {
-    JsonNode body = JobJson.tree(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+    JsonNode body =
+        JobJson.tree(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
     calls.add(new Call(exchange.getRequestHeaders().getFirst("Authorization"), body));
     String model = body.path("model").asText();
     if (model.equals("refuse")) {
-      byte[] error = "{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":\"invalid_request_error\"}}"
-          .getBytes(StandardCharsets.UTF_8);
+      byte[] error =
+          "{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":\"invalid_request_error\"}}"
+              .getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().add("Content-Type", "application/json");
       exchange.sendResponseHeaders(401, error.length);
       exchange.getResponseBody().write(error);
@@ -68,17 +73,33 @@ final class ModelServer implements AutoCloseable {
     OutputStream out = exchange.getResponseBody();
     try {
       for (String token : tokens) {
-        event(out, "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"" + model
-            + "\",\"choices\":[{\"index\":0,\"delta\":{\"content\":" + JobJson.MAPPER.writeValueAsString(token)
-            + "},\"finish_reason\":null}]}");
+        event(
+            out,
+            "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\""
+                + model
+                + "\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+                + JobJson.MAPPER.writeValueAsString(token)
+                + "},\"finish_reason\":null}]}");
         sent.append(token);
         if (slow) {
           Thread.sleep(50);
         }
       }
-      event(out, "{\"id\":\"chatcmpl-1\",\"model\":\"" + model + "\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
-      event(out, "{\"id\":\"chatcmpl-1\",\"model\":\"" + model + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,"
-          + "\"completion_tokens\":" + tokens.size() + ",\"total_tokens\":" + (tokens.size() + 5) + "}}");
+      event(
+          out,
+          "{\"id\":\"chatcmpl-1\",\"model\":\""
+              + model
+              + "\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
+      event(
+          out,
+          "{\"id\":\"chatcmpl-1\",\"model\":\""
+              + model
+              + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,"
+              + "\"completion_tokens\":"
+              + tokens.size()
+              + ",\"total_tokens\":"
+              + (tokens.size() + 5)
+              + "}}");
       out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
       out.close();
     } catch (IOException e) {

@@ -18,7 +18,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Postgres unreachable for longer than the visibility timeout, as the gateway and worker processes see it. */
+/**
+ * Postgres unreachable for longer than the visibility timeout, as the gateway and worker processes
+ * see it.
+ */
 class PostgresOutageTest {
   static TcpProxy proxy;
   static ProcessCluster cluster;
@@ -30,10 +33,14 @@ class PostgresOutageTest {
   static void start() {
     URI pg = URI.create(TestServices.pgUrl());
     proxy = TcpProxy.to(pg.getHost(), pg.getPort());
-    String proxied = pg.getScheme() + "://" + pg.getRawUserInfo() + "@127.0.0.1:" + proxy.port() + pg.getPath();
-    cluster = ProcessCluster.start(PostgresOutageTest.class,
-        Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "3", "SPOOL_HEARTBEAT_SECS", "1"),
-        Map.of("SPOOL_PG_URL", proxied), 1);
+    String proxied =
+        pg.getScheme() + "://" + pg.getRawUserInfo() + "@127.0.0.1:" + proxy.port() + pg.getPath();
+    cluster =
+        ProcessCluster.start(
+            PostgresOutageTest.class,
+            Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "3", "SPOOL_HEARTBEAT_SECS", "1"),
+            Map.of("SPOOL_PG_URL", proxied),
+            1);
     http = cluster.http;
     vertx = Vertx.vertx();
     direct = PgClients.client(vertx, cluster.config);
@@ -52,8 +59,14 @@ class PostgresOutageTest {
 
   @Test
   void gatewayRefusesFastWhilePostgresIsAwayAndEverythingResumesAfter() throws Exception {
-    String running = http.post("/v1/jobs", "{\"type\":\"sleep\",\"request\":{\"ms\":2500}}").json().get("id").asText();
-    Eventually.await("the sleep job is running", Duration.ofSeconds(20),
+    String running =
+        http.post("/v1/jobs", "{\"type\":\"sleep\",\"request\":{\"ms\":2500}}")
+            .json()
+            .get("id")
+            .asText();
+    Eventually.await(
+        "the sleep job is running",
+        Duration.ofSeconds(20),
         () -> http.get("/v1/jobs/" + running).json().get("status").asText().equals("running"));
     long stored = jobCount();
 
@@ -70,16 +83,22 @@ class PostgresOutageTest {
     Thread.sleep(5000); // longer than the visibility timeout: every heartbeat is stale now
     proxy.restore();
 
-    Eventually.await("the job running through the outage completed", Duration.ofSeconds(30),
+    Eventually.await(
+        "the job running through the outage completed",
+        Duration.ofSeconds(30),
         () -> http.get("/v1/jobs/" + running).json().get("status").asText().equals("completed"));
-    assertEquals(1, http.get("/v1/jobs/" + running).json().get("attempts").asInt(),
+    assertEquals(
+        1,
+        http.get("/v1/jobs/" + running).json().get("attempts").asInt(),
         "its own worker recorded it: not reaped as if the worker had died");
     assertEquals(stored, jobCount(), "the refused submission left nothing behind");
 
     var accepted = http.post("/v1/jobs", "{\"type\":\"echo\",\"request\":{\"after\":true}}");
     assertEquals(202, accepted.status(), accepted.raw().body());
     String id = accepted.json().get("id").asText();
-    Eventually.await("a job submitted after the outage completed", Duration.ofSeconds(30),
+    Eventually.await(
+        "a job submitted after the outage completed",
+        Duration.ofSeconds(30),
         () -> http.get("/v1/jobs/" + id).json().get("status").asText().equals("completed"));
     assertTrue(http.get("/v1/jobs/" + id).json().get("result").get("after").asBoolean());
   }

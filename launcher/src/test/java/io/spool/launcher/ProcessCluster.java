@@ -15,8 +15,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A gateway process and worker processes on a schema and key prefix of their own. Each worker writes
- * the runs of the test job types to a run log of its own.
+ * A gateway process and worker processes on a schema and key prefix of their own. Each worker
+ * writes the runs of the test job types to a run log of its own.
  */
 final class ProcessCluster implements AutoCloseable {
   static final Path LOGS = Path.of("target", "e2e-logs");
@@ -24,8 +24,10 @@ final class ProcessCluster implements AutoCloseable {
 
   /** The test's own view of the settings (Postgres and Redis reached directly). */
   final SpoolConfig config;
+
   /** What the processes get. */
   final Map<String, String> processEnv;
+
   final SpoolProcess gateway;
   final List<SpoolProcess> workers = new ArrayList<>();
   final List<Path> runLogs = new ArrayList<>();
@@ -39,10 +41,11 @@ final class ProcessCluster implements AutoCloseable {
   }
 
   /**
-   * @param settings    extra SPOOL_* settings, for the test and the processes alike
+   * @param settings extra SPOOL_* settings, for the test and the processes alike
    * @param processOnly settings only the processes see (say, a proxied Postgres URL)
    */
-  static ProcessCluster start(Class<?> test, Map<String, String> settings, Map<String, String> processOnly, int workers) {
+  static ProcessCluster start(
+      Class<?> test, Map<String, String> settings, Map<String, String> processOnly, int workers) {
     Map<String, String> env = TestServices.isolatedEnv(test);
     env.put("SPOOL_HTTP_PORT", String.valueOf(freePort()));
     env.putAll(settings);

@@ -12,8 +12,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 
 /**
- * A real HTTP server on 127.0.0.1 for webhooks and {@code http} jobs to call: it answers each path with
- * the answers it was given, in order, then 200 with no body, and keeps every request.
+ * A real HTTP server on 127.0.0.1 for webhooks and {@code http} jobs to call: it answers each path
+ * with the answers it was given, in order, then 200 with no body, and keeps every request.
  */
 final class Receiver implements AutoCloseable {
   /** What to answer, after {@code delayMillis}. */
@@ -27,10 +27,14 @@ final class Receiver implements AutoCloseable {
     }
   }
 
-  record Request(String method, String path, String body, Map<String, List<String>> headers, int answered) {
+  record Request(
+      String method, String path, String body, Map<String, List<String>> headers, int answered) {
     String header(String name) {
-      return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-          .map(e -> e.getValue().get(0)).findFirst().orElse(null);
+      return headers.entrySet().stream()
+          .filter(e -> e.getKey().equalsIgnoreCase(name))
+          .map(e -> e.getValue().get(0))
+          .findFirst()
+          .orElse(null);
     }
   }
 
@@ -40,33 +44,44 @@ final class Receiver implements AutoCloseable {
 
   Receiver() throws Exception {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.createContext("/", exchange -> {
-      String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-      String path = exchange.getRequestURI().getPath();
-      Answer scripted = scripts.getOrDefault(path, new ConcurrentLinkedQueue<>()).poll();
-      Answer answer = scripted == null ? Answer.of(200) : scripted;
-      requests.add(new Request(exchange.getRequestMethod(), path, body, Map.copyOf(exchange.getRequestHeaders()),
-          answer.status()));
-      try {
-        Thread.sleep(answer.delayMillis());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      answer.headers().forEach(exchange.getResponseHeaders()::add);
-      byte[] bytes = answer.body() == null ? null : answer.body().getBytes(StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(answer.status(), bytes == null ? -1 : bytes.length);
-      if (bytes != null) {
-        exchange.getResponseBody().write(bytes);
-      }
-      exchange.close();
-    });
+    server.createContext(
+        "/",
+        exchange -> {
+          String body =
+              new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+          String path = exchange.getRequestURI().getPath();
+          Answer scripted = scripts.getOrDefault(path, new ConcurrentLinkedQueue<>()).poll();
+          Answer answer = scripted == null ? Answer.of(200) : scripted;
+          requests.add(
+              new Request(
+                  exchange.getRequestMethod(),
+                  path,
+                  body,
+                  Map.copyOf(exchange.getRequestHeaders()),
+                  answer.status()));
+          try {
+            Thread.sleep(answer.delayMillis());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          answer.headers().forEach(exchange.getResponseHeaders()::add);
+          byte[] bytes =
+              answer.body() == null ? null : answer.body().getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(answer.status(), bytes == null ? -1 : bytes.length);
+          if (bytes != null) {
+            exchange.getResponseBody().write(bytes);
+          }
+          exchange.close();
+        });
     // A slow answer must not hold up the others.
     server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     server.start();
   }
 
   void script(String path, Answer... answers) {
-    scripts.computeIfAbsent(path, p -> new ConcurrentLinkedQueue<>()).addAll(Arrays.asList(answers));
+    scripts
+        .computeIfAbsent(path, p -> new ConcurrentLinkedQueue<>())
+        .addAll(Arrays.asList(answers));
   }
 
   void script(String path, int... statuses) {

@@ -11,8 +11,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * Test job type {@code record}: appends "job-id attempt" to the file in {@code SPOOL_TEST_RUN_LOG} (one
- * file per worker process), so a test can count how often each job really ran; result is
+ * Test job type {@code record}: appends "job-id attempt" to the file in {@code SPOOL_TEST_RUN_LOG}
+ * (one file per worker process), so a test can count how often each job really ran; result is
  * {@code {"n": request.n * 2}}.
  */
 public final class RecordingHandler implements JobHandler {
@@ -26,8 +26,12 @@ public final class RecordingHandler implements JobHandler {
     String file = System.getenv("SPOOL_TEST_RUN_LOG");
     if (file != null) {
       synchronized (RecordingHandler.class) {
-        Files.writeString(Path.of(file), context.job().id() + " " + context.attempt() + "\n", StandardCharsets.UTF_8,
-            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        Files.writeString(
+            Path.of(file),
+            context.job().id() + " " + context.attempt() + "\n",
+            StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND);
       }
     }
     return JobJson.MAPPER.createObjectNode().put("n", context.request().path("n").asLong() * 2);

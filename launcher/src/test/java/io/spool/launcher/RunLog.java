@@ -9,7 +9,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The lines test handlers append per run ("job-id attempt ..."), read back across worker processes. */
+/**
+ * The lines test handlers append per run ("job-id attempt ..."), read back across worker processes.
+ */
 final class RunLog {
   private RunLog() {}
 

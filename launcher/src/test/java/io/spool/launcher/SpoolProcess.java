@@ -36,12 +36,22 @@ final class SpoolProcess implements AutoCloseable {
     return start(List.of("taskset", "-c", "0"), command, env, logDir);
   }
 
-  private static SpoolProcess start(List<String> prefix, String command, Map<String, String> env, Path logDir) {
+  private static SpoolProcess start(
+      List<String> prefix, String command, Map<String, String> env, Path logDir) {
     String java = ProcessHandle.current().info().command().orElse("java");
     // The production logging set-up (SPOOL_LOG_FORMAT included), not the tests' logback-test.xml.
     List<String> argv = new ArrayList<>(prefix);
-    argv.addAll(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"), SpoolCli.class.getName(), command));
+    argv.addAll(
+        List.of(
+            java,
+            "-Xmx512m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-Dlogback.configurationFile=logback.xml",
+            "-cp",
+            System.getProperty("java.class.path"),
+            SpoolCli.class.getName(),
+            command));
     try {
       Files.createDirectories(logDir);
       Path log = Files.createTempFile(logDir, command + "-", ".log");
@@ -53,7 +63,6 @@ final class SpoolProcess implements AutoCloseable {
     }
   }
 
-
   String output() {
     try {
       return Files.readString(log);
@@ -62,21 +71,30 @@ final class SpoolProcess implements AutoCloseable {
     }
   }
 
-  /** Waits until the process has printed {@code marker}; fails with its output if it exits or times out. */
+  /**
+   * Waits until the process has printed {@code marker}; fails with its output if it exits or times
+   * out.
+   */
   void awaitOutput(String marker, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!output().contains(marker)) {
       if (!process.isAlive()) {
-        throw new AssertionError(command + " exited with " + process.exitValue() + " before printing '" + marker
-            + "':\n" + output());
+        throw new AssertionError(
+            command
+                + " exited with "
+                + process.exitValue()
+                + " before printing '"
+                + marker
+                + "':\n"
+                + output());
       }
       if (System.nanoTime() > deadline) {
-        throw new AssertionError(command + " did not print '" + marker + "' within " + timeout + ":\n" + output());
+        throw new AssertionError(
+            command + " did not print '" + marker + "' within " + timeout + ":\n" + output());
       }
       sleep(50);
     }
   }
-
 
   long pid() {
     return process.pid();
@@ -116,5 +134,4 @@ final class SpoolProcess implements AutoCloseable {
       throw new AssertionError(e);
     }
   }
-
 }

@@ -38,12 +38,15 @@ class WebhookTest {
   @BeforeAll
   static void start() throws Exception {
     receiver = new Receiver();
-    spool = InProcessSpool.start(WebhookTest.class, Map.of(
-        "SPOOL_WEBHOOK_SECRET", SECRET,
-        "SPOOL_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1",
-        "SPOOL_WEBHOOK_MAX_ATTEMPTS", String.valueOf(MAX_ATTEMPTS),
-        "SPOOL_WEBHOOK_RETRY_BASE_MILLIS", "200",
-        "SPOOL_WEBHOOK_TIMEOUT_SECS", "2"));
+    spool =
+        InProcessSpool.start(
+            WebhookTest.class,
+            Map.of(
+                "SPOOL_WEBHOOK_SECRET", SECRET,
+                "SPOOL_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1",
+                "SPOOL_WEBHOOK_MAX_ATTEMPTS", String.valueOf(MAX_ATTEMPTS),
+                "SPOOL_WEBHOOK_RETRY_BASE_MILLIS", "200",
+                "SPOOL_WEBHOOK_TIMEOUT_SECS", "2"));
     config = spool.config;
     http = spool.http;
   }
@@ -60,17 +63,24 @@ class WebhookTest {
 
   private static JsonNode awaitWebhookState(String id, String state) {
     var job = new JsonNode[1];
-    Eventually.await("job " + id + "'s webhook is " + state, Duration.ofSeconds(20), () -> {
-      job[0] = http.get("/v1/jobs/" + id).json();
-      return job[0].path("webhook").path("state").asText().equals(state);
-    });
+    Eventually.await(
+        "job " + id + "'s webhook is " + state,
+        Duration.ofSeconds(20),
+        () -> {
+          job[0] = http.get("/v1/jobs/" + id).json();
+          return job[0].path("webhook").path("state").asText().equals(state);
+        });
     return job[0];
   }
 
   @Test
   void receiverFailingTwiceGetsThreeSignedDeliveriesAndTheJobShowsDelivered() throws Exception {
     receiver.script("/flaky", 500, 503);
-    String id = submit("{\"type\":\"echo\",\"request\":{\"say\":\"hi\"},\"callback_url\":\"" + receiver.url("/flaky") + "\"}");
+    String id =
+        submit(
+            "{\"type\":\"echo\",\"request\":{\"say\":\"hi\"},\"callback_url\":\""
+                + receiver.url("/flaky")
+                + "\"}");
 
     JsonNode job = awaitWebhookState(id, "delivered");
     assertEquals("completed", job.get("status").asText());
@@ -79,11 +89,15 @@ class WebhookTest {
 
     var deliveries = receiver.to("/flaky");
     assertEquals(3, deliveries.size(), "one POST per attempt, none after the 2xx");
-    assertEquals(List.of(500, 503, 200), deliveries.stream().map(Receiver.Request::answered).toList());
+    assertEquals(
+        List.of(500, 503, 200), deliveries.stream().map(Receiver.Request::answered).toList());
     for (int i = 0; i < deliveries.size(); i++) {
       var delivery = deliveries.get(i);
       assertEquals(String.valueOf(i + 1), delivery.header("Spool-Attempt"));
-      assertEquals(deliveries.get(0).header("Spool-Delivery"), delivery.header("Spool-Delivery"), "one delivery id to deduplicate on");
+      assertEquals(
+          deliveries.get(0).header("Spool-Delivery"),
+          delivery.header("Spool-Delivery"),
+          "one delivery id to deduplicate on");
       assertEquals("application/json", delivery.header("Content-Type"));
       assertSignedBySecret(delivery);
       JsonNode body = JobJson.tree(delivery.body());
@@ -103,15 +117,23 @@ class WebhookTest {
     assertTrue(Math.abs(Instant.now().getEpochSecond() - t) < 60, "a fresh timestamp");
     Mac mac = Mac.getInstance("HmacSHA256");
     mac.init(new SecretKeySpec(SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-    String expected = HexFormat.of().formatHex(mac.doFinal((t + "." + delivery.body()).getBytes(StandardCharsets.UTF_8)));
+    String expected =
+        HexFormat.of()
+            .formatHex(mac.doFinal((t + "." + delivery.body()).getBytes(StandardCharsets.UTF_8)));
     assertEquals(expected, parts[1].substring(3));
-    assertTrue(WebhookSignature.verify(SECRET, header, delivery.body(), WebhookSignature.DEFAULT_TOLERANCE, Instant.now()));
+    assertTrue(
+        WebhookSignature.verify(
+            SECRET, header, delivery.body(), WebhookSignature.DEFAULT_TOLERANCE, Instant.now()));
   }
 
   @Test
   void deliveryThatNeverSucceedsIsRecordedAsFailedOnTheJobWhichKeepsItsOwnOutcome() {
     receiver.script("/down", 503, 503, 503, 503, 503);
-    String id = submit("{\"type\":\"fail\",\"max_attempts\":1,\"callback_url\":\"" + receiver.url("/down") + "\"}");
+    String id =
+        submit(
+            "{\"type\":\"fail\",\"max_attempts\":1,\"callback_url\":\""
+                + receiver.url("/down")
+                + "\"}");
 
     JsonNode job = awaitWebhookState(id, "failed");
     assertEquals("failed", job.get("status").asText(), "the job's own outcome is untouched");
@@ -126,45 +148,76 @@ class WebhookTest {
 
   @Test
   void cancellingAPendingJobAlsoCallsBack() {
-    var response = http.post("/v1/jobs", "{\"type\":\"echo\",\"delay_secs\":3600,\"callback_url\":\"" + receiver.url("/cancelled") + "\"}");
+    var response =
+        http.post(
+            "/v1/jobs",
+            "{\"type\":\"echo\",\"delay_secs\":3600,\"callback_url\":\""
+                + receiver.url("/cancelled")
+                + "\"}");
     String id = response.json().get("id").asText();
     assertEquals(200, http.post("/v1/jobs/" + id + "/cancel", "").status());
     awaitWebhookState(id, "delivered");
-    assertEquals("cancelled", JobJson.tree(receiver.to("/cancelled").get(0).body()).get("status").asText());
+    assertEquals(
+        "cancelled", JobJson.tree(receiver.to("/cancelled").get(0).body()).get("status").asText());
   }
 
   @Test
   void destinationsTheRulesForbidAreRefusedAtSubmissionWithNothingStored() throws Exception {
     // The machine's own name resolves to a loopback or private address: refused by its DNS answer.
     String ownName = InetAddress.getLocalHost().getHostName();
-    assertTrue(DestinationRules.forbiddenKind(InetAddress.getByName(ownName)) != null,
-        "this test needs the machine's host name (" + ownName + ") to resolve to a non-public address");
-    for (String url : List.of("ftp://example.com/x", "http://localhost:9/x", "http://169.254.169.254/latest/meta-data",
-        "http://10.0.0.1/", "http://[::1]/", "http://user:pw@127.0.0.1/", "http://" + ownName + ":9/x")) {
+    assertTrue(
+        DestinationRules.forbiddenKind(InetAddress.getByName(ownName)) != null,
+        "this test needs the machine's host name ("
+            + ownName
+            + ") to resolve to a non-public address");
+    for (String url :
+        List.of(
+            "ftp://example.com/x",
+            "http://localhost:9/x",
+            "http://169.254.169.254/latest/meta-data",
+            "http://10.0.0.1/",
+            "http://[::1]/",
+            "http://user:pw@127.0.0.1/",
+            "http://" + ownName + ":9/x")) {
       var response = http.post("/v1/jobs", "{\"type\":\"echo\",\"callback_url\":\"" + url + "\"}");
       assertEquals(422, response.status(), url + " -> " + response.raw().body());
       assertEquals("application/problem+json", response.header("Content-Type"));
       assertTrue(response.raw().body().contains("callback_url"), response.raw().body());
     }
-    var batch = http.post("/v1/jobs/batch", "{\"jobs\":[{\"type\":\"echo\"},{\"type\":\"echo\",\"callback_url\":\"http://"
-        + ownName + "/\"}]}");
+    var batch =
+        http.post(
+            "/v1/jobs/batch",
+            "{\"jobs\":[{\"type\":\"echo\"},{\"type\":\"echo\",\"callback_url\":\"http://"
+                + ownName
+                + "/\"}]}");
     assertEquals(422, batch.status(), batch.raw().body());
     assertTrue(batch.raw().body().contains("jobs[1].callback_url"), batch.raw().body());
-    assertEquals(0, http.get("/v1/jobs?limit=500").json().get("jobs").findValuesAsText("callback_url").stream()
-        .filter(u -> !u.startsWith(receiver.url(""))).count(), "no refused job was stored");
+    assertEquals(
+        0,
+        http.get("/v1/jobs?limit=500").json().get("jobs").findValuesAsText("callback_url").stream()
+            .filter(u -> !u.startsWith(receiver.url("")))
+            .count(),
+        "no refused job was stored");
   }
 
   @Test
   void workersCheckTheDestinationAgainBeforeDelivering() {
-    // Stored without passing the gateway (as if its DNS answer changed since): the worker refuses it.
+    // Stored without passing the gateway (as if its DNS answer changed since): the worker refuses
+    // it.
     Vertx vertx = Vertx.vertx();
     try {
       var pg = PgClients.client(vertx, config);
-      String id = JobFixtures.aJob("echo").withCallbackUrl("http://10.255.255.1:9/hook").submit(pg,
-          io.spool.signal.RedisClients.client(vertx, config, 1), config.keys()).toString();
+      String id =
+          JobFixtures.aJob("echo")
+              .withCallbackUrl("http://10.255.255.1:9/hook")
+              .submit(pg, io.spool.signal.RedisClients.client(vertx, config, 1), config.keys())
+              .toString();
       JsonNode job = awaitWebhookState(id, "failed");
-      assertEquals(1, job.get("webhook").get("attempts").asInt(), "a refused destination is not retried");
-      assertTrue(job.get("webhook").get("last_error").asText().contains("private address"), job.toString());
+      assertEquals(
+          1, job.get("webhook").get("attempts").asInt(), "a refused destination is not retried");
+      assertTrue(
+          job.get("webhook").get("last_error").asText().contains("private address"),
+          job.toString());
     } finally {
       vertx.close();
     }

@@ -44,7 +44,8 @@ final class AttemptFinisher {
     static Outcome completed(JsonNode result) {
       String json = JobJson.encode(result);
       if (JobJson.hasNul(json, result)) {
-        return failed("the handler's result contains the character U+0000, which cannot be stored", 0);
+        return failed(
+            "the handler's result contains the character U+0000, which cannot be stored", 0);
       }
       return new Outcome(JobStatus.COMPLETED, json, null, 0);
     }
@@ -57,7 +58,10 @@ final class AttemptFinisher {
       return new Outcome(JobStatus.CANCELLED, null, "cancelled", 0);
     }
 
-    /** A failure or cancellation that keeps what the handler had done ({@code PartialResultException}). */
+    /**
+     * A failure or cancellation that keeps what the handler had done ({@code
+     * PartialResultException}).
+     */
     Outcome withPartialResult(JsonNode partial) {
       if (partial == null || status == JobStatus.COMPLETED) {
         return this;
@@ -76,15 +80,21 @@ final class AttemptFinisher {
   private final GroupCommit<Finish, Boolean> commits;
   private final SpoolMetrics metrics;
 
-  AttemptFinisher(Context context, SqlClient pg, QueueSignals signals, JobEvents events, SpoolMetrics metrics) {
+  AttemptFinisher(
+      Context context, SqlClient pg, QueueSignals signals, JobEvents events, SpoolMetrics metrics) {
     this.metrics = metrics;
     this.pg = pg;
     this.signals = signals;
     this.events = events;
-    this.commits = new GroupCommit<>(context, this::write, f -> 1, MAX_ROWS, MAX_IN_FLIGHT, metrics.batchSizes("finish"));
+    this.commits =
+        new GroupCommit<>(
+            context, this::write, f -> 1, MAX_ROWS, MAX_IN_FLIGHT, metrics.batchSizes("finish"));
   }
 
-  /** Records the outcome; answers false if the attempt had been taken away (the fence matched nothing). */
+  /**
+   * Records the outcome; answers false if the attempt had been taken away (the fence matched
+   * nothing).
+   */
   Future<Boolean> finish(Job job, Outcome outcome, Duration ran) {
     return commits.submit(new Finish(job, outcome, ran));
   }
@@ -94,44 +104,70 @@ final class AttemptFinisher {
     var ends = new ArrayList<AttemptSql.Ending>(n);
     for (Finish finish : batch) {
       Outcome outcome = finish.outcome();
-      ends.add(new AttemptSql.Ending(finish.job().id(), finish.job().attempts(), outcome.status(), outcome.resultJson(),
-          outcome.error(), outcome.backoffMillis()));
+      ends.add(
+          new AttemptSql.Ending(
+              finish.job().id(),
+              finish.job().attempts(),
+              outcome.status(),
+              outcome.resultJson(),
+              outcome.error(),
+              outcome.backoffMillis()));
     }
-    return SqlTemplate.forQuery(pg, AttemptSql.FINISH_MANY).execute(AttemptSql.finishParams(ends))
-        .map(rows -> {
-          // What each job whose fence matched became (pending: a failure that will be retried).
-          Map<UUID, JobStatus> became = new HashMap<>();
-          var retries = new ArrayList<Signal>();
-          var changes = new ArrayList<NewEvent>();
-          var keyed = new ArrayList<UUID>();
-          for (Row row : rows) {
-            if (row.getBoolean("keyed")) {
-              keyed.add(row.getUUID("id"));
-            }
-            JobStatus status = JobStatus.parse(row.getString("status"));
-            became.put(row.getUUID("id"), status);
-            changes.addAll(JobEvents.statusChange(row.getUUID("id"), status, row.getInteger("attempts")));
-            if (status == JobStatus.PENDING) {
-              retries.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"),
-                  row.getOffsetDateTime("run_at").toInstant()));
-            }
-          }
-          events.emit(changes).onFailure(e -> log.debug("status events dropped: {}", e.toString()));
-          signals.signal(retries).onFailure(e ->
-              log.warn("could not signal {} retries; they wait in Postgres: {}", retries.size(), e.toString()));
-          signals.releaseConcurrencyKeys(keyed).onFailure(e ->
-              log.warn("could not signal the next jobs of {} concurrency keys; the safety net claims them: {}",
-                  keyed.size(), e.toString()));
-          var answers = new ArrayList<Boolean>(n);
-          for (Finish finish : batch) {
-            Job job = finish.job();
-            JobStatus status = became.get(job.id());
-            answers.add(status != null);
-            if (status != null) {
-              metrics.attemptEnded(job.queue(), job.type(), status, finish.ran());
-            }
-          }
-          return answers;
-        });
+    return SqlTemplate.forQuery(pg, AttemptSql.FINISH_MANY)
+        .execute(AttemptSql.finishParams(ends))
+        .map(
+            rows -> {
+              // What each job whose fence matched became (pending: a failure that will be retried).
+              Map<UUID, JobStatus> became = new HashMap<>();
+              var retries = new ArrayList<Signal>();
+              var changes = new ArrayList<NewEvent>();
+              var keyed = new ArrayList<UUID>();
+              for (Row row : rows) {
+                if (row.getBoolean("keyed")) {
+                  keyed.add(row.getUUID("id"));
+                }
+                JobStatus status = JobStatus.parse(row.getString("status"));
+                became.put(row.getUUID("id"), status);
+                changes.addAll(
+                    JobEvents.statusChange(row.getUUID("id"), status, row.getInteger("attempts")));
+                if (status == JobStatus.PENDING) {
+                  retries.add(
+                      new Signal(
+                          row.getUUID("id"),
+                          row.getString("queue"),
+                          row.getInteger("priority"),
+                          row.getOffsetDateTime("run_at").toInstant()));
+                }
+              }
+              events
+                  .emit(changes)
+                  .onFailure(e -> log.debug("status events dropped: {}", e.toString()));
+              signals
+                  .signal(retries)
+                  .onFailure(
+                      e ->
+                          log.warn(
+                              "could not signal {} retries; they wait in Postgres: {}",
+                              retries.size(),
+                              e.toString()));
+              signals
+                  .releaseConcurrencyKeys(keyed)
+                  .onFailure(
+                      e ->
+                          log.warn(
+                              "could not signal the next jobs of {} concurrency keys; the safety net claims them: {}",
+                              keyed.size(),
+                              e.toString()));
+              var answers = new ArrayList<Boolean>(n);
+              for (Finish finish : batch) {
+                Job job = finish.job();
+                JobStatus status = became.get(job.id());
+                answers.add(status != null);
+                if (status != null) {
+                  metrics.attemptEnded(job.queue(), job.type(), status, finish.ran());
+                }
+              }
+              return answers;
+            });
   }
 }

@@ -48,17 +48,20 @@ final class CancelListener extends VerticleBase {
     if (stopping) {
       return;
     }
-    subscriber.connect()
-        .compose(connection -> {
-          connection.handler(this::onMessage);
-          connection.exceptionHandler(e -> retry(connection));
-          connection.endHandler(v -> retry(connection));
-          return connection.send(Request.cmd(Command.SUBSCRIBE).arg(keys.cancelChannel()));
-        })
-        .onFailure(e -> {
-          log.debug("cancel subscription failed, retrying: {}", e.toString());
-          vertx.setTimer(RECONNECT_MILLIS, id -> subscribe());
-        });
+    subscriber
+        .connect()
+        .compose(
+            connection -> {
+              connection.handler(this::onMessage);
+              connection.exceptionHandler(e -> retry(connection));
+              connection.endHandler(v -> retry(connection));
+              return connection.send(Request.cmd(Command.SUBSCRIBE).arg(keys.cancelChannel()));
+            })
+        .onFailure(
+            e -> {
+              log.debug("cancel subscription failed, retrying: {}", e.toString());
+              vertx.setTimer(RECONNECT_MILLIS, id -> subscribe());
+            });
   }
 
   private void retry(RedisConnection broken) {

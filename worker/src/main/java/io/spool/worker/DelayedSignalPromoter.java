@@ -42,23 +42,29 @@ final class DelayedSignalPromoter extends VerticleBase {
     if (stopping) {
       return;
     }
-    signals.promoteDue(BATCH).onComplete(done -> {
-      long sleep = MAX_SLEEP_MILLIS;
-      if (done.succeeded()) {
-        Promotion promotion = done.result();
-        if (promotion.moved() >= BATCH) {
-          sleep = 0;
-        } else if (promotion.millisUntilNext() >= 0) {
-          sleep = Math.max(MIN_SLEEP_MILLIS, Math.min(MAX_SLEEP_MILLIS, promotion.millisUntilNext()));
-        }
-      } else {
-        log.debug("promoting delayed signals failed: {}", done.cause().toString());
-      }
-      if (sleep == 0) {
-        context.runOnContext(v -> promote());
-      } else if (!stopping) {
-        vertx.setTimer(sleep, id -> promote());
-      }
-    });
+    signals
+        .promoteDue(BATCH)
+        .onComplete(
+            done -> {
+              long sleep = MAX_SLEEP_MILLIS;
+              if (done.succeeded()) {
+                Promotion promotion = done.result();
+                if (promotion.moved() >= BATCH) {
+                  sleep = 0;
+                } else if (promotion.millisUntilNext() >= 0) {
+                  sleep =
+                      Math.max(
+                          MIN_SLEEP_MILLIS,
+                          Math.min(MAX_SLEEP_MILLIS, promotion.millisUntilNext()));
+                }
+              } else {
+                log.debug("promoting delayed signals failed: {}", done.cause().toString());
+              }
+              if (sleep == 0) {
+                context.runOnContext(v -> promote());
+              } else if (!stopping) {
+                vertx.setTimer(sleep, id -> promote());
+              }
+            });
   }
 }

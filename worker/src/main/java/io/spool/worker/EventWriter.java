@@ -18,17 +18,19 @@ import org.slf4j.LoggerFactory;
 /**
  * One attempt's handler events, appended to the job's log in order without the handler waiting on
  * Redis for each. The first event goes at once; the next write starts no sooner than the coalescing
- * window ({@code SPOOL_EVENT_COALESCE_MILLIS}) after the last one began, and carries everything emitted
- * meanwhile. In it, consecutive {@code output} events whose data is only {@code {"text": ...}} are
- * joined into one (their texts concatenated, in order); every other event is kept as it is, in order,
- * only written together. So a model streaming 50 deltas a second costs at most 1000 / window writes a
- * second, and a subscriber reads exactly the same text.
+ * window ({@code SPOOL_EVENT_COALESCE_MILLIS}) after the last one began, and carries everything
+ * emitted meanwhile. In it, consecutive {@code output} events whose data is only {@code {"text":
+ * ...}} are joined into one (their texts concatenated, in order); every other event is kept as it
+ * is, in order, only written together. So a model streaming 50 deltas a second costs at most 1000 /
+ * window writes a second, and a subscriber reads exactly the same text.
  *
- * <p>If Redis is away, a write's events are dropped (the log is a convenience, never the truth) and the
- * job goes on. {@link #drain} waits for what is pending, so the final status follows every event.
+ * <p>If Redis is away, a write's events are dropped (the log is a convenience, never the truth) and
+ * the job goes on. {@link #drain} waits for what is pending, so the final status follows every
+ * event.
  */
 final class EventWriter {
   private static final Logger log = LoggerFactory.getLogger(EventWriter.class);
+
   /** Past this much pending text the emitting handler waits for the write in flight. */
   private static final int MAX_PENDING_CHARS = 1 << 20;
 
@@ -37,8 +39,10 @@ final class EventWriter {
   private final long windowNanos;
   private final List<NewEvent> pending = new ArrayList<>();
   private int pendingChars;
+
   /** A write is in flight or scheduled. */
   private boolean writing;
+
   private long lastWriteStart = Long.MIN_VALUE;
   private Promise<Void> drained;
 
@@ -48,7 +52,10 @@ final class EventWriter {
     this.windowNanos = window.toNanos();
   }
 
-  /** Queues the event; waits only when a great deal of text is pending (Redis slower than the handler). */
+  /**
+   * Queues the event; waits only when a great deal of text is pending (Redis slower than the
+   * handler).
+   */
   void emit(NewEvent event) {
     boolean wait;
     synchronized (this) {
@@ -97,8 +104,13 @@ final class EventWriter {
       NewEvent last = pending.get(pending.size() - 1);
       String before = textOnly(last);
       if (before != null && last.attempt() == event.attempt()) {
-        pending.set(pending.size() - 1, new NewEvent(event.jobId(), JobEvent.OUTPUT, event.attempt(),
-            JobJson.MAPPER.createObjectNode().put("text", before + text)));
+        pending.set(
+            pending.size() - 1,
+            new NewEvent(
+                event.jobId(),
+                JobEvent.OUTPUT,
+                event.attempt(),
+                JobJson.MAPPER.createObjectNode().put("text", before + text)));
         pendingChars += text.length();
         return;
       }
@@ -110,25 +122,33 @@ final class EventWriter {
   /** The text of an {@code output} event that carries nothing else, or null. */
   private static String textOnly(NewEvent event) {
     JsonNode data = event.data();
-    if (!JobEvent.OUTPUT.equals(event.type()) || data == null || !data.isObject() || data.size() != 1) {
+    if (!JobEvent.OUTPUT.equals(event.type())
+        || data == null
+        || !data.isObject()
+        || data.size() != 1) {
       return null;
     }
     JsonNode text = data.get("text");
     return text != null && text.isTextual() ? text.asText() : null;
   }
 
-  /** Starts the next write now, or when the window since the last one has passed. Under the lock. */
+  /**
+   * Starts the next write now, or when the window since the last one has passed. Under the lock.
+   */
   private void schedule() {
     writing = true;
-    long wait = lastWriteStart == Long.MIN_VALUE ? 0 : windowNanos - (System.nanoTime() - lastWriteStart);
+    long wait =
+        lastWriteStart == Long.MIN_VALUE ? 0 : windowNanos - (System.nanoTime() - lastWriteStart);
     if (wait <= 0) {
       write();
     } else {
-      vertx.setTimer(Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait)), t -> {
-        synchronized (this) {
-          write();
-        }
-      });
+      vertx.setTimer(
+          Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait)),
+          t -> {
+            synchronized (this) {
+              write();
+            }
+          });
     }
   }
 
@@ -138,23 +158,30 @@ final class EventWriter {
     pending.clear();
     pendingChars = 0;
     lastWriteStart = System.nanoTime();
-    events.emit(batch).onComplete(done -> {
-      if (done.failed()) {
-        log.debug("{} events of job {} dropped: {}", batch.size(), batch.get(0).jobId(), done.cause().toString());
-      }
-      Promise<Void> idle = null;
-      synchronized (this) {
-        writing = false;
-        if (!pending.isEmpty()) {
-          schedule();
-        } else if (drained != null) {
-          idle = drained;
-          drained = null;
-        }
-      }
-      if (idle != null) {
-        idle.complete();
-      }
-    });
+    events
+        .emit(batch)
+        .onComplete(
+            done -> {
+              if (done.failed()) {
+                log.debug(
+                    "{} events of job {} dropped: {}",
+                    batch.size(),
+                    batch.get(0).jobId(),
+                    done.cause().toString());
+              }
+              Promise<Void> idle = null;
+              synchronized (this) {
+                writing = false;
+                if (!pending.isEmpty()) {
+                  schedule();
+                } else if (drained != null) {
+                  idle = drained;
+                  drained = null;
+                }
+              }
+              if (idle != null) {
+                idle.complete();
+              }
+            });
   }
 }

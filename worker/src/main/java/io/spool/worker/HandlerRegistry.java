@@ -10,8 +10,8 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The job handlers of this worker, by type: the built-ins that need the worker's clients and settings,
- * and those on its class path, found through {@link ServiceLoader}.
+ * The job handlers of this worker, by type: the built-ins that need the worker's clients and
+ * settings, and those on its class path, found through {@link ServiceLoader}.
  */
 final class HandlerRegistry {
   private final Map<String, JobHandler> byType;
@@ -20,7 +20,9 @@ final class HandlerRegistry {
     this.byType = Map.copyOf(byType);
   }
 
-  /** Loads every handler; a bad type name or two handlers of one type stop the worker from starting. */
+  /**
+   * Loads every handler; a bad type name or two handlers of one type stop the worker from starting.
+   */
   static HandlerRegistry load(List<JobHandler> builtins) {
     var byType = new TreeMap<String, JobHandler>();
     var all = new ArrayList<>(builtins);
@@ -28,12 +30,18 @@ final class HandlerRegistry {
     for (JobHandler handler : all) {
       String type = handler.type();
       if (type == null || !Names.JOB_TYPE.matcher(type).matches()) {
-        throw new IllegalStateException(handler.getClass().getName() + " declares an invalid job type: " + type);
+        throw new IllegalStateException(
+            handler.getClass().getName() + " declares an invalid job type: " + type);
       }
       JobHandler previous = byType.putIfAbsent(type, handler);
       if (previous != null) {
-        throw new IllegalStateException("two handlers for job type '" + type + "': "
-            + previous.getClass().getName() + " and " + handler.getClass().getName());
+        throw new IllegalStateException(
+            "two handlers for job type '"
+                + type
+                + "': "
+                + previous.getClass().getName()
+                + " and "
+                + handler.getClass().getName());
       }
     }
     return new HandlerRegistry(byType);

@@ -8,8 +8,8 @@ import java.util.ArrayDeque;
 import java.util.Set;
 
 /**
- * Hands claimed jobs to idle job slots. Slots ask for their next job; the fetcher asks how many slots
- * are idle, so it never claims more than it can start at once. Safe from any thread.
+ * Hands claimed jobs to idle job slots. Slots ask for their next job; the fetcher asks how many
+ * slots are idle, so it never claims more than it can start at once. Safe from any thread.
  */
 final class JobDispatcher {
   private final ArrayDeque<Job> ready = new ArrayDeque<>();
@@ -78,5 +78,4 @@ final class JobDispatcher {
     }
     return slotFreed.future();
   }
-
 }

@@ -48,7 +48,8 @@ final class JobSlot extends VerticleBase {
         throw e;
       } catch (Throwable e) {
         // One job's trouble must not end the slot.
-        org.slf4j.LoggerFactory.getLogger(JobSlot.class).error("job {} escaped its runner", job.id(), e);
+        org.slf4j.LoggerFactory.getLogger(JobSlot.class)
+            .error("job {} escaped its runner", job.id(), e);
       }
     }
   }

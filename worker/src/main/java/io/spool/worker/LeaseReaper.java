@@ -24,10 +24,12 @@ import org.slf4j.event.Level;
  * Returns the running jobs of workers silent for longer than the visibility timeout to pending and
  * signals them again; jobs on their last attempt are dead-lettered instead. Runs in every worker at
  * once, safely. Once per visibility timeout it also sweeps for running jobs whose owner has no
- * heartbeat row at all, and it drops dead workers' consumers from the streams once they hold nothing.
+ * heartbeat row at all, and it drops dead workers' consumers from the streams once they hold
+ * nothing.
  */
 final class LeaseReaper extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(LeaseReaper.class);
+
   /** How often it looks; recovery takes at most the visibility timeout plus this. */
   static final long PERIOD_MILLIS = 1000;
 
@@ -44,8 +46,15 @@ final class LeaseReaper extends VerticleBase {
   private boolean reaping;
   private long nextOrphanSweepNanos = System.nanoTime();
 
-  LeaseReaper(SqlClient pg, Redis redis, Keys keys, List<String> queues, Duration visibilityTimeout,
-      QueueSignals signals, Heartbeat heartbeat, JobEvents events) {
+  LeaseReaper(
+      SqlClient pg,
+      Redis redis,
+      Keys keys,
+      List<String> queues,
+      Duration visibilityTimeout,
+      QueueSignals signals,
+      Heartbeat heartbeat,
+      JobEvents events) {
     this.events = events;
     this.heartbeat = heartbeat;
     this.visibilityTimeout = visibilityTimeout;
@@ -59,17 +68,22 @@ final class LeaseReaper extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    timer = vertx.setPeriodic(PERIOD_MILLIS, id -> {
-      if (!reaping) {
-        reaping = true;
-        reap().onComplete(done -> {
-          reaping = false;
-          if (done.failed()) {
-            log.warn("reaping lost leases failed: {}", done.cause().toString());
-          }
-        });
-      }
-    });
+    timer =
+        vertx.setPeriodic(
+            PERIOD_MILLIS,
+            id -> {
+              if (!reaping) {
+                reaping = true;
+                reap()
+                    .onComplete(
+                        done -> {
+                          reaping = false;
+                          if (done.failed()) {
+                            log.warn("reaping lost leases failed: {}", done.cause().toString());
+                          }
+                        });
+              }
+            });
     return Future.succeededFuture();
   }
 
@@ -83,36 +97,71 @@ final class LeaseReaper extends VerticleBase {
     if (!heartbeat.healthyFor(visibilityTimeout)) {
       return Future.succeededFuture(); // this worker's own view of liveness is not trustworthy yet
     }
-    return SqlTemplate.forQuery(pg, LeaseSql.REAP).execute(Map.of("secs", visibilitySecs)).compose(rows -> {
-      var lost = new ArrayList<Row>();
-      var drops = new ArrayList<Future<?>>();
-      for (Row row : rows) {
-        if (row.getString("kind").equals("worker")) {
-          log.info("worker {} is gone: no heartbeat for {} s", row.getString("id"), visibilitySecs);
-          queues.forEach(queue -> keys.queueStreams(queue).forEach(stream ->
-              drops.add(dropConsumerIfIdle(stream, row.getString("id")))));
-        } else {
-          lost.add(row);
-        }
-      }
-      // Signal first: dropping consumers is housekeeping and may fail with Redis.
-      return ReturnedJobs.announce(lost, "lost its worker", Level.WARN, events, signals)
-          .compose(v -> Future.join(drops).<Void>mapEmpty().otherwiseEmpty());
-    }).compose(v -> {
-      if (System.nanoTime() - nextOrphanSweepNanos < 0) {
-        return Future.succeededFuture();
-      }
-      nextOrphanSweepNanos = System.nanoTime() + (long) (visibilitySecs * 1e9);
-      return SqlTemplate.forQuery(pg, LeaseSql.REAP_ORPHANS).execute(Map.of("secs", visibilitySecs))
-          .compose(rows -> ReturnedJobs.announce(rows, "lost its worker", Level.WARN, events, signals));
-    });
+    return SqlTemplate.forQuery(pg, LeaseSql.REAP)
+        .execute(Map.of("secs", visibilitySecs))
+        .compose(
+            rows -> {
+              var lost = new ArrayList<Row>();
+              var drops = new ArrayList<Future<?>>();
+              for (Row row : rows) {
+                if (row.getString("kind").equals("worker")) {
+                  log.info(
+                      "worker {} is gone: no heartbeat for {} s",
+                      row.getString("id"),
+                      visibilitySecs);
+                  queues.forEach(
+                      queue ->
+                          keys.queueStreams(queue)
+                              .forEach(
+                                  stream ->
+                                      drops.add(dropConsumerIfIdle(stream, row.getString("id")))));
+                } else {
+                  lost.add(row);
+                }
+              }
+              // Signal first: dropping consumers is housekeeping and may fail with Redis.
+              return ReturnedJobs.announce(lost, "lost its worker", Level.WARN, events, signals)
+                  .compose(v -> Future.join(drops).<Void>mapEmpty().otherwiseEmpty());
+            })
+        .compose(
+            v -> {
+              if (System.nanoTime() - nextOrphanSweepNanos < 0) {
+                return Future.succeededFuture();
+              }
+              nextOrphanSweepNanos = System.nanoTime() + (long) (visibilitySecs * 1e9);
+              return SqlTemplate.forQuery(pg, LeaseSql.REAP_ORPHANS)
+                  .execute(Map.of("secs", visibilitySecs))
+                  .compose(
+                      rows ->
+                          ReturnedJobs.announce(
+                              rows, "lost its worker", Level.WARN, events, signals));
+            });
   }
 
-  /** Deletes a dead worker's consumer unless it still holds signals (XAUTOCLAIM will move those). */
+  /**
+   * Deletes a dead worker's consumer unless it still holds signals (XAUTOCLAIM will move those).
+   */
   private Future<Void> dropConsumerIfIdle(String stream, String consumer) {
-    return redis.send(Request.cmd(Command.XPENDING).arg(stream).arg(Keys.GROUP).arg("-").arg("+").arg(1).arg(consumer))
-        .compose(pending -> pending == null || pending.size() == 0
-            ? redis.send(Request.cmd(Command.XGROUP).arg("DELCONSUMER").arg(stream).arg(Keys.GROUP).arg(consumer)).mapEmpty()
-            : Future.<Void>succeededFuture());
+    return redis
+        .send(
+            Request.cmd(Command.XPENDING)
+                .arg(stream)
+                .arg(Keys.GROUP)
+                .arg("-")
+                .arg("+")
+                .arg(1)
+                .arg(consumer))
+        .compose(
+            pending ->
+                pending == null || pending.size() == 0
+                    ? redis
+                        .send(
+                            Request.cmd(Command.XGROUP)
+                                .arg("DELCONSUMER")
+                                .arg(stream)
+                                .arg(Keys.GROUP)
+                                .arg(consumer))
+                        .mapEmpty()
+                    : Future.<Void>succeededFuture());
   }
 }

@@ -13,20 +13,25 @@ public final class PinnedRequests {
   private PinnedRequests() {}
 
   /**
-   * Options for a request to {@code url}: its host resolved (off the event loop) and every address it
-   * resolves to checked against {@code rules}, then pinned to the checked address, so a second DNS
-   * answer cannot point elsewhere; redirects are not followed, since a redirect could name an address
-   * the rules forbid. Fails with {@link DestinationRules.RefusedDestination} when refused.
+   * Options for a request to {@code url}: its host resolved (off the event loop) and every address
+   * it resolves to checked against {@code rules}, then pinned to the checked address, so a second
+   * DNS answer cannot point elsewhere; redirects are not followed, since a redirect could name an
+   * address the rules forbid. Fails with {@link DestinationRules.RefusedDestination} when refused.
    */
   public static Future<RequestOptions> to(Vertx vertx, DestinationRules rules, String url) {
     URI uri = URI.create(url);
-    return rules.resolve(vertx, uri.getHost()).map(addresses -> {
-      boolean https = uri.getScheme().equalsIgnoreCase("https");
-      int port = uri.getPort() != -1 ? uri.getPort() : https ? 443 : 80;
-      return new RequestOptions()
-          .setAbsoluteURI(url)
-          .setServer(SocketAddress.inetSocketAddress(new InetSocketAddress(addresses.get(0), port)))
-          .setFollowRedirects(false);
-    });
+    return rules
+        .resolve(vertx, uri.getHost())
+        .map(
+            addresses -> {
+              boolean https = uri.getScheme().equalsIgnoreCase("https");
+              int port = uri.getPort() != -1 ? uri.getPort() : https ? 443 : 80;
+              return new RequestOptions()
+                  .setAbsoluteURI(url)
+                  .setServer(
+                      SocketAddress.inetSocketAddress(
+                          new InetSocketAddress(addresses.get(0), port)))
+                  .setFollowRedirects(false);
+            });
   }
 }

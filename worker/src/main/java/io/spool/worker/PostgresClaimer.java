@@ -14,13 +14,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Claims straight from Postgres, highest priority first ({@code FOR UPDATE SKIP LOCKED}, a batch at a
- * time): all the claiming while Redis is down, and a safety net now and then while it is up. Woken
- * by NOTIFY on the wake channel (gateways send one when they cannot signal on Redis), with a slow
- * poll behind it. Blocking: call from a virtual thread.
+ * Claims straight from Postgres, highest priority first ({@code FOR UPDATE SKIP LOCKED}, a batch at
+ * a time): all the claiming while Redis is down, and a safety net now and then while it is up.
+ * Woken by NOTIFY on the wake channel (gateways send one when they cannot signal on Redis), with a
+ * slow poll behind it. Blocking: call from a virtual thread.
  */
 final class PostgresClaimer {
-  /** The safety-net poll while Redis is down: delayed jobs and lost wake-ups start at most this late. */
+  /**
+   * The safety-net poll while Redis is down: delayed jobs and lost wake-ups start at most this
+   * late.
+   */
   static final long POLL_MILLIS = 1000;
 
   private final Vertx vertx;
@@ -52,7 +55,10 @@ final class PostgresClaimer {
 
   List<Job> claimNext(int wanted) {
     var jobs = new ArrayList<Job>(wanted);
-    for (Row row : SqlTemplate.forQuery(pg, ClaimSql.CLAIM_NEXT).execute(Map.of("queues", queues, "worker", workerId, "max", wanted)).await()) {
+    for (Row row :
+        SqlTemplate.forQuery(pg, ClaimSql.CLAIM_NEXT)
+            .execute(Map.of("queues", queues, "worker", workerId, "max", wanted))
+            .await()) {
       jobs.add(JobRows.toJob(row));
     }
     return jobs;

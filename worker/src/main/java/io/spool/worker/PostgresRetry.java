@@ -7,9 +7,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs a worker's fenced write until Postgres answers. While Postgres is away the attempt waits with
- * its lease (if the worker dies meanwhile, the reaper gives the job to another attempt); a timeout,
- * cancel or shutdown interrupts the wait. For the slot's virtual thread.
+ * Runs a worker's fenced write until Postgres answers. While Postgres is away the attempt waits
+ * with its lease (if the worker dies meanwhile, the reaper gives the job to another attempt); a
+ * timeout, cancel or shutdown interrupts the wait. For the slot's virtual thread.
  */
 final class PostgresRetry {
   private static final Logger log = LoggerFactory.getLogger(PostgresRetry.class);
@@ -24,7 +24,8 @@ final class PostgresRetry {
    * @param what what is being written, for the log
    * @throws InterruptedException the attempt was stopped while it waited
    */
-  static <T> T untilAnswered(Vertx vertx, Supplier<Future<T>> statement, String what) throws InterruptedException {
+  static <T> T untilAnswered(Vertx vertx, Supplier<Future<T>> statement, String what)
+      throws InterruptedException {
     for (long wait = FIRST_WAIT_MILLIS; ; wait = Math.min(wait * 2, MAX_WAIT_MILLIS)) {
       try {
         return statement.get().await();

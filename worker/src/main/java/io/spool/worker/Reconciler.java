@@ -26,6 +26,7 @@ final class Reconciler {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
   private static final int PAGE = 1000;
   private static final long LOCK_MILLIS = 60_000;
+
   /** Deletes the lock only if this worker still holds it. */
   private static final String RELEASE =
       "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
@@ -44,22 +45,40 @@ final class Reconciler {
     this.workerId = workerId;
   }
 
-  /** True if Redis has lost its data since Spool last looked (and records that it has looked now). */
+  /**
+   * True if Redis has lost its data since Spool last looked (and records that it has looked now).
+   */
   boolean redisLostItsData() {
-    var reply = redis.send(Request.cmd(Command.SET).arg(keys.epoch()).arg(System.currentTimeMillis()).arg("NX")).await();
+    var reply =
+        redis
+            .send(
+                Request.cmd(Command.SET)
+                    .arg(keys.epoch())
+                    .arg(System.currentTimeMillis())
+                    .arg("NX"))
+            .await();
     return reply != null && "OK".equals(reply.toString());
   }
 
   void reconcile(String why) {
-    var locked = redis.send(Request.cmd(Command.SET).arg(keys.reconcileLock()).arg(workerId).arg("NX")
-        .arg("PX").arg(LOCK_MILLIS)).await();
+    var locked =
+        redis
+            .send(
+                Request.cmd(Command.SET)
+                    .arg(keys.reconcileLock())
+                    .arg(workerId)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(LOCK_MILLIS))
+            .await();
     if (locked == null) {
       return; // another worker is at it
     }
     try {
       signalAll(why);
     } finally {
-      redis.send(Request.cmd(Command.EVAL).arg(RELEASE).arg(1).arg(keys.reconcileLock()).arg(workerId));
+      redis.send(
+          Request.cmd(Command.EVAL).arg(RELEASE).arg(1).arg(keys.reconcileLock()).arg(workerId));
     }
   }
 
@@ -73,8 +92,12 @@ final class Reconciler {
       params.put("max", PAGE);
       for (Row row : SqlTemplate.forQuery(pg, ClaimSql.PENDING_PAGE).execute(params).await()) {
         after = row.getUUID("id");
-        page.add(new Signal(after, row.getString("queue"), row.getInteger("priority"),
-            row.getOffsetDateTime("run_at").toInstant()));
+        page.add(
+            new Signal(
+                after,
+                row.getString("queue"),
+                row.getInteger("priority"),
+                row.getOffsetDateTime("run_at").toInstant()));
       }
       signals.signal(page).await();
       signalled += page.size();

@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Exponential backoff with full jitter: before retry n, a random wait from zero up to
- * min(max, base * 2^(n-1)), so failing jobs neither retry in lockstep nor wait forever.
+ * Exponential backoff with full jitter: before retry n, a random wait from zero up to min(max, base
+ * * 2^(n-1)), so failing jobs neither retry in lockstep nor wait forever.
  */
 record RetryBackoff(Duration base, Duration max) {
   long millisAfterAttempt(int attempt) {

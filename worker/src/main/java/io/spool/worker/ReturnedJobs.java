@@ -26,10 +26,11 @@ final class ReturnedJobs {
 
   /**
    * @param rows id (uuid or its text), queue, priority, status, attempts
-   * @param why   how the attempt ended, for the log: "lost its worker", "was handed back"
+   * @param why how the attempt ended, for the log: "lost its worker", "was handed back"
    * @param level how loudly to log each job
    */
-  static Future<Void> announce(Iterable<Row> rows, String why, Level level, JobEvents events, QueueSignals signals) {
+  static Future<Void> announce(
+      Iterable<Row> rows, String why, Level level, JobEvents events, QueueSignals signals) {
     var again = new ArrayList<Signal>();
     var changes = new ArrayList<NewEvent>();
     var ended = new ArrayList<UUID>();
@@ -47,12 +48,18 @@ final class ReturnedJobs {
     if (changes.isEmpty()) {
       return Future.succeededFuture();
     }
-    Future<Void> logged = events.emit(changes).recover(e -> {
-      log.debug("status events dropped: {}", e.toString());
-      return Future.succeededFuture();
-    });
-    // A job back to pending is still first of its concurrency key; one that ended lets the next start.
-    Future<Void> signalled = signals.signal(again).compose(v -> signals.releaseConcurrencyKeys(ended));
+    Future<Void> logged =
+        events
+            .emit(changes)
+            .recover(
+                e -> {
+                  log.debug("status events dropped: {}", e.toString());
+                  return Future.succeededFuture();
+                });
+    // A job back to pending is still first of its concurrency key; one that ended lets the next
+    // start.
+    Future<Void> signalled =
+        signals.signal(again).compose(v -> signals.releaseConcurrencyKeys(ended));
     return Future.all(logged, signalled).mapEmpty();
   }
 }

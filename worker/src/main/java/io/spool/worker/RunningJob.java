@@ -25,6 +25,7 @@ final class RunningJob implements JobContext {
   private final EventWriter events;
   private final SqlClient pg;
   private final Vertx vertx;
+
   /** This attempt's own checkpoints win over the one it was claimed with. */
   private JsonNode checkpoint;
 
@@ -44,7 +45,8 @@ final class RunningJob implements JobContext {
   @Override
   public void emit(String type, JsonNode data) {
     if (!HANDLER_EVENT_TYPES.contains(type)) {
-      throw new IllegalArgumentException("handlers emit " + HANDLER_EVENT_TYPES + " events, not '" + type + "'");
+      throw new IllegalArgumentException(
+          "handlers emit " + HANDLER_EVENT_TYPES + " events, not '" + type + "'");
     }
     events.emit(new NewEvent(job.id(), type, job.attempts(), data));
   }
@@ -52,7 +54,8 @@ final class RunningJob implements JobContext {
   /** Runs a fenced statement until Postgres answers; a stop while it waits ends the attempt. */
   private <T> T durably(Supplier<Future<T>> statement) {
     try {
-      return PostgresRetry.untilAnswered(vertx, statement, "job " + job.id() + " attempt " + job.attempts());
+      return PostgresRetry.untilAnswered(
+          vertx, statement, "job " + job.id() + " attempt " + job.attempts());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AttemptLostException(e.getMessage());
@@ -65,9 +68,15 @@ final class RunningJob implements JobContext {
     if (JobJson.hasNul(json, state)) {
       throw new IllegalArgumentException("a checkpoint cannot contain the character U+0000");
     }
-    var saved = durably(() -> SqlTemplate.forQuery(pg, AttemptSql.SAVE_CHECKPOINT).execute(Map.of("id", job.id(), "attempt", job.attempts(), "checkpoint", json)));
+    var saved =
+        durably(
+            () ->
+                SqlTemplate.forQuery(pg, AttemptSql.SAVE_CHECKPOINT)
+                    .execute(
+                        Map.of("id", job.id(), "attempt", job.attempts(), "checkpoint", json)));
     if (saved.rowCount() == 0) {
-      throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts() + " no longer holds the job");
+      throw new AttemptLostException(
+          "job " + job.id() + " attempt " + job.attempts() + " no longer holds the job");
     }
     checkpoint = state;
     events.emit(new NewEvent(job.id(), JobEvent.CHECKPOINT, job.attempts(), state));
@@ -83,21 +92,33 @@ final class RunningJob implements JobContext {
     if (name == null || name.isEmpty() || name.length() > 200) {
       throw new IllegalArgumentException("a side effect's name must be 1-200 characters");
     }
-    var recorded = durably(() -> SqlTemplate.forQuery(pg, AttemptSql.SELECT_SIDE_EFFECT).execute(Map.of("id", job.id(), "name", name)));
+    var recorded =
+        durably(
+            () ->
+                SqlTemplate.forQuery(pg, AttemptSql.SELECT_SIDE_EFFECT)
+                    .execute(Map.of("id", job.id(), "name", name)));
     if (recorded.size() > 0) {
       return JobJson.tree(recorded.iterator().next().getString("result"));
     }
     JsonNode result = effect.run(job.id() + ":" + name);
     String json = result == null ? null : JobJson.encode(result);
-    var params = new HashMap<String, Object>(); // not Map.of: a side effect may return nothing (SQL NULL)
+    var params =
+        new HashMap<String, Object>(); // not Map.of: a side effect may return nothing (SQL NULL)
     params.put("id", job.id());
     params.put("name", name);
     params.put("attempt", job.attempts());
     params.put("result", json);
-    var written = durably(() -> SqlTemplate.forQuery(pg, AttemptSql.RECORD_SIDE_EFFECT).execute(params));
+    var written =
+        durably(() -> SqlTemplate.forQuery(pg, AttemptSql.RECORD_SIDE_EFFECT).execute(params));
     if (written.rowCount() == 0) {
-      throw new AttemptLostException("job " + job.id() + " attempt " + job.attempts()
-          + " no longer holds the job; side effect '" + name + "' was done but not recorded");
+      throw new AttemptLostException(
+          "job "
+              + job.id()
+              + " attempt "
+              + job.attempts()
+              + " no longer holds the job; side effect '"
+              + name
+              + "' was done but not recorded");
     }
     return result;
   }

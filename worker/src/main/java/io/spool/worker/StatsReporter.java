@@ -13,8 +13,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Logs one {@code stats} line every {@code SPOOL_STATS_INTERVAL_SECS}: this worker's attempts in
  * flight and what its attempts became since the last line, and the queues' lag, pending jobs and
- * dead letters (over all workers). The figures are key-value pairs: fields of their own with
- * {@code SPOOL_LOG_FORMAT=json}, {@code key=value} after the message in text.
+ * dead letters (over all workers). The figures are key-value pairs: fields of their own with {@code
+ * SPOOL_LOG_FORMAT=json}, {@code key=value} after the message in text.
  */
 final class StatsReporter {
   private static final Logger log = LoggerFactory.getLogger("io.spool.stats");
@@ -35,16 +35,23 @@ final class StatsReporter {
 
   /** Logs the line; called on one thread at a time (a Vert.x timer). */
   void report() {
-    var line = log.atInfo().addKeyValue("in_flight", inFlight.getAsInt()).addKeyValue("slots", slots);
+    var line =
+        log.atInfo().addKeyValue("in_flight", inFlight.getAsInt()).addKeyValue("slots", slots);
     for (String ending : ENDINGS) {
-      double total = metrics.registry().find("spool.jobs." + ending).counters().stream().mapToDouble(Counter::count).sum();
+      double total =
+          metrics.registry().find("spool.jobs." + ending).counters().stream()
+              .mapToDouble(Counter::count)
+              .sum();
       line = line.addKeyValue(ending, Math.round(total - reported.getOrDefault(ending, 0.0)));
       reported.put(ending, total);
     }
     QueueStats stats = queues.latest();
     if (stats.sampled()) {
-      line = line.addKeyValue("lag", stats.lag()).addKeyValue("pending", stats.pending())
-          .addKeyValue("dlq", stats.deadLetters()).addKeyValue("workers", stats.workersAlive());
+      line =
+          line.addKeyValue("lag", stats.lag())
+              .addKeyValue("pending", stats.pending())
+              .addKeyValue("dlq", stats.deadLetters())
+              .addKeyValue("workers", stats.workersAlive());
     }
     line.log("stats");
   }

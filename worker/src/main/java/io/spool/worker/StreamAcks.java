@@ -27,18 +27,21 @@ final class StreamAcks {
       return Future.succeededFuture();
     }
     Map<String, List<String>> byStream = new LinkedHashMap<>();
-    entries.forEach(e -> byStream.computeIfAbsent(e.stream(), k -> new ArrayList<>()).add(e.entryId()));
+    entries.forEach(
+        e -> byStream.computeIfAbsent(e.stream(), k -> new ArrayList<>()).add(e.entryId()));
     var requests = new ArrayList<Request>();
-    byStream.forEach((stream, ids) -> {
-      var ack = Request.cmd(Command.XACK).arg(stream).arg(Keys.GROUP);
-      var del = Request.cmd(Command.XDEL).arg(stream);
-      ids.forEach(id -> {
-        ack.arg(id);
-        del.arg(id);
-      });
-      requests.add(ack);
-      requests.add(del);
-    });
+    byStream.forEach(
+        (stream, ids) -> {
+          var ack = Request.cmd(Command.XACK).arg(stream).arg(Keys.GROUP);
+          var del = Request.cmd(Command.XDEL).arg(stream);
+          ids.forEach(
+              id -> {
+                ack.arg(id);
+                del.arg(id);
+              });
+          requests.add(ack);
+          requests.add(del);
+        });
     return redis.batch(requests).mapEmpty();
   }
 }

@@ -32,34 +32,41 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads job signals from the queue streams through the consumer group, claims the jobs in Postgres (one
- * statement per read), acknowledges the signals and hands the jobs to idle slots. Runs on a virtual
- * thread and reads top to bottom; the blocking XREADGROUP has a Redis connection of its own, the only
- * one it holds whatever the concurrency.
+ * Reads job signals from the queue streams through the consumer group, claims the jobs in Postgres
+ * (one statement per read), acknowledges the signals and hands the jobs to idle slots. Runs on a
+ * virtual thread and reads top to bottom; the blocking XREADGROUP has a Redis connection of its
+ * own, the only one it holds whatever the concurrency.
  *
  * <p>Every half visibility timeout (or when a NOTIFY says a job went unsignalled) it takes over
  * signals another worker read but never claimed (XAUTOCLAIM) and makes one claim straight from
- * Postgres, so no job waits on a lost signal for long. When Redis fails it claims only from Postgres
- * (design note 5 in docs/architecture.md), probing Redis every two seconds; when Redis is back, or has lost its data, every
- * pending job is signalled again.
+ * Postgres, so no job waits on a lost signal for long. When Redis fails it claims only from
+ * Postgres (design note 5 in docs/architecture.md), probing Redis every two seconds; when Redis is
+ * back, or has lost its data, every pending job is signalled again.
  */
 final class StreamFetcher extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(StreamFetcher.class);
+
   /** Most entries one read takes. */
   private static final int MAX_BATCH = 256;
+
   /** How long one XREADGROUP waits for a signal before it is sent again. */
   private static final int BLOCK_MILLIS = 2000;
+
   private static final long RETRY_MILLIS = 1000;
+
   /** A signal that came too early goes back to the delayed set for at least this long. */
   private static final long MIN_REDELAY_MILLIS = 20;
+
   /** While Redis is down, how often it is asked whether it is back. */
   private static final long REDIS_PROBE_NANOS = 2_000_000_000L;
 
   private final Redis blockingRedis;
   private final Redis redis;
   private final SqlClient pg;
+
   /** The queues' streams, highest priority band first. */
   private final List<String> allStreams;
+
   private final QueueSignals signals;
   private final String workerId;
   private final JobDispatcher dispatcher;
@@ -74,14 +81,27 @@ final class StreamFetcher extends VerticleBase {
   private long nextSafetyNetNanos;
   private long nextRedisProbeNanos;
 
-  StreamFetcher(Redis blockingRedis, Redis redis, SqlClient pg, Keys keys, List<String> queues, String workerId,
-      JobDispatcher dispatcher, StreamAcks acks, Duration visibilityTimeout, QueueSignals signals,
-      PostgresClaimer postgres, Reconciler reconciler, JobEvents events) {
+  StreamFetcher(
+      Redis blockingRedis,
+      Redis redis,
+      SqlClient pg,
+      Keys keys,
+      List<String> queues,
+      String workerId,
+      JobDispatcher dispatcher,
+      StreamAcks acks,
+      Duration visibilityTimeout,
+      QueueSignals signals,
+      PostgresClaimer postgres,
+      Reconciler reconciler,
+      JobEvents events) {
     this.blockingRedis = blockingRedis;
     this.redis = redis;
     this.pg = pg;
-    this.allStreams = java.util.stream.Stream.of(1, 0, -1)
-        .flatMap(band -> queues.stream().map(q -> keys.queueStream(q, band))).toList();
+    this.allStreams =
+        java.util.stream.Stream.of(1, 0, -1)
+            .flatMap(band -> queues.stream().map(q -> keys.queueStream(q, band)))
+            .toList();
     this.signals = signals;
     this.postgres = postgres;
     this.reconciler = reconciler;
@@ -119,7 +139,9 @@ final class StreamFetcher extends VerticleBase {
         redisDown = true;
         nextRedisProbeNanos = System.nanoTime() + REDIS_PROBE_NANOS;
         dropConnection();
-        log.warn("Redis unavailable ({}); claiming straight from Postgres until it is back", e.getCause().toString());
+        log.warn(
+            "Redis unavailable ({}); claiming straight from Postgres until it is back",
+            e.getCause().toString());
       } catch (VirtualMachineError e) {
         throw e;
       } catch (Throwable e) { // the Redis client's errors are Throwables, not Exceptions
@@ -221,8 +243,16 @@ final class StreamFetcher extends VerticleBase {
   }
 
   private Request readGroup(int count) {
-    var read = Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.GROUP).arg(workerId).arg("COUNT").arg(count)
-        .arg("BLOCK").arg(BLOCK_MILLIS).arg("STREAMS");
+    var read =
+        Request.cmd(Command.XREADGROUP)
+            .arg("GROUP")
+            .arg(Keys.GROUP)
+            .arg(workerId)
+            .arg("COUNT")
+            .arg(count)
+            .arg("BLOCK")
+            .arg(BLOCK_MILLIS)
+            .arg("STREAMS");
     allStreams.forEach(read::arg);
     allStreams.forEach(stream -> read.arg(">"));
     return read;
@@ -232,8 +262,20 @@ final class StreamFetcher extends VerticleBase {
   private List<Entry> takeOverAbandonedSignals(int wanted) {
     var found = new ArrayList<Entry>();
     for (String stream : allStreams) {
-      found.addAll(StreamEntries.parseAutoclaim(stream, redis.send(Request.cmd(Command.XAUTOCLAIM).arg(stream)
-          .arg(Keys.GROUP).arg(workerId).arg(visibilityMillis).arg("0-0").arg("COUNT").arg(wanted)).await()));
+      found.addAll(
+          StreamEntries.parseAutoclaim(
+              stream,
+              redis
+                  .send(
+                      Request.cmd(Command.XAUTOCLAIM)
+                          .arg(stream)
+                          .arg(Keys.GROUP)
+                          .arg(workerId)
+                          .arg(visibilityMillis)
+                          .arg("0-0")
+                          .arg("COUNT")
+                          .arg(wanted))
+                  .await()));
     }
     if (!found.isEmpty()) {
       log.info("took over {} signals that another worker read but never claimed", found.size());
@@ -242,11 +284,11 @@ final class StreamFetcher extends VerticleBase {
   }
 
   /**
-   * Claims, of the signalled jobs, as many as there are idle slots and dispatches them; signals beyond
-   * that (a read over several streams may bring more) are put back on their streams for any worker.
-   * Every signal read is then acknowledged: from a claim on, Postgres and the lease recover the job.
-   * A signalled job that is still pending but could not be claimed (not due yet by Postgres's clock,
-   * or locked by another claim) is signalled again, so no signal is lost here.
+   * Claims, of the signalled jobs, as many as there are idle slots and dispatches them; signals
+   * beyond that (a read over several streams may bring more) are put back on their streams for any
+   * worker. Every signal read is then acknowledged: from a claim on, Postgres and the lease recover
+   * the job. A signalled job that is still pending but could not be claimed (not due yet by
+   * Postgres's clock, or locked by another claim) is signalled again, so no signal is lost here.
    */
   private void claim(List<Entry> entries, int wanted) {
     Set<UUID> ids = new LinkedHashSet<>();
@@ -258,14 +300,22 @@ final class StreamFetcher extends VerticleBase {
       if (ids.size() < wanted) {
         ids.add(entry.jobId());
       } else {
-        putBack.add(Request.cmd(Command.XADD).arg(entry.stream()).arg("*").arg(Keys.FIELD_JOB_ID).arg(entry.jobId().toString()));
+        putBack.add(
+            Request.cmd(Command.XADD)
+                .arg(entry.stream())
+                .arg("*")
+                .arg(Keys.FIELD_JOB_ID)
+                .arg(entry.jobId().toString()));
       }
     }
     if (!putBack.isEmpty()) {
       redis.batch(putBack).await();
     }
     var claimed = new ArrayList<Job>(ids.size());
-    for (Row row : SqlTemplate.forQuery(pg, ClaimSql.CLAIM).execute(Map.of("ids", ids.toArray(UUID[]::new), "worker", workerId)).await()) {
+    for (Row row :
+        SqlTemplate.forQuery(pg, ClaimSql.CLAIM)
+            .execute(Map.of("ids", ids.toArray(UUID[]::new), "worker", workerId))
+            .await()) {
       Job job = JobRows.toJob(row);
       claimed.add(job);
       ids.remove(job.id());
@@ -273,7 +323,9 @@ final class StreamFetcher extends VerticleBase {
     if (!ids.isEmpty()) {
       signalAgainIfPending(ids);
     }
-    acks.ackAndDelete(entries).onFailure(e -> log.warn("could not acknowledge {} signals: {}", entries.size(), e.toString()));
+    acks.ackAndDelete(entries)
+        .onFailure(
+            e -> log.warn("could not acknowledge {} signals: {}", entries.size(), e.toString()));
     start(claimed);
   }
 
@@ -283,19 +335,30 @@ final class StreamFetcher extends VerticleBase {
       return;
     }
     var running = new ArrayList<NewEvent>(claimed.size());
-    claimed.forEach(job -> running.addAll(JobEvents.statusChange(job.id(), JobStatus.RUNNING, job.attempts())));
+    claimed.forEach(
+        job -> running.addAll(JobEvents.statusChange(job.id(), JobStatus.RUNNING, job.attempts())));
     events.emit(running).onFailure(e -> log.debug("status events dropped: {}", e.toString()));
     claimed.forEach(dispatcher::dispatch);
   }
 
-  /** Signals again the unclaimed jobs still pending: when Postgres says they are due, not earlier. */
+  /**
+   * Signals again the unclaimed jobs still pending: when Postgres says they are due, not earlier.
+   */
   private void signalAgainIfPending(Set<UUID> unclaimed) {
     var again = new ArrayList<Signal>();
-    for (Row row : SqlTemplate.forQuery(pg, ClaimSql.SELECT_PENDING_AMONG).execute(Map.of("ids", unclaimed.toArray(UUID[]::new))).await()) {
+    for (Row row :
+        SqlTemplate.forQuery(pg, ClaimSql.SELECT_PENDING_AMONG)
+            .execute(Map.of("ids", unclaimed.toArray(UUID[]::new)))
+            .await()) {
       long dueInMillis = row.getLong("due_in_ms");
-      // Due later by Postgres's clock: delay by that much (at least a little), whatever this JVM's clock says.
-      Instant runAt = dueInMillis > 0 ? Instant.now().plusMillis(Math.max(dueInMillis, MIN_REDELAY_MILLIS)) : null;
-      again.add(new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"), runAt));
+      // Due later by Postgres's clock: delay by that much (at least a little), whatever this JVM's
+      // clock says.
+      Instant runAt =
+          dueInMillis > 0
+              ? Instant.now().plusMillis(Math.max(dueInMillis, MIN_REDELAY_MILLIS))
+              : null;
+      again.add(
+          new Signal(row.getUUID("id"), row.getString("queue"), row.getInteger("priority"), runAt));
     }
     if (!again.isEmpty()) {
       signals.signal(again).await();
@@ -313,10 +376,20 @@ final class StreamFetcher extends VerticleBase {
   static Future<Void> createGroups(Redis redis, List<String> streams) {
     var creates = new ArrayList<Future<?>>();
     for (String stream : streams) {
-      creates.add(redis.send(Request.cmd(Command.XGROUP).arg("CREATE").arg(stream)
-              .arg(Keys.GROUP).arg("0").arg("MKSTREAM"))
-          .recover(e -> e.getMessage() != null && e.getMessage().startsWith("BUSYGROUP")
-              ? Future.succeededFuture() : Future.failedFuture(e)));
+      creates.add(
+          redis
+              .send(
+                  Request.cmd(Command.XGROUP)
+                      .arg("CREATE")
+                      .arg(stream)
+                      .arg(Keys.GROUP)
+                      .arg("0")
+                      .arg("MKSTREAM"))
+              .recover(
+                  e ->
+                      e.getMessage() != null && e.getMessage().startsWith("BUSYGROUP")
+                          ? Future.succeededFuture()
+                          : Future.failedFuture(e)));
     }
     return Future.all(creates).mapEmpty();
   }

@@ -28,24 +28,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Delivers the webhook outbox: claims due deliveries (leased, so a delivery whose worker died is sent
- * again by another), POSTs each signed body to its callback URL after checking every address the host
- * resolves to against the SSRF rules, and records the outcome: delivered on a 2xx; otherwise due again
- * after a backoff, until the attempts run out and it is recorded as failed, visible on the job.
- * Delivery is at least once: receivers deduplicate on {@code Spool-Delivery}. Runs on a virtual
- * thread; each POST is a task of its own on this verticle's context, so they overlap at their awaits.
+ * Delivers the webhook outbox: claims due deliveries (leased, so a delivery whose worker died is
+ * sent again by another), POSTs each signed body to its callback URL after checking every address
+ * the host resolves to against the SSRF rules, and records the outcome: delivered on a 2xx;
+ * otherwise due again after a backoff, until the attempts run out and it is recorded as failed,
+ * visible on the job. Delivery is at least once: receivers deduplicate on {@code Spool-Delivery}.
+ * Runs on a virtual thread; each POST is a task of its own on this verticle's context, so they
+ * overlap at their awaits.
  */
 final class WebhookSender extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(WebhookSender.class);
+
   /** The safety net behind NOTIFY, and how late a retry due after its backoff may start. */
   static final long POLL_MILLIS = 1000;
+
   /** A claimed delivery is sent again by another worker this long after its POST's timeout. */
   private static final long LEASE_MARGIN_SECS = 30;
+
   private static final long RETRY_MILLIS = 1000;
 
   private record Delivery(long id, String jobId, String url, String payload, int attempt) {}
 
-  private record Outcome(Delivery delivery, String state, Integer status, String error, long backoffMillis) {}
+  private record Outcome(
+      Delivery delivery, String state, Integer status, String error, long backoffMillis) {}
 
   private final SqlClient pg;
   private final Webhooks settings;
@@ -54,15 +59,24 @@ final class WebhookSender extends VerticleBase {
   private final String workerId;
   private final GroupCommit<Outcome, Void> records;
   private HttpClient http;
+
   /** Deliveries being sent; read and written only on this verticle's context. */
   private int inFlight;
+
   private volatile Promise<Void> wake = Promise.promise();
   private volatile boolean stopping;
 
   private final SpoolMetrics metrics;
 
-  /** @param recordContext the event-loop context that batches outcome writes */
-  WebhookSender(SqlClient pg, Webhooks settings, String workerId, Context recordContext, SpoolMetrics metrics) {
+  /**
+   * @param recordContext the event-loop context that batches outcome writes
+   */
+  WebhookSender(
+      SqlClient pg,
+      Webhooks settings,
+      String workerId,
+      Context recordContext,
+      SpoolMetrics metrics) {
     this.metrics = metrics;
     this.pg = pg;
     this.settings = settings;
@@ -80,11 +94,13 @@ final class WebhookSender extends VerticleBase {
   @Override
   public Future<?> start() {
     // Redirects are never followed: a receiver could point one at an address the rules forbid.
-    http = vertx.createHttpClient(new HttpClientOptions()
-            .setConnectTimeout((int) settings.timeout().toMillis())
-            .setForceSni(true)
-            .setMaxRedirects(0),
-        new PoolOptions().setHttp1MaxSize(Math.max(1, Math.min(settings.concurrency(), 100))));
+    http =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setConnectTimeout((int) settings.timeout().toMillis())
+                .setForceSni(true)
+                .setMaxRedirects(0),
+            new PoolOptions().setHttp1MaxSize(Math.max(1, Math.min(settings.concurrency(), 100))));
     context.runOnContext(v -> sendUntilStopped());
     return Future.succeededFuture();
   }
@@ -93,7 +109,8 @@ final class WebhookSender extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     wake();
-    // POSTs still in flight are abandoned; their leases run out and another worker sends them again.
+    // POSTs still in flight are abandoned; their leases run out and another worker sends them
+    // again.
     return http.close();
   }
 
@@ -117,7 +134,10 @@ final class WebhookSender extends VerticleBase {
         if (stopping || e instanceof InterruptedException) {
           return;
         }
-        log.warn("claiming webhook deliveries failed, retrying in {} ms: {}", RETRY_MILLIS, e.toString());
+        log.warn(
+            "claiming webhook deliveries failed, retrying in {} ms: {}",
+            RETRY_MILLIS,
+            e.toString());
         vertx.timer(RETRY_MILLIS).await();
         continue;
       }
@@ -130,9 +150,17 @@ final class WebhookSender extends VerticleBase {
   private List<Delivery> claim(int wanted) {
     long leaseSecs = settings.timeout().toSeconds() + LEASE_MARGIN_SECS;
     var deliveries = new ArrayList<Delivery>();
-    for (Row row : SqlTemplate.forQuery(pg, WebhookSql.CLAIM_DUE).execute(Map.of("max", wanted, "leaseSecs", leaseSecs, "worker", workerId)).await()) {
-      deliveries.add(new Delivery(row.getLong("id"), row.getUUID("job_id").toString(), row.getString("url"),
-          row.getString("payload"), row.getInteger("attempts")));
+    for (Row row :
+        SqlTemplate.forQuery(pg, WebhookSql.CLAIM_DUE)
+            .execute(Map.of("max", wanted, "leaseSecs", leaseSecs, "worker", workerId))
+            .await()) {
+      deliveries.add(
+          new Delivery(
+              row.getLong("id"),
+              row.getUUID("job_id").toString(),
+              row.getString("url"),
+              row.getString("payload"),
+              row.getInteger("attempts")));
     }
     return deliveries;
   }
@@ -152,7 +180,11 @@ final class WebhookSender extends VerticleBase {
       }
       metrics.webhookDelivery(outcome.state());
       if (!outcome.state().equals("delivered")) {
-        log.info("webhook delivery {} of job {} attempt {}: {}", delivery.id(), delivery.jobId(), delivery.attempt(),
+        log.info(
+            "webhook delivery {} of job {} attempt {}: {}",
+            delivery.id(),
+            delivery.jobId(),
+            delivery.attempt(),
             outcome.error());
       }
       records.submit(outcome).await();
@@ -172,17 +204,22 @@ final class WebhookSender extends VerticleBase {
     try {
       request = PinnedRequests.to(vertx, destinations, delivery.url()).await();
     } catch (RefusedDestination e) {
-      return e.mayChange() ? retryOrFail(delivery, null, e.getMessage()) : outcome(delivery, "failed", null, e.getMessage());
+      return e.mayChange()
+          ? retryOrFail(delivery, null, e.getMessage())
+          : outcome(delivery, "failed", null, e.getMessage());
     }
     long now = Instant.now().getEpochSecond();
-    request.setMethod(HttpMethod.POST)
+    request
+        .setMethod(HttpMethod.POST)
         .setTimeout(settings.timeout().toMillis())
         .putHeader("Content-Type", "application/json")
         .putHeader("User-Agent", "Spool-Webhook/1")
         .putHeader("Spool-Delivery", Long.toString(delivery.id()))
         .putHeader("Spool-Attempt", Integer.toString(delivery.attempt()))
         .putHeader("Spool-Job-Id", delivery.jobId())
-        .putHeader(WebhookSignature.HEADER, WebhookSignature.sign(settings.secrets(), now, delivery.payload()));
+        .putHeader(
+            WebhookSignature.HEADER,
+            WebhookSignature.sign(settings.secrets(), now, delivery.payload()));
     var response = http.request(request).compose(r -> r.send(delivery.payload())).await();
     int status = response.statusCode();
     response.end().await();
@@ -194,10 +231,19 @@ final class WebhookSender extends VerticleBase {
 
   private Outcome retryOrFail(Delivery delivery, Integer status, String error) {
     if (delivery.attempt() >= settings.maxAttempts()) {
-      return outcome(delivery, "failed", status, error + " (attempt " + delivery.attempt() + " of "
-          + settings.maxAttempts() + ", giving up)");
+      return outcome(
+          delivery,
+          "failed",
+          status,
+          error
+              + " (attempt "
+              + delivery.attempt()
+              + " of "
+              + settings.maxAttempts()
+              + ", giving up)");
     }
-    return new Outcome(delivery, "retry", status, error, backoff.millisAfterAttempt(delivery.attempt()));
+    return new Outcome(
+        delivery, "retry", status, error, backoff.millisAfterAttempt(delivery.attempt()));
   }
 
   private static Outcome outcome(Delivery delivery, String state, Integer status, String error) {
@@ -226,7 +272,21 @@ final class WebhookSender extends VerticleBase {
       errors[i] = outcome.error();
       backoffs[i] = (int) Math.min(Integer.MAX_VALUE, outcome.backoffMillis());
     }
-    return SqlTemplate.forQuery(pg, WebhookSql.RECORD_MANY).execute(Map.of("ids", ids, "attempts", attempts, "outcomes", states, "statuses", statuses, "errors", errors, "backoffs", backoffs))
+    return SqlTemplate.forQuery(pg, WebhookSql.RECORD_MANY)
+        .execute(
+            Map.of(
+                "ids",
+                ids,
+                "attempts",
+                attempts,
+                "outcomes",
+                states,
+                "statuses",
+                statuses,
+                "errors",
+                errors,
+                "backoffs",
+                backoffs))
         .map(rows -> Collections.nCopies(n, null));
   }
 }

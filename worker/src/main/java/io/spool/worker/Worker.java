@@ -45,9 +45,13 @@ import org.slf4j.event.Level;
 /** A running worker process: the composition root of the worker daemon. */
 public final class Worker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
   /** Pooled Redis connections for acks and signals; the fetcher's blocking read has one more. */
   private static final int REDIS_POOL_SIZE = 4;
-  /** After the grace, how long interrupted handlers get to return before their jobs are handed back. */
+
+  /**
+   * After the grace, how long interrupted handlers get to return before their jobs are handed back.
+   */
   private static final Duration HANDLER_STOP_WAIT = Duration.ofSeconds(5);
 
   private final Vertx vertx;
@@ -61,8 +65,17 @@ public final class Worker implements AutoCloseable {
   private final String fetcherDeployment;
   private final int metricsPort;
 
-  private Worker(Vertx vertx, String id, SpoolConfig config, SqlClient pg, QueueSignals signals, JobEvents events,
-      JobRunner runner, JobDispatcher dispatcher, String fetcherDeployment, int metricsPort) {
+  private Worker(
+      Vertx vertx,
+      String id,
+      SpoolConfig config,
+      SqlClient pg,
+      QueueSignals signals,
+      JobEvents events,
+      JobRunner runner,
+      JobDispatcher dispatcher,
+      String fetcherDeployment,
+      int metricsPort) {
     this.metricsPort = metricsPort;
     this.events = events;
     this.dispatcher = dispatcher;
@@ -77,19 +90,28 @@ public final class Worker implements AutoCloseable {
 
   /**
    * Every job is inserted and updated twice, so the jobs table and its indexes fill with dead row
-   * versions that only a vacuum clears; without autovacuum, claims, finishes and inserts slow down as
-   * they pile up. Spool does not vacuum on its own: it says so, once, at start.
+   * versions that only a vacuum clears; without autovacuum, claims, finishes and inserts slow down
+   * as they pile up. Spool does not vacuum on its own: it says so, once, at start.
    */
   private static void warnIfAutovacuumOff(io.vertx.sqlclient.SqlClient pg) {
     try {
-      var row = pg.query("SELECT current_setting('autovacuum') = 'on' AS on_, coalesce((SELECT option_value = 'false' "
-          + "FROM pg_class c, pg_options_to_table(c.reloptions) WHERE c.oid = to_regclass('jobs') "
-          + "AND option_name = 'autovacuum_enabled'), false) AS off_for_jobs").execute().await(10, TimeUnit.SECONDS)
-          .iterator().next();
+      var row =
+          pg.query(
+                  "SELECT current_setting('autovacuum') = 'on' AS on_, coalesce((SELECT option_value = 'false' "
+                      + "FROM pg_class c, pg_options_to_table(c.reloptions) WHERE c.oid = to_regclass('jobs') "
+                      + "AND option_name = 'autovacuum_enabled'), false) AS off_for_jobs")
+              .execute()
+              .await(10, TimeUnit.SECONDS)
+              .iterator()
+              .next();
       if (!row.getBoolean("on_") || row.getBoolean("off_for_jobs")) {
-        log.warn("Postgres autovacuum is off{}: dead rows of the jobs table are never cleared, and claims, "
-            + "finishes and inserts slow down as they pile up. Turn it on: {}", row.getBoolean("on_") ? " for the jobs table" : "",
-            row.getBoolean("on_") ? "ALTER TABLE jobs RESET (autovacuum_enabled)" : "autovacuum = on in postgresql.conf, then reload");
+        log.warn(
+            "Postgres autovacuum is off{}: dead rows of the jobs table are never cleared, and claims, "
+                + "finishes and inserts slow down as they pile up. Turn it on: {}",
+            row.getBoolean("on_") ? " for the jobs table" : "",
+            row.getBoolean("on_")
+                ? "ALTER TABLE jobs RESET (autovacuum_enabled)"
+                : "autovacuum = on in postgresql.conf, then reload");
       }
     } catch (RuntimeException | java.util.concurrent.TimeoutException e) {
       log.debug("could not read the autovacuum setting: {}", e.toString());
@@ -111,42 +133,76 @@ public final class Worker implements AutoCloseable {
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       // Before it registers anything: a worker that cannot serve its port must not count as alive.
       int metricsPort = serveOps(vertx, config, metrics, pg, redis);
-      SqlTemplate.forQuery(pg, WorkerSql.REGISTER_TYPES).execute(Map.of("types", handlers.types().toArray(String[]::new)))
+      SqlTemplate.forQuery(pg, WorkerSql.REGISTER_TYPES)
+          .execute(Map.of("types", handlers.types().toArray(String[]::new)))
           .await(30, TimeUnit.SECONDS);
       warnIfAutovacuumOff(pg);
       var signals = QueueSignals.of(redis, pg, config);
       var events = JobEvents.of(redis, config);
       // The finisher's batches live on one event-loop context of their own.
-      var runner = new JobRunner(vertx, pg, handlers,
-          new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events, metrics),
-          new RetryBackoff(config.retryBase(), config.retryMax()), events, config.eventCoalesce(), metrics);
+      var runner =
+          new JobRunner(
+              vertx,
+              pg,
+              handlers,
+              new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events, metrics),
+              new RetryBackoff(config.retryBase(), config.retryMax()),
+              events,
+              config.eventCoalesce(),
+              metrics);
       // Registered and alive before it claims anything.
       var dispatcher = new JobDispatcher();
-      var heartbeat = new Heartbeat(pg, id, config.queues(), config.heartbeatInterval(), runner, stillMine -> {
-        dispatcher.dropReadyBut(stillMine);
-        runner.abandonAllBut(stillMine);
-      });
+      var heartbeat =
+          new Heartbeat(
+              pg,
+              id,
+              config.queues(),
+              config.heartbeatInterval(),
+              runner,
+              stillMine -> {
+                dispatcher.dropReadyBut(stillMine);
+                runner.abandonAllBut(stillMine);
+              });
       vertx.deployVerticle(heartbeat).await(30, TimeUnit.SECONDS);
       // After the first heartbeat: the first sample of live workers counts this one.
       watchQueues(vertx, config, metrics, runner, pg, redis);
-      vertx.deployVerticle(new LeaseReaper(pg, redis, config.keys(), config.queues(), config.visibilityTimeout(), signals,
-          heartbeat, events))
+      vertx
+          .deployVerticle(
+              new LeaseReaper(
+                  pg,
+                  redis,
+                  config.keys(),
+                  config.queues(),
+                  config.visibilityTimeout(),
+                  signals,
+                  heartbeat,
+                  events))
           .await(30, TimeUnit.SECONDS);
       vertx.deployVerticle(new DelayedSignalPromoter(signals)).await(30, TimeUnit.SECONDS);
       // Subscriptions and blocking reads get Redis clients of their own, never the shared pool's.
-      vertx.deployVerticle(new CancelListener(RedisClients.client(vertx, config, 1), config.keys(), runner))
+      vertx
+          .deployVerticle(
+              new CancelListener(RedisClients.client(vertx, config, 1), config.keys(), runner))
           .await(30, TimeUnit.SECONDS);
       var virtual = new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD);
-      vertx.deployVerticle(() -> new JobSlot(dispatcher, runner), new DeploymentOptions(virtual)
-          .setInstances(config.workerConcurrency())).await(60, TimeUnit.SECONDS);
+      vertx
+          .deployVerticle(
+              () -> new JobSlot(dispatcher, runner),
+              new DeploymentOptions(virtual).setInstances(config.workerConcurrency()))
+          .await(60, TimeUnit.SECONDS);
       var postgres = new PostgresClaimer(vertx, pg, config.queues(), id);
-      // NOTIFY on the wake channel: a job was submitted or requeued while its signal could not reach Redis.
-      var wakeups = PgSubscriber.subscriber(vertx, PgClients.connectOptions(config)).reconnectPolicy(retries -> 1000L);
+      // NOTIFY on the wake channel: a job was submitted or requeued while its signal could not
+      // reach Redis.
+      var wakeups =
+          PgSubscriber.subscriber(vertx, PgClients.connectOptions(config))
+              .reconnectPolicy(retries -> 1000L);
       wakeups.channel(ClaimSql.wakeChannel(config)).handler(payload -> postgres.wake());
       if (config.webhooks().secrets().isEmpty()) {
-        log.warn("SPOOL_WEBHOOK_SECRET is not set: this worker delivers no webhooks (they wait, visible on their jobs)");
+        log.warn(
+            "SPOOL_WEBHOOK_SECRET is not set: this worker delivers no webhooks (they wait, visible on their jobs)");
       } else {
-        var webhooks = new WebhookSender(pg, config.webhooks(), id, vertx.getOrCreateContext(), metrics);
+        var webhooks =
+            new WebhookSender(pg, config.webhooks(), id, vertx.getOrCreateContext(), metrics);
         // NOTIFY on the webhook channel: a job with a callback ended.
         wakeups.channel(WebhookSql.channel(config)).handler(payload -> webhooks.wake());
         vertx.deployVerticle(webhooks, virtual).await(30, TimeUnit.SECONDS);
@@ -154,12 +210,34 @@ public final class Worker implements AutoCloseable {
       wakeups.connect().await(30, TimeUnit.SECONDS);
       var reconciler = new Reconciler(redis, pg, config.keys(), signals, id);
       var blockingRedis = RedisClients.client(vertx, config, 1);
-      String fetcher = vertx.deployVerticle(new StreamFetcher(blockingRedis, redis, pg, config.keys(), config.queues(), id,
-          dispatcher, new StreamAcks(redis), config.visibilityTimeout(), signals, postgres, reconciler, events), virtual)
-          .await(30, TimeUnit.SECONDS);
-      log.info("worker {} running {} slots on queues {} with job types {}; /metrics and /health on port {}", id,
-          config.workerConcurrency(), config.queues(), handlers.types(), metricsPort);
-      return new Worker(vertx, id, config, pg, signals, events, runner, dispatcher, fetcher, metricsPort);
+      String fetcher =
+          vertx
+              .deployVerticle(
+                  new StreamFetcher(
+                      blockingRedis,
+                      redis,
+                      pg,
+                      config.keys(),
+                      config.queues(),
+                      id,
+                      dispatcher,
+                      new StreamAcks(redis),
+                      config.visibilityTimeout(),
+                      signals,
+                      postgres,
+                      reconciler,
+                      events),
+                  virtual)
+              .await(30, TimeUnit.SECONDS);
+      log.info(
+          "worker {} running {} slots on queues {} with job types {}; /metrics and /health on port {}",
+          id,
+          config.workerConcurrency(),
+          config.queues(),
+          handlers.types(),
+          metricsPort);
+      return new Worker(
+          vertx, id, config, pg, signals, events, runner, dispatcher, fetcher, metricsPort);
     } catch (Exception e) {
       vertx.close();
       throw new IllegalStateException("worker failed to start: " + e.getMessage(), e);
@@ -167,34 +245,55 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * Serves {@code /metrics} and {@code /health/*} on {@code SPOOL_METRICS_PORT}; answers the port (a
-   * free one if the setting is 0).
+   * Serves {@code /metrics} and {@code /health/*} on {@code SPOOL_METRICS_PORT}; answers the port
+   * (a free one if the setting is 0).
    */
-  private static int serveOps(Vertx vertx, SpoolConfig config, SpoolMetrics metrics, SqlClient pg, Redis redis)
+  private static int serveOps(
+      Vertx vertx, SpoolConfig config, SpoolMetrics metrics, SqlClient pg, Redis redis)
       throws TimeoutException {
     var endpoints = new OpsEndpoints(metrics, config.ops().metricsToken(), pg, redis);
-    return vertx.createHttpServer()
-        .requestHandler(request -> {
-          if (!endpoints.serve(request)) {
-            request.response().setStatusCode(404).putHeader("Content-Type", "application/problem+json")
-                .end("{\"type\":\"about:blank\",\"title\":\"Not found\",\"status\":404,"
-                    + "\"detail\":\"this port serves /metrics, /health/live and /health/ready\"}");
-          }
-        })
+    return vertx
+        .createHttpServer()
+        .requestHandler(
+            request -> {
+              if (!endpoints.serve(request)) {
+                request
+                    .response()
+                    .setStatusCode(404)
+                    .putHeader("Content-Type", "application/problem+json")
+                    .end(
+                        "{\"type\":\"about:blank\",\"title\":\"Not found\",\"status\":404,"
+                            + "\"detail\":\"this port serves /metrics, /health/live and /health/ready\"}");
+              }
+            })
         .listen(config.ops().metricsPort())
-        .recover(e -> Future.failedFuture(
-            PortInUseException.explain(e, "SPOOL_METRICS_PORT", config.ops().metricsPort(), true)))
-        .await(30, TimeUnit.SECONDS).actualPort();
+        .recover(
+            e ->
+                Future.failedFuture(
+                    PortInUseException.explain(
+                        e, "SPOOL_METRICS_PORT", config.ops().metricsPort(), true)))
+        .await(30, TimeUnit.SECONDS)
+        .actualPort();
   }
 
-  /** Registers this worker's gauges, samples the queues for the shared ones, and logs the stats line. */
-  private static void watchQueues(Vertx vertx, SpoolConfig config, SpoolMetrics metrics, JobRunner runner, SqlClient pg,
+  /**
+   * Registers this worker's gauges, samples the queues for the shared ones, and logs the stats
+   * line.
+   */
+  private static void watchQueues(
+      Vertx vertx,
+      SpoolConfig config,
+      SpoolMetrics metrics,
+      JobRunner runner,
+      SqlClient pg,
       Redis redis) {
     var registry = metrics.registry();
     Gauge.builder("spool.worker.jobs.running", runner, JobRunner::inFlight)
-        .description("attempts running on this worker").register(registry);
+        .description("attempts running on this worker")
+        .register(registry);
     Gauge.builder("spool.worker.slots", config, c -> c.workerConcurrency())
-        .description("job slots of this worker (SPOOL_WORKER_CONCURRENCY)").register(registry);
+        .description("job slots of this worker (SPOOL_WORKER_CONCURRENCY)")
+        .register(registry);
     var queues = QueueStatsSampler.start(vertx, pg, redis, config, metrics);
     if (!config.ops().statsInterval().isZero()) {
       var stats = new StatsReporter(metrics, queues, runner::inFlight, config.workerConcurrency());
@@ -202,15 +301,22 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  /** The built-in job types that need this worker's clients and settings: {@code http}, and {@code llm} if configured. */
+  /**
+   * The built-in job types that need this worker's clients and settings: {@code http}, and {@code
+   * llm} if configured.
+   */
   private static List<JobHandler> builtins(Vertx vertx, SpoolConfig config) {
     var pool = new PoolOptions().setHttp1MaxSize(Math.min(config.workerConcurrency(), 1000));
     var handlers = new ArrayList<JobHandler>();
     // Redirects are never followed: one could point at an address the SSRF rules forbid.
-    var http = vertx.createHttpClient(new HttpClientOptions().setMaxRedirects(0).setForceSni(true), pool);
+    var http =
+        vertx.createHttpClient(new HttpClientOptions().setMaxRedirects(0).setForceSni(true), pool);
     handlers.add(new HttpHandler(vertx, http, config.httpJobs()));
     if (config.llm().enabled()) {
-      handlers.add(new LlmHandler(vertx.createHttpClient(new HttpClientOptions().setForceSni(true), pool), config.llm()));
+      handlers.add(
+          new LlmHandler(
+              vertx.createHttpClient(new HttpClientOptions().setForceSni(true), pool),
+              config.llm()));
     }
     return handlers;
   }
@@ -239,18 +345,25 @@ public final class Worker implements AutoCloseable {
       dispatcher.dropReady();
       runner.interruptHandlers();
       awaitIdle(HANDLER_STOP_WAIT);
-      var handedBack = SqlTemplate.forQuery(pg, LeaseSql.HAND_BACK).execute(Map.of("worker", id)).await(10, TimeUnit.SECONDS);
+      var handedBack =
+          SqlTemplate.forQuery(pg, LeaseSql.HAND_BACK)
+              .execute(Map.of("worker", id))
+              .await(10, TimeUnit.SECONDS);
       if (handedBack.size() > 0) {
         log.info("worker {} handed {} running jobs back", id, handedBack.size());
       }
-      ReturnedJobs.announce(handedBack, "was handed back", Level.INFO, events, signals).await(10, TimeUnit.SECONDS);
-      SqlTemplate.forQuery(pg, WorkerSql.DELETE_WORKER).execute(Map.of("worker", id)).await(10, TimeUnit.SECONDS);
+      ReturnedJobs.announce(handedBack, "was handed back", Level.INFO, events, signals)
+          .await(10, TimeUnit.SECONDS);
+      SqlTemplate.forQuery(pg, WorkerSql.DELETE_WORKER)
+          .execute(Map.of("worker", id))
+          .await(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (VirtualMachineError e) {
       throw e;
     } catch (Throwable e) {
-      // What could not be handed back, the lease reaper of another worker returns after the timeout.
+      // What could not be handed back, the lease reaper of another worker returns after the
+      // timeout.
       log.warn("worker {} could not hand its jobs back cleanly: {}", id, e.toString());
     }
     runner.close();
@@ -277,6 +390,10 @@ public final class Worker implements AutoCloseable {
       host = "unknown";
     }
     String pid = ManagementFactory.getRuntimeMXBean().getName().split("@")[0];
-    return host + "-" + pid + "-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 24), 36);
+    return host
+        + "-"
+        + pid
+        + "-"
+        + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 24), 36);
   }
 }

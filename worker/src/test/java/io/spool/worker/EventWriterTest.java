@@ -42,11 +42,14 @@ class EventWriterTest {
   }
 
   private static NewEvent text(UUID job, String text) {
-    return new NewEvent(job, JobEvent.OUTPUT, 1, JobJson.MAPPER.createObjectNode().put("text", text));
+    return new NewEvent(
+        job, JobEvent.OUTPUT, 1, JobJson.MAPPER.createObjectNode().put("text", text));
   }
 
   private static String texts(List<JobEvent> log) {
-    return log.stream().filter(e -> e.type().equals(JobEvent.OUTPUT)).map(e -> e.data().get("text").asText())
+    return log.stream()
+        .filter(e -> e.type().equals(JobEvent.OUTPUT))
+        .map(e -> e.data().get("text").asText())
         .collect(Collectors.joining());
   }
 
@@ -57,21 +60,29 @@ class EventWriterTest {
     var sent = new StringBuilder();
     long start = System.nanoTime();
     // 200 deltas at about one per 2 ms, as a fast model streams; a progress event halfway.
-    Thread.ofVirtual().start(() -> {
-      for (int i = 0; i < 200; i++) {
-        String delta = "d" + i + (i % 7 == 0 ? " ünï \"q\"\n" : " ");
-        sent.append(delta);
-        writer.emit(text(job, delta));
-        if (i == 100) {
-          writer.emit(new NewEvent(job, JobEvent.PROGRESS, 1, JobJson.MAPPER.createObjectNode().put("half", true)));
-        }
-        try {
-          Thread.sleep(2);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }).join();
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              for (int i = 0; i < 200; i++) {
+                String delta = "d" + i + (i % 7 == 0 ? " ünï \"q\"\n" : " ");
+                sent.append(delta);
+                writer.emit(text(job, delta));
+                if (i == 100) {
+                  writer.emit(
+                      new NewEvent(
+                          job,
+                          JobEvent.PROGRESS,
+                          1,
+                          JobJson.MAPPER.createObjectNode().put("half", true)));
+                }
+                try {
+                  Thread.sleep(2);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            })
+        .join();
     writer.drain().await();
     double seconds = (System.nanoTime() - start) / 1e9;
 
@@ -87,8 +98,10 @@ class EventWriterTest {
       progressAt++;
     }
     String before = texts(log.subList(0, progressAt));
-    assertTrue(before.endsWith("d100 "), "text up to delta 100 precedes the progress event: ..."
-        + before.substring(Math.max(0, before.length() - 20)));
+    assertTrue(
+        before.endsWith("d100 "),
+        "text up to delta 100 precedes the progress event: ..."
+            + before.substring(Math.max(0, before.length() - 20)));
     // Seqs rise by one, and a client resuming after any event reads the rest of the text.
     for (int i = 0; i < log.size(); i++) {
       assertEquals(i + 1, log.get(i).seq());
@@ -103,13 +116,26 @@ class EventWriterTest {
   void eventsOtherThanTextAreNeverJoinedOrDropped() throws Exception {
     UUID job = UUID.randomUUID();
     var writer = new EventWriter(events, vertx, Duration.ofMillis(40));
-    Thread.ofVirtual().start(() -> {
-      for (int i = 0; i < 50; i++) {
-        writer.emit(new NewEvent(job, JobEvent.PROGRESS, 1, JobJson.MAPPER.createObjectNode().put("step", i)));
-        // An output event with more than text is kept as it is.
-        writer.emit(new NewEvent(job, JobEvent.OUTPUT, 1, JobJson.MAPPER.createObjectNode().put("text", "t").put("i", i)));
-      }
-    }).join();
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              for (int i = 0; i < 50; i++) {
+                writer.emit(
+                    new NewEvent(
+                        job,
+                        JobEvent.PROGRESS,
+                        1,
+                        JobJson.MAPPER.createObjectNode().put("step", i)));
+                // An output event with more than text is kept as it is.
+                writer.emit(
+                    new NewEvent(
+                        job,
+                        JobEvent.OUTPUT,
+                        1,
+                        JobJson.MAPPER.createObjectNode().put("text", "t").put("i", i)));
+              }
+            })
+        .join();
     writer.drain().await();
     List<JobEvent> log = events.since(job, 0).await();
     assertEquals(100, log.size());
@@ -124,7 +150,9 @@ class EventWriterTest {
     UUID job = UUID.randomUUID();
     var writer = new EventWriter(events, vertx, Duration.ofSeconds(2));
     writer.emit(text(job, "first "));
-    io.spool.testing.Eventually.await("the first event logged", Duration.ofMillis(500),
+    io.spool.testing.Eventually.await(
+        "the first event logged",
+        Duration.ofMillis(500),
         () -> texts(events.since(job, 0).await()).equals("first "));
     writer.emit(text(job, "second"));
     Thread.sleep(500);

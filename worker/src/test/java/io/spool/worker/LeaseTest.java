@@ -40,7 +40,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Leases: silent workers lose their jobs, stale attempts cannot write, stopping workers hand back. */
+/**
+ * Leases: silent workers lose their jobs, stale attempts cannot write, stopping workers hand back.
+ */
 class LeaseTest {
   static Map<String, String> env;
   static SpoolConfig config;
@@ -63,12 +65,32 @@ class LeaseTest {
     redis = RedisClients.client(vertx, config, 2);
     keys = config.keys();
 
-    // Before any live worker exists, a worker that is about to die reads a signal and never claims it.
+    // Before any live worker exists, a worker that is about to die reads a signal and never claims
+    // it.
     String stream = keys.queueStream("default");
-    redis.send(Request.cmd(Command.XGROUP).arg("CREATE").arg(stream).arg(Keys.GROUP).arg("0").arg("MKSTREAM")).await();
+    redis
+        .send(
+            Request.cmd(Command.XGROUP)
+                .arg("CREATE")
+                .arg(stream)
+                .arg(Keys.GROUP)
+                .arg("0")
+                .arg("MKSTREAM"))
+        .await();
     readButNeverClaimed = aJob("echo").withRequest("{\"taken\":\"over\"}").submit(pg, redis, keys);
-    var read = redis.send(Request.cmd(Command.XREADGROUP).arg("GROUP").arg(Keys.GROUP).arg("doomed-reader")
-        .arg("COUNT").arg(10).arg("STREAMS").arg(stream).arg(">")).await();
+    var read =
+        redis
+            .send(
+                Request.cmd(Command.XREADGROUP)
+                    .arg("GROUP")
+                    .arg(Keys.GROUP)
+                    .arg("doomed-reader")
+                    .arg("COUNT")
+                    .arg(10)
+                    .arg("STREAMS")
+                    .arg(stream)
+                    .arg(">"))
+            .await();
     assertEquals(1, StreamEntries.parse(read).size());
 
     worker = Worker.start(config);
@@ -82,22 +104,31 @@ class LeaseTest {
   }
 
   /**
-   * A job claimed by a worker that last heartbeated an hour ago, as if it had crashed mid-run. It is
-   * made in a queue no live worker reads, so the live worker's safety-net claim cannot take it first,
-   * and moved to the default queue once claimed.
+   * A job claimed by a worker that last heartbeated an hour ago, as if it had crashed mid-run. It
+   * is made in a queue no live worker reads, so the live worker's safety-net claim cannot take it
+   * first, and moved to the default queue once claimed.
    */
   private static Job claimedByADeadWorker(JobFixtures job, String deadWorker) {
     UUID id = job.inQueue("parked").insert(pg);
-    pg.preparedQuery("INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - interval '1 hour')")
-        .execute(Tuple.of(deadWorker)).await();
-    var rows = SqlTemplate.forQuery(pg, ClaimSql.CLAIM).execute(Map.of("ids", new UUID[] {id}, "worker", deadWorker)).await();
+    pg.preparedQuery(
+            "INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - interval '1 hour')")
+        .execute(Tuple.of(deadWorker))
+        .await();
+    var rows =
+        SqlTemplate.forQuery(pg, ClaimSql.CLAIM)
+            .execute(Map.of("ids", new UUID[] {id}, "worker", deadWorker))
+            .await();
     Job claimed = JobRows.toJob(rows.iterator().next());
-    pg.preparedQuery("UPDATE jobs SET queue = 'default' WHERE id = $1").execute(Tuple.of(id)).await();
+    pg.preparedQuery("UPDATE jobs SET queue = 'default' WHERE id = $1")
+        .execute(Tuple.of(id))
+        .await();
     return claimed;
   }
 
   private static Job awaitStatus(UUID id, JobStatus status) {
-    Eventually.await("job " + id + " is " + status, Duration.ofSeconds(20),
+    Eventually.await(
+        "job " + id + " is " + status,
+        Duration.ofSeconds(20),
         () -> JobFixtures.load(pg, id).orElseThrow().status() == status);
     return JobFixtures.load(pg, id).orElseThrow();
   }
@@ -115,25 +146,44 @@ class LeaseTest {
     Job job = awaitStatus(id, JobStatus.COMPLETED);
     assertEquals(2, job.attempts(), "the lost attempt counts");
     assertEquals(1, job.result().get("n").asInt());
-    long rows = pg.preparedQuery("SELECT count(*) FROM workers WHERE id = 'crashed-1'").execute().await()
-        .iterator().next().getLong(0);
+    long rows =
+        pg.preparedQuery("SELECT count(*) FROM workers WHERE id = 'crashed-1'")
+            .execute()
+            .await()
+            .iterator()
+            .next()
+            .getLong(0);
     assertEquals(0, rows, "the dead worker left the registry");
   }
 
   @Test
   void staleWorkerCannotOverwriteTheResultOfTheAttemptThatReplacedIt() {
-    Job staleAttempt = claimedByADeadWorker(aJob("echo").withRequest("{\"from\":\"attempt 2\"}"), "crashed-2");
+    Job staleAttempt =
+        claimedByADeadWorker(aJob("echo").withRequest("{\"from\":\"attempt 2\"}"), "crashed-2");
     UUID id = staleAttempt.id();
     Job replaced = awaitStatus(id, JobStatus.COMPLETED);
     assertEquals(2, replaced.attempts());
 
     // The "dead" worker wakes up and reports its attempt 1: the fence matches nothing.
-    var finisher = new AttemptFinisher(vertx.getOrCreateContext(), pg, QueueSignals.of(redis, pg, config),
-        JobEvents.of(redis, config), new SpoolMetrics());
-    boolean written = finisher.finish(staleAttempt, Outcome.completed(JobJson.tree("{\"from\":\"attempt 1\"}")),
-        Duration.ofSeconds(1)).await();
+    var finisher =
+        new AttemptFinisher(
+            vertx.getOrCreateContext(),
+            pg,
+            QueueSignals.of(redis, pg, config),
+            JobEvents.of(redis, config),
+            new SpoolMetrics());
+    boolean written =
+        finisher
+            .finish(
+                staleAttempt,
+                Outcome.completed(JobJson.tree("{\"from\":\"attempt 1\"}")),
+                Duration.ofSeconds(1))
+            .await();
     assertFalse(written);
-    boolean failedWritten = finisher.finish(staleAttempt, Outcome.failed("stale failure", 0), Duration.ofSeconds(1)).await();
+    boolean failedWritten =
+        finisher
+            .finish(staleAttempt, Outcome.failed("stale failure", 0), Duration.ofSeconds(1))
+            .await();
     assertFalse(failedWritten);
     Job after = JobFixtures.load(pg, id).orElseThrow();
     assertEquals(JobStatus.COMPLETED, after.status());
@@ -141,29 +191,56 @@ class LeaseTest {
     assertNull(after.error());
 
     // Nor can it checkpoint, or record a side effect, for the attempt it lost.
-    var stale = new RunningJob(staleAttempt, new EventWriter(JobEvents.of(redis, config), vertx, config.eventCoalesce()), pg, vertx);
-    assertThrows(AttemptLostException.class, () -> stale.checkpoint(JobJson.tree("{\"from\":\"attempt 1\"}")));
+    var stale =
+        new RunningJob(
+            staleAttempt,
+            new EventWriter(JobEvents.of(redis, config), vertx, config.eventCoalesce()),
+            pg,
+            vertx);
+    assertThrows(
+        AttemptLostException.class,
+        () -> stale.checkpoint(JobJson.tree("{\"from\":\"attempt 1\"}")));
     assertThrows(AttemptLostException.class, () -> stale.once("charge", key -> JobJson.tree("{}")));
     assertNull(JobFixtures.load(pg, id).orElseThrow().checkpoint());
-    long sideEffects = pg.preparedQuery("SELECT count(*) FROM job_side_effects WHERE job_id = $1").execute(Tuple.of(id))
-        .await().iterator().next().getLong(0);
+    long sideEffects =
+        pg.preparedQuery("SELECT count(*) FROM job_side_effects WHERE job_id = $1")
+            .execute(Tuple.of(id))
+            .await()
+            .iterator()
+            .next()
+            .getLong(0);
     assertEquals(0, sideEffects);
   }
 
   @Test
   void aSideEffectThatReturnsNothingIsRecordedAndNotRunAgain() throws Exception {
     UUID id = aJob("echo").insert(pg);
-    pg.preparedQuery("UPDATE jobs SET status = 'running', attempts = 1, lease_owner = 'live-1' WHERE id = $1")
-        .execute(Tuple.of(id)).await();
-    var attempt = new RunningJob(JobFixtures.load(pg, id).orElseThrow(),
-        new EventWriter(JobEvents.of(redis, config), vertx, config.eventCoalesce()), pg, vertx);
+    pg.preparedQuery(
+            "UPDATE jobs SET status = 'running', attempts = 1, lease_owner = 'live-1' WHERE id = $1")
+        .execute(Tuple.of(id))
+        .await();
+    var attempt =
+        new RunningJob(
+            JobFixtures.load(pg, id).orElseThrow(),
+            new EventWriter(JobEvents.of(redis, config), vertx, config.eventCoalesce()),
+            pg,
+            vertx);
 
     assertNull(attempt.once("notify", key -> null));
-    assertNull(attempt.once("notify", key -> {
-      throw new AssertionError("a recorded side effect runs once");
-    }));
-    long recorded = pg.preparedQuery("SELECT count(*) FROM job_side_effects WHERE job_id = $1 AND result IS NULL")
-        .execute(Tuple.of(id)).await().iterator().next().getLong(0);
+    assertNull(
+        attempt.once(
+            "notify",
+            key -> {
+              throw new AssertionError("a recorded side effect runs once");
+            }));
+    long recorded =
+        pg.preparedQuery(
+                "SELECT count(*) FROM job_side_effects WHERE job_id = $1 AND result IS NULL")
+            .execute(Tuple.of(id))
+            .await()
+            .iterator()
+            .next()
+            .getLong(0);
     assertEquals(1, recorded);
   }
 
@@ -182,12 +259,17 @@ class LeaseTest {
     pausedEnv.put("SPOOL_WORKER_CONCURRENCY", "1");
     Worker paused = Worker.start(SpoolConfig.fromEnv(pausedEnv));
     try {
-      UUID long_ = aJob("sleep").inQueue("paused").withRequest("{\"ms\":60000}").submit(pg, redis, keys);
+      UUID long_ =
+          aJob("sleep").inQueue("paused").withRequest("{\"ms\":60000}").submit(pg, redis, keys);
       awaitStatus(long_, JobStatus.RUNNING);
-      // What a reaper does to a worker it believes dead; the job is parked an hour ahead so none re-claims it.
+      // What a reaper does to a worker it believes dead; the job is parked an hour ahead so none
+      // re-claims it.
       pg.preparedQuery("DELETE FROM workers WHERE id = $1").execute(Tuple.of(paused.id())).await();
-      pg.preparedQuery("UPDATE jobs SET status = 'pending', lease_owner = NULL, run_at = now() + interval '1 hour' "
-          + "WHERE id = $1").execute(Tuple.of(long_)).await();
+      pg.preparedQuery(
+              "UPDATE jobs SET status = 'pending', lease_owner = NULL, run_at = now() + interval '1 hour' "
+                  + "WHERE id = $1")
+          .execute(Tuple.of(long_))
+          .await();
 
       // Its next heartbeat finds it was reaped: it stops that attempt, freeing its only slot.
       UUID next = aJob("echo").inQueue("paused").submit(pg, redis, keys);
@@ -206,23 +288,41 @@ class LeaseTest {
     stoppingEnv.put("SPOOL_QUEUES", "handback");
     stoppingEnv.put("SPOOL_SHUTDOWN_GRACE_SECS", "1");
     Worker stopping = Worker.start(SpoolConfig.fromEnv(stoppingEnv));
-    UUID quick = aJob("sleep").inQueue("handback").withRequest("{\"ms\":300}").submit(pg, redis, keys);
-    UUID slow = aJob("sleep").inQueue("handback").withRequest("{\"ms\":60000}").submit(pg, redis, keys);
+    UUID quick =
+        aJob("sleep").inQueue("handback").withRequest("{\"ms\":300}").submit(pg, redis, keys);
+    UUID slow =
+        aJob("sleep").inQueue("handback").withRequest("{\"ms\":60000}").submit(pg, redis, keys);
     awaitStatus(slow, JobStatus.RUNNING);
     awaitStatus(quick, JobStatus.RUNNING);
 
     stopping.close();
 
-    assertEquals(JobStatus.COMPLETED, JobFixtures.load(pg, quick).orElseThrow().status(), "finished within the grace");
+    assertEquals(
+        JobStatus.COMPLETED,
+        JobFixtures.load(pg, quick).orElseThrow().status(),
+        "finished within the grace");
     Job handedBack = JobFixtures.load(pg, slow).orElseThrow();
-    assertEquals(JobStatus.PENDING, handedBack.status(), "handed back, not left running for the reaper");
+    assertEquals(
+        JobStatus.PENDING, handedBack.status(), "handed back, not left running for the reaper");
     assertNull(handedBack.finishedAt());
     var signalled = new java.util.HashSet<UUID>();
-    StreamEntries.parse(redis.send(Request.cmd(Command.XREAD).arg("STREAMS").arg(keys.queueStream("handback")).arg("0"))
-        .await()).forEach(entry -> signalled.add(entry.jobId()));
+    StreamEntries.parse(
+            redis
+                .send(
+                    Request.cmd(Command.XREAD)
+                        .arg("STREAMS")
+                        .arg(keys.queueStream("handback"))
+                        .arg("0"))
+                .await())
+        .forEach(entry -> signalled.add(entry.jobId()));
     assertTrue(signalled.contains(slow), "signalled again for the next worker: " + signalled);
-    long registered = pg.preparedQuery("SELECT count(*) FROM workers WHERE id = $1").execute(Tuple.of(stopping.id()))
-        .await().iterator().next().getLong(0);
+    long registered =
+        pg.preparedQuery("SELECT count(*) FROM workers WHERE id = $1")
+            .execute(Tuple.of(stopping.id()))
+            .await()
+            .iterator()
+            .next()
+            .getLong(0);
     assertEquals(0, registered);
   }
 }

@@ -54,7 +54,9 @@ class WorkerTest {
   }
 
   private static Job awaitFinished(UUID id) {
-    Eventually.await("job " + id + " finished", Duration.ofSeconds(20),
+    Eventually.await(
+        "job " + id + " finished",
+        Duration.ofSeconds(20),
         () -> JobFixtures.load(pg, id).orElseThrow().status().isFinished());
     return JobFixtures.load(pg, id).orElseThrow();
   }
@@ -66,9 +68,15 @@ class WorkerTest {
     assertEquals(JobStatus.COMPLETED, job.status());
     assertEquals("hi", job.result().get("say").asText());
     assertEquals(1, job.attempts());
-    assertTrue(!job.startedAt().isBefore(job.submittedAt()) && !job.finishedAt().isBefore(job.startedAt()));
-    Eventually.await("the stream is empty", Duration.ofSeconds(5), () ->
-        redis.send(Request.cmd(Command.XLEN).arg(keys.queueStream("default"))).await().toLong() == 0L);
+    assertTrue(
+        !job.startedAt().isBefore(job.submittedAt())
+            && !job.finishedAt().isBefore(job.startedAt()));
+    Eventually.await(
+        "the stream is empty",
+        Duration.ofSeconds(5),
+        () ->
+            redis.send(Request.cmd(Command.XLEN).arg(keys.queueStream("default"))).await().toLong()
+                == 0L);
   }
 
   @Test
@@ -88,7 +96,8 @@ class WorkerTest {
 
   @Test
   void handlerExceptionFailsTheJobWithItsMessage() {
-    UUID id = aJob("sleep").withRequest("{\"ms\":\"soon\"}").withMaxAttempts(1).submit(pg, redis, keys);
+    UUID id =
+        aJob("sleep").withRequest("{\"ms\":\"soon\"}").withMaxAttempts(1).submit(pg, redis, keys);
     Job job = awaitFinished(id);
     assertEquals(JobStatus.FAILED, job.status());
     assertTrue(job.error().contains("'ms' must be a whole number"), job.error());
@@ -113,8 +122,12 @@ class WorkerTest {
       JobFixtures.signal(redis, keys, "default", id);
     }
     assertEquals(1, awaitFinished(id).attempts());
-    Eventually.await("all three signals settled", Duration.ofSeconds(5), () ->
-        redis.send(Request.cmd(Command.XLEN).arg(keys.queueStream("default"))).await().toLong() == 0L);
+    Eventually.await(
+        "all three signals settled",
+        Duration.ofSeconds(5),
+        () ->
+            redis.send(Request.cmd(Command.XLEN).arg(keys.queueStream("default"))).await().toLong()
+                == 0L);
     assertEquals(1, JobFixtures.load(pg, id).orElseThrow().attempts());
   }
 

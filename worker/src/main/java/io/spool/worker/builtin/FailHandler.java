@@ -6,8 +6,8 @@ import io.spool.handler.JobHandler;
 import io.spool.model.JobJson;
 
 /**
- * {@code fail}: {@code {"times": N}} fails the first N attempts, then completes with
- * {@code {"attempts": k}}; {@code {"times": -1}} always fails. For trying retries and the DLQ out.
+ * {@code fail}: {@code {"times": N}} fails the first N attempts, then completes with {@code
+ * {"attempts": k}}; {@code {"times": -1}} always fails. For trying retries and the DLQ out.
  */
 public final class FailHandler implements JobHandler {
   @Override
@@ -19,7 +19,8 @@ public final class FailHandler implements JobHandler {
   public JsonNode run(JobContext context) {
     long times = SleepHandler.number(context.request(), "times", -1, 1000, 1);
     if (times < 0 || context.attempt() <= times) {
-      throw new IllegalStateException("failing attempt " + context.attempt() + " as asked (times=" + times + ")");
+      throw new IllegalStateException(
+          "failing attempt " + context.attempt() + " as asked (times=" + times + ")");
     }
     return JobJson.MAPPER.createObjectNode().put("attempts", context.attempt());
   }

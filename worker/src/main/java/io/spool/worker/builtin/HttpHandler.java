@@ -24,11 +24,11 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * {@code http}: {@code {"method", "url", "headers"?, "body"?, "after_ms"?}} makes the request once per
- * job, whatever happens to its attempts, with {@code Idempotency-Key: <job id>:http} so the server can
- * recognise a repeat from the moment between doing and recording; then waits {@code after_ms}
- * (modelling later work). The result is {@code {"status", "body"}}: the body as JSON when the answer
- * says it is JSON, else as text, cut at {@code SPOOL_HTTP_MAX_RESPONSE_BYTES} with
+ * {@code http}: {@code {"method", "url", "headers"?, "body"?, "after_ms"?}} makes the request once
+ * per job, whatever happens to its attempts, with {@code Idempotency-Key: <job id>:http} so the
+ * server can recognise a repeat from the moment between doing and recording; then waits {@code
+ * after_ms} (modelling later work). The result is {@code {"status", "body"}}: the body as JSON when
+ * the answer says it is JSON, else as text, cut at {@code SPOOL_HTTP_MAX_RESPONSE_BYTES} with
  * {@code "truncated": true}. An answer asking to try again later (408, 425, 429, 5xx), a network
  * error or a timeout fails the attempt, so it is retried with backoff and sent again under the same
  * key; any other answer, redirects included (never followed), is the result. Destinations obey the
@@ -40,7 +40,9 @@ public final class HttpHandler implements JobHandler {
   private final HttpJobs settings;
   private final DestinationRules rules;
 
-  /** @param client an HTTP client that follows no redirects */
+  /**
+   * @param client an HTTP client that follows no redirects
+   */
   public HttpHandler(Vertx vertx, HttpClient client, HttpJobs settings) {
     this.vertx = vertx;
     this.client = client;
@@ -69,34 +71,42 @@ public final class HttpHandler implements JobHandler {
     long deadlineNanos = System.nanoTime() + timeoutMillis * 1_000_000;
     RequestOptions options;
     try {
-      options = PinnedRequests.to(vertx, rules, call.url()).await(timeoutMillis, TimeUnit.MILLISECONDS);
+      options =
+          PinnedRequests.to(vertx, rules, call.url()).await(timeoutMillis, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       throw timedOut();
     }
-    options.setMethod(HttpMethod.valueOf(call.method()))
+    options
+        .setMethod(HttpMethod.valueOf(call.method()))
         .setConnectTimeout(Math.max(1, remainingMillis(deadlineNanos)))
         .putHeader(HttpCall.IDEMPOTENCY_HEADER, idempotencyKey)
         .putHeader("User-Agent", "Spool-Http/1");
     call.headers().forEach(options::putHeader);
     Buffer payload = null;
     if (call.body() != null) {
-      payload = Buffer.buffer(call.body().isTextual() ? call.body().asText() : JobJson.encode(call.body()));
+      payload =
+          Buffer.buffer(
+              call.body().isTextual() ? call.body().asText() : JobJson.encode(call.body()));
       if (!call.body().isTextual() && !call.hasHeader("Content-Type")) {
         options.putHeader("Content-Type", "application/json");
       }
     }
     HttpClientRequest request = StreamedResponse.open(client, options);
     var timedOut = new AtomicBoolean();
-    long deadline = vertx.setTimer(Math.max(1, remainingMillis(deadlineNanos)), id -> {
-      timedOut.set(true);
-      request.reset();
-    });
+    long deadline =
+        vertx.setTimer(
+            Math.max(1, remainingMillis(deadlineNanos)),
+            id -> {
+              timedOut.set(true);
+              request.reset();
+            });
     try {
       var answer = StreamedResponse.send(request, payload).await();
       HttpClientResponse response = answer.response();
       int status = response.statusCode();
       if (status == 408 || status == 425 || status == 429 || status >= 500) {
-        throw new IOException(call.method() + " " + call.url() + " answered " + status + "; trying again later");
+        throw new IOException(
+            call.method() + " " + call.url() + " answered " + status + "; trying again later");
       }
       var body = Buffer.buffer();
       boolean truncated = false;
@@ -131,17 +141,24 @@ public final class HttpHandler implements JobHandler {
   }
 
   private TimeoutException timedOut() {
-    return new TimeoutException("no complete answer within " + settings.timeout().toSeconds() + " s");
+    return new TimeoutException(
+        "no complete answer within " + settings.timeout().toSeconds() + " s");
   }
 
   private static long remainingMillis(long deadlineNanos) {
     return (deadlineNanos - System.nanoTime()) / 1_000_000;
   }
 
-  /** JSON if the answer says so and parses, else text (U+0000, which Postgres cannot store, replaced). */
+  /**
+   * JSON if the answer says so and parses, else text (U+0000, which Postgres cannot store,
+   * replaced).
+   */
   private static JsonNode bodyOf(Buffer body, String contentType, boolean truncated) {
     String text = body.toString(StandardCharsets.UTF_8).replace('\u0000', '\uFFFD');
-    if (!truncated && contentType != null && contentType.toLowerCase(Locale.ROOT).contains("json") && !text.isBlank()) {
+    if (!truncated
+        && contentType != null
+        && contentType.toLowerCase(Locale.ROOT).contains("json")
+        && !text.isBlank()) {
       try {
         JsonNode json = JobJson.tree(text);
         if (!JobJson.containsNul(json)) {

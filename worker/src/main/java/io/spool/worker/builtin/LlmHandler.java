@@ -20,16 +20,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code llm}: streams a chat completion from the OpenAI-compatible server at {@code SPOOL_LLM_BASE_URL}
- * ({@code POST /chat/completions}, {@code stream: true}, {@code SPOOL_LLM_API_KEY} as bearer), the
- * request passed through. Each streamed delta is emitted as an {@code output} event
- * {@code {"text": "<delta>"}} (deltas close together share one event in the log: see
- * {@code SPOOL_EVENT_COALESCE_MILLIS}); the result is {@code {"text", "usage", "finish_reason", "model"}}. The
- * call runs inside {@code once}, so a retry after a finished reply returns it without paying again.
- * Cancellation (or the job's timeout) aborts the stream at once; the text so far is kept as the job's
- * result, {@code {"text": "...", "partial": true}}. A stream that breaks, an error answer or a silent
- * server ({@code SPOOL_LLM_IDLE_TIMEOUT_SECS}) fails the attempt, keeping its partial text, and a retry
- * asks again from the start.
+ * {@code llm}: streams a chat completion from the OpenAI-compatible server at {@code
+ * SPOOL_LLM_BASE_URL} ({@code POST /chat/completions}, {@code stream: true}, {@code
+ * SPOOL_LLM_API_KEY} as bearer), the request passed through. Each streamed delta is emitted as an
+ * {@code output} event {@code {"text": "<delta>"}} (deltas close together share one event in the
+ * log: see {@code SPOOL_EVENT_COALESCE_MILLIS}); the result is {@code {"text", "usage",
+ * "finish_reason", "model"}}. The call runs inside {@code once}, so a retry after a finished reply
+ * returns it without paying again. Cancellation (or the job's timeout) aborts the stream at once;
+ * the text so far is kept as the job's result, {@code {"text": "...", "partial": true}}. A stream
+ * that breaks, an error answer or a silent server ({@code SPOOL_LLM_IDLE_TIMEOUT_SECS}) fails the
+ * attempt, keeping its partial text, and a retry asks again from the start.
  */
 public final class LlmHandler implements JobHandler {
   /** How much of an error answer's body is quoted in the job's error. */
@@ -59,23 +59,28 @@ public final class LlmHandler implements JobHandler {
   }
 
   private JsonNode complete(JobContext context, String idempotencyKey) throws Exception {
-    var options = new RequestOptions()
-        .setMethod(HttpMethod.POST)
-        .setAbsoluteURI(completionsUrl)
-        .setIdleTimeout(settings.idleTimeout().toMillis())
-        .setConnectTimeout(settings.idleTimeout().toMillis())
-        .putHeader("Content-Type", "application/json")
-        .putHeader("Accept", "text/event-stream")
-        .putHeader(HttpCall.IDEMPOTENCY_HEADER, idempotencyKey);
+    var options =
+        new RequestOptions()
+            .setMethod(HttpMethod.POST)
+            .setAbsoluteURI(completionsUrl)
+            .setIdleTimeout(settings.idleTimeout().toMillis())
+            .setConnectTimeout(settings.idleTimeout().toMillis())
+            .putHeader("Content-Type", "application/json")
+            .putHeader("Accept", "text/event-stream")
+            .putHeader(HttpCall.IDEMPOTENCY_HEADER, idempotencyKey);
     if (settings.apiKey() != null) {
       options.putHeader("Authorization", "Bearer " + settings.apiKey());
     }
     var reply = new Reply();
     HttpClientRequest request = StreamedResponse.open(client, options);
     try {
-      var answer = StreamedResponse.send(request, Buffer.buffer(JobJson.encode(LlmCall.streamingBody(context.request())))).await();
+      var answer =
+          StreamedResponse.send(
+                  request, Buffer.buffer(JobJson.encode(LlmCall.streamingBody(context.request()))))
+              .await();
       if (answer.response().statusCode() != 200) {
-        throw new IOException("the model server answered " + answer.response().statusCode() + errorKind(answer));
+        throw new IOException(
+            "the model server answered " + answer.response().statusCode() + errorKind(answer));
       }
       var lines = new LineSplitter();
       for (var chunks = answer.chunks(); chunks.hasNext() && !reply.done; ) {
@@ -93,8 +98,12 @@ public final class LlmHandler implements JobHandler {
       if (reply.text.isEmpty()) {
         throw e;
       }
-      throw new PartialResultException(e instanceof InterruptedException ? "interrupted"
-          : e.getMessage() == null ? e.toString() : e.getMessage(), reply.partial(), e);
+      throw new PartialResultException(
+          e instanceof InterruptedException
+              ? "interrupted"
+              : e.getMessage() == null ? e.toString() : e.getMessage(),
+          reply.partial(),
+          e);
     }
   }
 
@@ -109,8 +118,13 @@ public final class LlmHandler implements JobHandler {
     }
     try {
       JsonNode error = JobJson.tree(body.toString(StandardCharsets.UTF_8)).path("error");
-      String kind = String.join(", ", java.util.stream.Stream.of(error.path("type").asText(null), error.path("code").asText(null))
-          .filter(s -> s != null && !s.isBlank() && s.length() <= 100).toList());
+      String kind =
+          String.join(
+              ", ",
+              java.util.stream.Stream.of(
+                      error.path("type").asText(null), error.path("code").asText(null))
+                  .filter(s -> s != null && !s.isBlank() && s.length() <= 100)
+                  .toList());
       return kind.isEmpty() ? "" : " (" + kind.replaceAll("[^\\x20-\\x7e]", "?") + ")";
     } catch (RuntimeException notJson) {
       return "";
@@ -125,7 +139,10 @@ public final class LlmHandler implements JobHandler {
     String model;
     boolean done;
 
-    /** Takes one line of the event stream: {@code data: {chunk}}, {@code data: [DONE]}, or anything else. */
+    /**
+     * Takes one line of the event stream: {@code data: {chunk}}, {@code data: [DONE]}, or anything
+     * else.
+     */
     void take(String line, JobContext context) {
       if (!line.startsWith("data:")) {
         return;
@@ -137,7 +154,8 @@ public final class LlmHandler implements JobHandler {
       }
       JsonNode chunk = JobJson.tree(data);
       if (chunk.hasNonNull("error")) {
-        throw new IllegalStateException("the model server reported an error: " + JobJson.encode(chunk.get("error")));
+        throw new IllegalStateException(
+            "the model server reported an error: " + JobJson.encode(chunk.get("error")));
       }
       if (chunk.hasNonNull("model")) {
         model = chunk.get("model").asText();
@@ -169,7 +187,10 @@ public final class LlmHandler implements JobHandler {
     }
   }
 
-  /** Splits a byte stream into UTF-8 lines, whatever the chunk boundaries (a character may straddle two). */
+  /**
+   * Splits a byte stream into UTF-8 lines, whatever the chunk boundaries (a character may straddle
+   * two).
+   */
   static final class LineSplitter {
     private Buffer pending = Buffer.buffer();
 

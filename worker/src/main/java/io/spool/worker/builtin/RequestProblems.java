@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.function.BiConsumer;
 
 /**
- * Collects what is wrong with a built-in job's request, as the gateway words it
- * ({@code request.<field>: message}), for the checks in {@code HttpCall} and {@code LlmCall}.
+ * Collects what is wrong with a built-in job's request, as the gateway words it ({@code
+ * request.<field>: message}), for the checks in {@code HttpCall} and {@code LlmCall}.
  */
 final class RequestProblems implements BiConsumer<String, String> {
   private final List<String> lines = new ArrayList<>();

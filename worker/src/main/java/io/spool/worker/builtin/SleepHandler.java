@@ -7,8 +7,8 @@ import io.spool.model.JobJson;
 
 /**
  * {@code sleep}: {@code {"ms": N, "steps": K}} sleeps N milliseconds in K equal steps (default 1);
- * the result is {@code {"slept_ms": N, "resumed_from": S}}. After each step it emits a
- * {@code progress} event {@code {"step": i, "of": K}} and checkpoints {@code {"steps_done": i}}, so a
+ * the result is {@code {"slept_ms": N, "resumed_from": S}}. After each step it emits a {@code
+ * progress} event {@code {"step": i, "of": K}} and checkpoints {@code {"steps_done": i}}, so a
  * retried attempt goes on after the last finished step; S is the number of steps it found done.
  * Models a long, mostly idle agent run.
  */
@@ -31,7 +31,8 @@ public final class SleepHandler implements JobHandler {
       // Spread the remainder so the steps add up to exactly ms.
       long slice = ms * (step + 1) / steps - ms * step / steps;
       Thread.sleep(slice);
-      context.emit("progress", JobJson.MAPPER.createObjectNode().put("step", step + 1).put("of", steps));
+      context.emit(
+          "progress", JobJson.MAPPER.createObjectNode().put("step", step + 1).put("of", steps));
       context.checkpoint(JobJson.MAPPER.createObjectNode().put("steps_done", step + 1));
     }
     return JobJson.MAPPER.createObjectNode().put("slept_ms", ms).put("resumed_from", done);
@@ -42,8 +43,12 @@ public final class SleepHandler implements JobHandler {
     if (value == null || value.isNull()) {
       return fallback;
     }
-    if (!value.isIntegralNumber() || !value.canConvertToLong() || value.asLong() < min || value.asLong() > max) {
-      throw new IllegalArgumentException("'" + field + "' must be a whole number from " + min + " to " + max);
+    if (!value.isIntegralNumber()
+        || !value.canConvertToLong()
+        || value.asLong() < min
+        || value.asLong() > max) {
+      throw new IllegalArgumentException(
+          "'" + field + "' must be a whole number from " + min + " to " + max);
     }
     return value.asLong();
   }

@@ -4,8 +4,8 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.RequestOptions;
 import java.util.Iterator;
 
 /** An HTTP answer whose body a handler's (plain virtual) thread reads chunk by chunk, blocking. */
@@ -25,7 +25,6 @@ record StreamedResponse(HttpClientResponse response, Iterator<Buffer> chunks) {
     }
   }
 
-
   /**
    * Sends the request ({@code body} may be null) and attaches the blocking reader as the answer
    * arrives, on the request's event loop. The reader is attached before the request is sent: a fast
@@ -33,8 +32,10 @@ record StreamedResponse(HttpClientResponse response, Iterator<Buffer> chunks) {
    * afterwards runs, and the body is gone (attaching then throws IllegalStateException).
    */
   static Future<StreamedResponse> send(HttpClientRequest request, Buffer body) {
-    Future<StreamedResponse> answer = request.response()
-        .map(response -> new StreamedResponse(response, response.blockingStream().iterator()));
+    Future<StreamedResponse> answer =
+        request
+            .response()
+            .map(response -> new StreamedResponse(response, response.blockingStream().iterator()));
     if (body == null) {
       request.end();
     } else {

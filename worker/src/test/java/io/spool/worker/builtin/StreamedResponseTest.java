@@ -14,7 +14,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Reading an answer on a handler's plain virtual thread, as the built-in {@code http} and {@code llm} do. */
+/**
+ * Reading an answer on a handler's plain virtual thread, as the built-in {@code http} and {@code
+ * llm} do.
+ */
 class StreamedResponseTest {
   private static final String BODY = "{\"error\":{\"type\":\"invalid_request_error\"}}";
   static Vertx vertx;
@@ -25,8 +28,12 @@ class StreamedResponseTest {
   static void start() {
     vertx = Vertx.vertx();
     // Answers at once, headers and a small body in one write: the case a late reader lost.
-    server = vertx.createHttpServer().requestHandler(request -> request.response().setStatusCode(401).end(BODY))
-        .listen(0, "127.0.0.1").await();
+    server =
+        vertx
+            .createHttpServer()
+            .requestHandler(request -> request.response().setStatusCode(401).end(BODY))
+            .listen(0, "127.0.0.1")
+            .await();
     client = vertx.createHttpClient();
   }
 
@@ -49,22 +56,30 @@ class StreamedResponseTest {
 
   private static CompletableFuture<Void> readAnswers(int count) {
     var done = new CompletableFuture<Void>();
-    Thread.ofVirtual().start(() -> {
-      try {
-        for (int i = 0; i < count; i++) {
-          var request = StreamedResponse.open(client, new RequestOptions().setMethod(HttpMethod.POST)
-              .setHost("127.0.0.1").setPort(server.actualPort()).setURI("/chat/completions"));
-          var answer = StreamedResponse.send(request, Buffer.buffer("{}")).await();
-          var body = Buffer.buffer();
-          answer.chunks().forEachRemaining(body::appendBuffer);
-          assertEquals(401, answer.response().statusCode());
-          assertEquals(BODY, body.toString(), "answer " + i);
-        }
-        done.complete(null);
-      } catch (Throwable e) {
-        done.completeExceptionally(e);
-      }
-    });
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                for (int i = 0; i < count; i++) {
+                  var request =
+                      StreamedResponse.open(
+                          client,
+                          new RequestOptions()
+                              .setMethod(HttpMethod.POST)
+                              .setHost("127.0.0.1")
+                              .setPort(server.actualPort())
+                              .setURI("/chat/completions"));
+                  var answer = StreamedResponse.send(request, Buffer.buffer("{}")).await();
+                  var body = Buffer.buffer();
+                  answer.chunks().forEachRemaining(body::appendBuffer);
+                  assertEquals(401, answer.response().statusCode());
+                  assertEquals(BODY, body.toString(), "answer " + i);
+                }
+                done.complete(null);
+              } catch (Throwable e) {
+                done.completeExceptionally(e);
+              }
+            });
     return done;
   }
 }
