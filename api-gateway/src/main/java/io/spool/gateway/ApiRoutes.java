@@ -33,7 +33,9 @@ public final class ApiRoutes {
       Vertx vertx,
       ApiKeys keys,
       RateLimiter limiter,
-      JobsHandler jobs,
+      SubmissionHandler submissions,
+      JobQueryHandler queries,
+      JobControlHandler controls,
       JobStreams streams,
       QueuesHandler queues,
       OpsEndpoints ops) {
@@ -49,21 +51,25 @@ public final class ApiRoutes {
     if (limiter.enabled()) {
       router.route("/v1/*").handler(ctx -> limit(limiter, ctx));
     }
-    router.post("/v1/jobs").handler(body()).handler(ApiRoutes::requireJson).handler(jobs::submit);
+    router
+        .post("/v1/jobs")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(submissions::submit);
     router
         .post("/v1/jobs/batch")
         .handler(body())
         .handler(ApiRoutes::requireJson)
-        .handler(jobs::submitBatch);
-    router.get("/v1/jobs").handler(jobs::list);
-    router.get("/v1/jobs/:id").handler(jobs::get);
+        .handler(submissions::submitBatch);
+    router.get("/v1/jobs").handler(queries::list);
+    router.get("/v1/jobs/:id").handler(queries::get);
     router.get("/v1/jobs/:id/events").handler(streams::sse);
     router.get("/v1/jobs/:id/ws").handler(streams::webSocket);
     router.get("/v1/ws").handler(streams::multiJobWebSocket);
-    router.post("/v1/jobs/:id/cancel").handler(jobs::cancel);
-    router.get("/v1/dlq").handler(jobs::listDeadLetters);
-    router.post("/v1/dlq/:id/requeue").handler(jobs::requeue);
-    router.delete("/v1/dlq/:id").handler(jobs::discard);
+    router.post("/v1/jobs/:id/cancel").handler(controls::cancel);
+    router.get("/v1/dlq").handler(queries::listDeadLetters);
+    router.post("/v1/dlq/:id/requeue").handler(controls::requeue);
+    router.delete("/v1/dlq/:id").handler(controls::discard);
     router.get("/v1/queues").handler(queues::get);
 
     router.route().failureHandler(ApiRoutes::failure);

@@ -56,23 +56,21 @@ final class GatewayVerticle extends VerticleBase {
     var events = JobEvents.of(s.redis(), config);
     var streams =
         new JobStreams(vertx, s.pg(), new EventFeed(vertx, s.pg(), events, s.hub()), s.hub());
-    var jobs =
-        new JobsHandler(
-            s.pg(),
-            s.redis(),
-            config.keys(),
-            signals,
-            events,
-            streams,
-            s.submitter(),
-            s.reader(),
-            s.types(),
-            new SubmissionParser(config),
-            s.pending(),
-            s.metrics());
+    var submissions =
+        new SubmissionHandler(new SubmissionParser(config), s.types(), s.pending(), s.submitter());
+    var queries = new JobQueryHandler(s.pg(), s.reader(), streams);
+    var controls = new JobControlHandler(s.pg(), signals, events, s.metrics());
     var router =
         ApiRoutes.router(
-            vertx, s.keys(), s.limiter(), jobs, streams, new QueuesHandler(s.queues()), s.ops());
+            vertx,
+            s.keys(),
+            s.limiter(),
+            submissions,
+            queries,
+            controls,
+            streams,
+            new QueuesHandler(s.queues()),
+            s.ops());
     var guard = ConnectionGuard.install(vertx, context, config.connections(), s.metrics());
     // HTTP/1.1 and WebSockets only: without h2c a connection is known from its first moment, so the
     // guard can bound a client that connects and sends nothing. HTTP/2 belongs at the ingress.

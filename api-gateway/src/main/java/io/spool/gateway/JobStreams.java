@@ -45,7 +45,7 @@ final class JobStreams {
 
   /** GET /v1/jobs/{id}/events: {@code id: seq}, {@code event: type}, {@code data: event JSON}. */
   void sse(RoutingContext ctx) {
-    UUID id = JobsHandler.pathId(ctx);
+    UUID id = RequestParts.pathId(ctx);
     String user = ApiRoutes.user(ctx);
     long after = afterSeq(ctx, ctx.request().getHeader("Last-Event-ID"));
     requireOwn(id, user)
@@ -100,7 +100,7 @@ final class JobStreams {
    * closes.
    */
   void webSocket(RoutingContext ctx) {
-    UUID id = JobsHandler.pathId(ctx);
+    UUID id = RequestParts.pathId(ctx);
     String user = ApiRoutes.user(ctx);
     long after = afterSeq(ctx, null);
     ctx.request().pause(); // the handshake must find the request unread after the ownership check

@@ -76,7 +76,9 @@ class OpenApiContractTest {
             vertx,
             ApiKeys.load(new Auth(List.of(), null, true)),
             new RateLimiter(null, new Keys("t"), new Limits(1, 0, 1)),
-            new JobsHandler(null, null, null, null, null, null, null, null, null, null, null, null),
+            new SubmissionHandler(null, null, null, null),
+            new JobQueryHandler(null, null, null),
+            new JobControlHandler(null, null, null, null),
             new JobStreams(vertx, null, null, null),
             new QueuesHandler(null),
             new OpsEndpoints(null, null, null, null));

@@ -132,6 +132,17 @@ public final class QueueSignals {
             });
   }
 
+  /**
+   * Tells the workers that running job {@code jobId} was asked to cancel (its worker interrupts the
+   * handler). Only the fast path: the durable request is the job's {@code cancel_requested} flag,
+   * which the worker's next heartbeat reads if this message is lost.
+   */
+  public Future<Void> askToCancel(UUID jobId) {
+    return redis
+        .send(Request.cmd(Command.PUBLISH).arg(keys.cancelChannel()).arg(jobId.toString()))
+        .mapEmpty();
+  }
+
   /** Moves up to {@code limit} due delayed signals to their streams. */
   public Future<Promotion> promoteDue(int limit) {
     return PROMOTE_DUE
