@@ -209,24 +209,27 @@ public final class Worker implements AutoCloseable {
       }
       wakeups.connect().await(30, TimeUnit.SECONDS);
       var reconciler = new Reconciler(redis, pg, config.keys(), signals, id);
-      var blockingRedis = RedisClients.client(vertx, config, 1);
+      // The blocking XREADGROUP gets a client of its own with one connection.
+      var reader =
+          new SignalReader(
+              RedisClients.client(vertx, config, 1),
+              redis,
+              config.keys(),
+              config.queues(),
+              id,
+              config.visibilityTimeout());
       String fetcher =
           vertx
               .deployVerticle(
                   new StreamFetcher(
-                      blockingRedis,
-                      redis,
-                      pg,
-                      config.keys(),
-                      config.queues(),
-                      id,
-                      dispatcher,
-                      new StreamAcks(redis),
-                      config.visibilityTimeout(),
-                      signals,
+                      reader,
+                      new SignalClaimer(pg, id, reader, signals, new StreamAcks(redis)),
                       postgres,
                       reconciler,
-                      events),
+                      dispatcher,
+                      events,
+                      redis,
+                      config.visibilityTimeout()),
                   virtual)
               .await(30, TimeUnit.SECONDS);
       log.info(
