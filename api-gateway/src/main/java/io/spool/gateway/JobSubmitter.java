@@ -1,7 +1,6 @@
 package io.spool.gateway;
 
 import io.spool.model.Job;
-import io.spool.model.JobStatus;
 import io.spool.model.NewJob;
 import io.spool.ops.SpoolMetrics;
 import io.spool.signal.QueueSignals;
@@ -331,27 +330,9 @@ final class JobSubmitter {
   }
 
   private static Job stored(NewJob job, Row inserted) {
-    return new Job(
-        job.id(),
-        job.type(),
-        job.queue(),
-        job.userId(),
-        job.request(),
-        JobStatus.PENDING,
-        null,
-        null,
-        0,
-        job.maxAttempts(),
+    return Job.justSubmitted(
+        job,
         inserted.getOffsetDateTime("submitted_at").toInstant(),
-        null,
-        null,
-        job.priority(),
-        inserted.getOffsetDateTime("run_at").toInstant(),
-        job.timeoutSecs(),
-        false,
-        job.callbackUrl(),
-        null,
-        job.concurrencyKey(),
-        null);
+        inserted.getOffsetDateTime("run_at").toInstant());
   }
 }

@@ -53,4 +53,34 @@ public record Job(
     String callbackUrl,
     JsonNode checkpoint,
     String concurrencyKey,
-    JsonNode webhook) {}
+    JsonNode webhook) {
+
+  /**
+   * The job a submission became once its row was committed: pending, no attempt started, nothing
+   * run yet; {@code submittedAt} and {@code runAt} as Postgres stored them.
+   */
+  public static Job justSubmitted(NewJob job, Instant submittedAt, Instant runAt) {
+    return new Job(
+        job.id(),
+        job.type(),
+        job.queue(),
+        job.userId(),
+        job.request(),
+        JobStatus.PENDING,
+        /* result= */ null,
+        /* error= */ null,
+        /* attempts= */ 0,
+        job.maxAttempts(),
+        submittedAt,
+        /* startedAt= */ null,
+        /* finishedAt= */ null,
+        job.priority(),
+        runAt,
+        job.timeoutSecs(),
+        /* cancelRequested= */ false,
+        job.callbackUrl(),
+        /* checkpoint= */ null,
+        job.concurrencyKey(),
+        /* webhook= */ null);
+  }
+}
