@@ -36,6 +36,10 @@ final class Settings {
     return value;
   }
 
+  int integer(IntSetting setting) {
+    return integer(setting.name(), setting.defaultValue(), setting.min(), setting.max());
+  }
+
   int integer(String name, int fallback, int min, int max) {
     String value = raw(name);
     if (value == null) {

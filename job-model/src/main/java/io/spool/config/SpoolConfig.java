@@ -16,43 +16,42 @@ import java.util.regex.Pattern;
  *     default {@code postgresql://postgres@127.0.0.1:5432/postgres}.
  * @param pgSchema the schema holding Spool's tables, created by migrations. {@code
  *     SPOOL_PG_SCHEMA}, default {@code spool}.
- * @param pgPoolSize Postgres connections per process (pipelined). {@code SPOOL_PG_POOL_SIZE},
- *     default 4.
+ * @param pgPoolSize Postgres connections per process (pipelined). {@link IntSettings#PG_POOL_SIZE}.
  * @param redisUrl Redis, {@code redis://[:password@]host:port[/db]}. {@code SPOOL_REDIS_URL},
  *     default {@code redis://127.0.0.1:6379}.
  * @param keyPrefix prefix (and hash tag) of every Redis key, so several Spools can share a Redis.
  *     {@code SPOOL_KEY_PREFIX}, default {@code spool}.
- * @param httpPort the gateway's HTTP port. {@code SPOOL_HTTP_PORT}, default 8080.
+ * @param httpPort the gateway's HTTP port. {@link IntSettings#HTTP_PORT}.
  * @param httpInstances gateway event-loop verticles. {@code SPOOL_HTTP_INSTANCES}, default: cores.
  * @param queues the queues a worker consumes. {@code SPOOL_QUEUES} (comma-separated), default
  *     {@code default}.
- * @param workerConcurrency job slots (jobs running at once) per worker process. {@code
- *     SPOOL_WORKER_CONCURRENCY}, default 10.
- * @param maxAttempts attempts a job gets unless its submission says otherwise. {@code
- *     SPOOL_MAX_ATTEMPTS}, default 3.
+ * @param workerConcurrency job slots (jobs running at once) per worker process. {@link
+ *     IntSettings#WORKER_CONCURRENCY}.
+ * @param maxAttempts attempts a job gets unless its submission says otherwise. {@link
+ *     IntSettings#MAX_ATTEMPTS}.
  * @param visibilityTimeout how long a worker may go without a heartbeat before its running jobs are
  *     returned to pending, and how long a read signal may stay unclaimed before another worker
- *     takes it over. {@code SPOOL_VISIBILITY_TIMEOUT_SECS}, default 30.
+ *     takes it over. {@link IntSettings#VISIBILITY_TIMEOUT_SECS}.
  * @param heartbeatInterval how often a worker proves it is alive; must be below the visibility
  *     timeout. {@code SPOOL_HEARTBEAT_SECS}, default a third of the visibility timeout, at least 1
  *     and at most 5 (see {@link #defaultHeartbeatSecs}).
  * @param shutdownGrace on SIGTERM, how long running jobs may go on before they are handed back.
- *     {@code SPOOL_SHUTDOWN_GRACE_SECS}, default 30.
- * @param jobTimeout how long one attempt may run unless its submission says otherwise. {@code
- *     SPOOL_JOB_TIMEOUT_SECS}, default 3600.
+ *     {@link IntSettings#SHUTDOWN_GRACE_SECS}.
+ * @param jobTimeout how long one attempt may run unless its submission says otherwise. {@link
+ *     IntSettings#JOB_TIMEOUT_SECS}.
  * @param retryBase backoff before the first retry (full jitter: a random wait up to this, doubling
- *     per attempt). {@code SPOOL_RETRY_BASE_MILLIS}, default 1000.
- * @param retryMax the cap of that doubling. {@code SPOOL_RETRY_MAX_MILLIS}, default 300000.
- * @param eventRetention how long a job's event log is kept after the job ends. {@code
- *     SPOOL_EVENT_RETENTION_SECS}, default 3600.
+ *     per attempt). {@link IntSettings#RETRY_BASE_MILLIS}.
+ * @param retryMax the cap of that doubling. {@link IntSettings#RETRY_MAX_MILLIS}.
+ * @param eventRetention how long a job's event log is kept after the job ends. {@link
+ *     IntSettings#EVENT_RETENTION_SECS}.
  * @param eventCoalesce a job's handler events are written at most once per this window, the first
- *     at once; consecutive text-only {@code output} events in one write are joined. {@code
- *     SPOOL_EVENT_COALESCE_MILLIS}, default 40; 0 writes as fast as Redis answers.
- * @param eventLogMax events kept per job (older ones are trimmed). {@code SPOOL_EVENT_LOG_MAX},
- *     default 1000.
+ *     at once; consecutive text-only {@code output} events in one write are joined. {@link
+ *     IntSettings#EVENT_COALESCE_MILLIS}; 0 writes as fast as Redis answers.
+ * @param eventLogMax events kept per job (older ones are trimmed). {@link
+ *     IntSettings#EVENT_LOG_MAX}.
  * @param webhooks how workers deliver webhooks, and where the gateway lets them go.
  * @param idempotencyTtl how long an idempotency key names its job; a reuse after that makes a new
- *     job. {@code SPOOL_IDEMPOTENCY_TTL_SECS}, default 86400 (24 h).
+ *     job. {@link IntSettings#IDEMPOTENCY_TTL_SECS}.
  * @param httpJobs how the built-in {@code http} job type calls out, and where it may go.
  * @param llm the OpenAI-compatible server the built-in {@code llm} job type streams from.
  * @param auth who may call the gateway's API.
@@ -99,16 +98,14 @@ public record SpoolConfig(
    *     SPOOL_WEBHOOK_SECRET}, no default. Never logged.
    * @param allowedHosts hosts exempt from the SSRF rules (e.g. an internal receiver), {@code
    *     *.domain} for a whole domain. {@code SPOOL_WEBHOOK_ALLOWED_HOSTS}, default none.
-   * @param maxAttempts POSTs per delivery before it is recorded as failed. {@code
-   *     SPOOL_WEBHOOK_MAX_ATTEMPTS}, default 10.
-   * @param retryBase backoff before the first retry (full jitter, doubling per attempt). {@code
-   *     SPOOL_WEBHOOK_RETRY_BASE_MILLIS}, default 2000.
-   * @param retryMax the cap of that doubling. {@code SPOOL_WEBHOOK_RETRY_MAX_MILLIS}, default
-   *     3600000.
-   * @param timeout how long one POST may take, connecting included. {@code
-   *     SPOOL_WEBHOOK_TIMEOUT_SECS}, default 10.
-   * @param concurrency POSTs in flight per worker process. {@code SPOOL_WEBHOOK_CONCURRENCY},
-   *     default 32.
+   * @param maxAttempts POSTs per delivery before it is recorded as failed. {@link
+   *     IntSettings#WEBHOOK_MAX_ATTEMPTS}.
+   * @param retryBase backoff before the first retry (full jitter, doubling per attempt). {@link
+   *     IntSettings#WEBHOOK_RETRY_BASE_MILLIS}.
+   * @param retryMax the cap of that doubling. {@link IntSettings#WEBHOOK_RETRY_MAX_MILLIS}.
+   * @param timeout how long one POST may take, connecting included. {@link
+   *     IntSettings#WEBHOOK_TIMEOUT_SECS}.
+   * @param concurrency POSTs in flight per worker process. {@link IntSettings#WEBHOOK_CONCURRENCY}.
    */
   public record Webhooks(
       List<String> secrets,
@@ -151,10 +148,10 @@ public record SpoolConfig(
    * @param allowedHosts hosts exempt from the SSRF rules (which are the webhooks' rules), {@code
    *     *.domain} for a whole domain. {@code SPOOL_HTTP_ALLOWED_HOSTS}, default none.
    * @param timeout how long one request may take, connecting and reading the answer included (the
-   *     job's own timeout bounds it too). {@code SPOOL_HTTP_TIMEOUT_SECS}, default 30.
+   *     job's own timeout bounds it too). {@link IntSettings#HTTP_TIMEOUT_SECS}.
    * @param maxResponseBytes how much of an answer's body is kept in the result; the rest is dropped
-   *     and the result says {@code "truncated": true}. {@code SPOOL_HTTP_MAX_RESPONSE_BYTES},
-   *     default 1048576 (1 MiB).
+   *     and the result says {@code "truncated": true}. {@link IntSettings#HTTP_MAX_RESPONSE_BYTES}
+   *     (1 MiB).
    */
   public record HttpJobs(List<String> allowedHosts, Duration timeout, int maxResponseBytes) {
     public static final String ALLOW_SETTING = "SPOOL_HTTP_ALLOWED_HOSTS";
@@ -175,7 +172,7 @@ public record SpoolConfig(
    * @param apiKey sent as {@code Authorization: Bearer <key>}. {@code SPOOL_LLM_API_KEY}, default
    *     none. Never logged.
    * @param idleTimeout how long the stream may stay silent (before the first token included) before
-   *     the attempt fails. {@code SPOOL_LLM_IDLE_TIMEOUT_SECS}, default 120.
+   *     the attempt fails. {@link IntSettings#LLM_IDLE_TIMEOUT_SECS}.
    */
   public record Llm(String baseUrl, String apiKey, Duration idleTimeout) {
     public boolean enabled() {
@@ -223,11 +220,11 @@ public record SpoolConfig(
    *
    * @param queueLimit most pending jobs (all queues together); past it a submission is a 429 with
    *     {@code Retry-After}. Each gateway counts them once a second and adds what it accepted
-   *     since, so several gateways may overshoot by about a second of intake. {@code
-   *     SPOOL_QUEUE_LIMIT}, default 100000.
+   *     since, so several gateways may overshoot by about a second of intake. {@link
+   *     IntSettings#QUEUE_LIMIT}.
    * @param ratePerSec requests per second each user may make, on average, shared by all gateways
-   *     through Redis (each gateway limits on its own while Redis is away); 0 for no limit. {@code
-   *     SPOOL_RATE_LIMIT}, default 0.
+   *     through Redis (each gateway limits on its own while Redis is away); 0 for no limit. {@link
+   *     IntSettings#RATE_LIMIT}.
    * @param rateBurst requests a user may make at once after being idle. {@code SPOOL_RATE_BURST},
    *     default twice the rate.
    */
@@ -238,14 +235,13 @@ public record SpoolConfig(
    * keep sockets (and their buffers) forever; each closing is counted in {@code
    * spool_http_connections_closed_total{reason}}.
    *
-   * @param headerTimeout a new connection must have sent a whole request head within this. {@code
-   *     SPOOL_HTTP_HEADER_TIMEOUT_SECS}, default 10.
+   * @param headerTimeout a new connection must have sent a whole request head within this. {@link
+   *     IntSettings#HTTP_HEADER_TIMEOUT_SECS}.
    * @param bodyTimeout a request's body must have arrived whole within this of its head; past it
-   *     the answer is a 408 and the connection closes. {@code SPOOL_HTTP_BODY_TIMEOUT_SECS},
-   *     default 30.
+   *     the answer is a 408 and the connection closes. {@link IntSettings#HTTP_BODY_TIMEOUT_SECS}.
    * @param idleTimeout a keep-alive connection with no request in progress closes after this (a
-   *     long-poll, SSE stream or WebSocket in progress is not idle). {@code
-   *     SPOOL_HTTP_IDLE_TIMEOUT_SECS}, default 60.
+   *     long-poll, SSE stream or WebSocket in progress is not idle). {@link
+   *     IntSettings#HTTP_IDLE_TIMEOUT_SECS}.
    */
   public record Connections(Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout) {}
 
@@ -253,16 +249,16 @@ public record SpoolConfig(
    * How a process can be watched.
    *
    * @param metricsPort the worker's port for {@code /metrics} and {@code /health/*} (the gateway
-   *     serves them on its HTTP port); 0 picks a free port and logs it. {@code SPOOL_METRICS_PORT},
-   *     default 9464.
+   *     serves them on its HTTP port); 0 picks a free port and logs it. {@link
+   *     IntSettings#METRICS_PORT}.
    * @param metricsToken when set, {@code /metrics} asks for {@code Authorization: Bearer <token>}
    *     (gateway and worker). {@code SPOOL_METRICS_TOKEN}, default none (open, as Prometheus
    *     expects; keep the port private instead). Never logged.
-   * @param statsInterval how often each worker logs one {@code stats} line; zero for never. {@code
-   *     SPOOL_STATS_INTERVAL_SECS}, default 60.
+   * @param statsInterval how often each worker logs one {@code stats} line; zero for never. {@link
+   *     IntSettings#STATS_INTERVAL_SECS}.
    * @param queueStatsInterval how often a process reads the queues' depth, lag and dead letters
    *     from Postgres and Redis for its gauges ({@code /v1/queues} reads them again when this
-   *     reading is over a second old). {@code SPOOL_QUEUE_STATS_SECS}, default 10.
+   *     reading is over a second old). {@link IntSettings#QUEUE_STATS_SECS}.
    * @param jsonLogs one JSON object per log line instead of text. {@code SPOOL_LOG_FORMAT}, {@code
    *     text} (default) or {@code json}; read by the logging set-up.
    */
@@ -297,9 +293,6 @@ public record SpoolConfig(
   /** Longest accepted per-job timeout: a week. */
   public static final int MAX_TIMEOUT_SECS = 7 * 24 * 3600;
 
-  /** {@code SPOOL_VISIBILITY_TIMEOUT_SECS} unless set. */
-  public static final int DEFAULT_VISIBILITY_TIMEOUT_SECS = 30;
-
   /**
    * The heartbeat interval unless {@code SPOOL_HEARTBEAT_SECS} says otherwise or the visibility
    * timeout is short.
@@ -323,8 +316,7 @@ public record SpoolConfig(
   /** Reads and validates the settings; throws {@link ConfigException} listing every bad one. */
   public static SpoolConfig fromEnv(Map<String, String> env) {
     var s = new Settings(env);
-    int visibilitySecs =
-        s.integer("SPOOL_VISIBILITY_TIMEOUT_SECS", DEFAULT_VISIBILITY_TIMEOUT_SECS, 2, 86_400);
+    int visibilitySecs = s.integer(IntSettings.VISIBILITY_TIMEOUT_SECS);
     var config =
         new SpoolConfig(
             s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres"),
@@ -333,28 +325,28 @@ public record SpoolConfig(
                 "spool",
                 Names.PG_SCHEMA,
                 "a lower-case identifier such as spool"),
-            s.integer("SPOOL_PG_POOL_SIZE", 4, 1, 100),
+            s.integer(IntSettings.PG_POOL_SIZE),
             s.url("SPOOL_REDIS_URL", DEFAULT_REDIS_URL, "redis", "rediss"),
             s.string("SPOOL_KEY_PREFIX", "spool", Names.KEY_PREFIX, Names.KEY_PREFIX_RULE),
-            s.integer("SPOOL_HTTP_PORT", 8080, 0, 65535),
+            s.integer(IntSettings.HTTP_PORT),
             s.integer("SPOOL_HTTP_INSTANCES", Runtime.getRuntime().availableProcessors(), 1, 64),
             s.list(
                 "SPOOL_QUEUES",
                 List.of(Names.DEFAULT_QUEUE),
                 q -> Names.QUEUE.matcher(q).matches(),
                 Names.NAME_RULE),
-            s.integer("SPOOL_WORKER_CONCURRENCY", 10, 1, 100_000),
-            s.integer("SPOOL_MAX_ATTEMPTS", 3, 1, MAX_ATTEMPTS_LIMIT),
+            s.integer(IntSettings.WORKER_CONCURRENCY),
+            s.integer(IntSettings.MAX_ATTEMPTS),
             Duration.ofSeconds(visibilitySecs),
             Duration.ofSeconds(
                 s.integer("SPOOL_HEARTBEAT_SECS", defaultHeartbeatSecs(visibilitySecs), 1, 3_600)),
-            Duration.ofSeconds(s.integer("SPOOL_SHUTDOWN_GRACE_SECS", 30, 0, 86_400)),
-            Duration.ofSeconds(s.integer("SPOOL_JOB_TIMEOUT_SECS", 3600, 1, MAX_TIMEOUT_SECS)),
-            Duration.ofMillis(s.integer("SPOOL_RETRY_BASE_MILLIS", 1000, 0, 3_600_000)),
-            Duration.ofMillis(s.integer("SPOOL_RETRY_MAX_MILLIS", 300_000, 0, 86_400_000)),
-            Duration.ofSeconds(s.integer("SPOOL_EVENT_RETENTION_SECS", 3600, 1, 30 * 86_400)),
-            Duration.ofMillis(s.integer("SPOOL_EVENT_COALESCE_MILLIS", 40, 0, 1_000)),
-            s.integer("SPOOL_EVENT_LOG_MAX", 1000, 10, 1_000_000),
+            Duration.ofSeconds(s.integer(IntSettings.SHUTDOWN_GRACE_SECS)),
+            Duration.ofSeconds(s.integer(IntSettings.JOB_TIMEOUT_SECS)),
+            Duration.ofMillis(s.integer(IntSettings.RETRY_BASE_MILLIS)),
+            Duration.ofMillis(s.integer(IntSettings.RETRY_MAX_MILLIS)),
+            Duration.ofSeconds(s.integer(IntSettings.EVENT_RETENTION_SECS)),
+            Duration.ofMillis(s.integer(IntSettings.EVENT_COALESCE_MILLIS)),
+            s.integer(IntSettings.EVENT_LOG_MAX),
             new Webhooks(
                 s.secrets("SPOOL_WEBHOOK_SECRET", 16),
                 s.list(
@@ -362,25 +354,24 @@ public record SpoolConfig(
                     List.of(),
                     h -> Names.HOST.matcher(h).matches(),
                     "a host name or IP address, or *.domain"),
-                s.integer("SPOOL_WEBHOOK_MAX_ATTEMPTS", 10, 1, 100),
-                Duration.ofMillis(s.integer("SPOOL_WEBHOOK_RETRY_BASE_MILLIS", 2000, 0, 3_600_000)),
-                Duration.ofMillis(
-                    s.integer("SPOOL_WEBHOOK_RETRY_MAX_MILLIS", 3_600_000, 0, 86_400_000)),
-                Duration.ofSeconds(s.integer("SPOOL_WEBHOOK_TIMEOUT_SECS", 10, 1, 300)),
-                s.integer("SPOOL_WEBHOOK_CONCURRENCY", 32, 1, 10_000)),
-            Duration.ofSeconds(s.integer("SPOOL_IDEMPOTENCY_TTL_SECS", 86_400, 1, 90 * 86_400)),
+                s.integer(IntSettings.WEBHOOK_MAX_ATTEMPTS),
+                Duration.ofMillis(s.integer(IntSettings.WEBHOOK_RETRY_BASE_MILLIS)),
+                Duration.ofMillis(s.integer(IntSettings.WEBHOOK_RETRY_MAX_MILLIS)),
+                Duration.ofSeconds(s.integer(IntSettings.WEBHOOK_TIMEOUT_SECS)),
+                s.integer(IntSettings.WEBHOOK_CONCURRENCY)),
+            Duration.ofSeconds(s.integer(IntSettings.IDEMPOTENCY_TTL_SECS)),
             new HttpJobs(
                 s.list(
                     HttpJobs.ALLOW_SETTING,
                     List.of(),
                     h -> Names.HOST.matcher(h).matches(),
                     "a host name or IP address, or *.domain"),
-                Duration.ofSeconds(s.integer("SPOOL_HTTP_TIMEOUT_SECS", 30, 1, 86_400)),
-                s.integer("SPOOL_HTTP_MAX_RESPONSE_BYTES", 1 << 20, 0, 64 << 20)),
+                Duration.ofSeconds(s.integer(IntSettings.HTTP_TIMEOUT_SECS)),
+                s.integer(IntSettings.HTTP_MAX_RESPONSE_BYTES)),
             new Llm(
                 s.url("SPOOL_LLM_BASE_URL", null, "http", "https"),
                 s.secret("SPOOL_LLM_API_KEY"),
-                Duration.ofSeconds(s.integer("SPOOL_LLM_IDLE_TIMEOUT_SECS", 120, 1, 86_400))),
+                Duration.ofSeconds(s.integer(IntSettings.LLM_IDLE_TIMEOUT_SECS))),
             new Auth(
                 s.secrets("SPOOL_API_KEYS", 0),
                 s.string("SPOOL_API_KEYS_FILE", null, Pattern.compile(".{1,4096}"), "a file path"),
@@ -388,14 +379,14 @@ public record SpoolConfig(
                     .equals("none")),
             limits(s),
             new Connections(
-                Duration.ofSeconds(s.integer("SPOOL_HTTP_HEADER_TIMEOUT_SECS", 10, 1, 3_600)),
-                Duration.ofSeconds(s.integer("SPOOL_HTTP_BODY_TIMEOUT_SECS", 30, 1, 3_600)),
-                Duration.ofSeconds(s.integer("SPOOL_HTTP_IDLE_TIMEOUT_SECS", 60, 1, 86_400))),
+                Duration.ofSeconds(s.integer(IntSettings.HTTP_HEADER_TIMEOUT_SECS)),
+                Duration.ofSeconds(s.integer(IntSettings.HTTP_BODY_TIMEOUT_SECS)),
+                Duration.ofSeconds(s.integer(IntSettings.HTTP_IDLE_TIMEOUT_SECS))),
             new Ops(
-                s.integer("SPOOL_METRICS_PORT", 9464, 0, 65535),
+                s.integer(IntSettings.METRICS_PORT),
                 s.secret("SPOOL_METRICS_TOKEN"),
-                Duration.ofSeconds(s.integer("SPOOL_STATS_INTERVAL_SECS", 60, 0, 86_400)),
-                Duration.ofSeconds(s.integer("SPOOL_QUEUE_STATS_SECS", 10, 1, 3_600)),
+                Duration.ofSeconds(s.integer(IntSettings.STATS_INTERVAL_SECS)),
+                Duration.ofSeconds(s.integer(IntSettings.QUEUE_STATS_SECS)),
                 s.string("SPOOL_LOG_FORMAT", "text", Pattern.compile("text|json"), "text or json")
                     .equals("json")));
     // Only a heartbeat set explicitly can fail this: the derived one is always below the timeout.
@@ -412,9 +403,9 @@ public record SpoolConfig(
   }
 
   private static Limits limits(Settings s) {
-    int rate = s.integer("SPOOL_RATE_LIMIT", 0, 0, 1_000_000);
+    int rate = s.integer(IntSettings.RATE_LIMIT);
     return new Limits(
-        s.integer("SPOOL_QUEUE_LIMIT", 100_000, 1, 1_000_000_000),
+        s.integer(IntSettings.QUEUE_LIMIT),
         rate,
         s.integer("SPOOL_RATE_BURST", Math.max(1, 2 * rate), 1, 10_000_000));
   }
