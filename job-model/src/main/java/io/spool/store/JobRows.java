@@ -6,8 +6,6 @@ import io.spool.model.JobStatus;
 import io.vertx.sqlclient.Row;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.util.Arrays;
-import java.util.stream.Collectors;
 
 /** The columns of a {@link Job} as statements select them, and the mapping of such a row. */
 public final class JobRows {
@@ -18,11 +16,6 @@ public final class JobRows {
           + "priority, run_at, timeout_secs, cancel_requested, callback_url, checkpoint::text AS checkpoint, concurrency_key";
 
   private JobRows() {}
-
-  /** The column list with each column qualified, for statements that join. */
-  static String prefixed(String alias, String columns) {
-    return Arrays.stream(columns.split(", ")).map(c -> alias + c).collect(Collectors.joining(", "));
-  }
 
   /** Maps a row selected with {@link #COLUMNS} (and, if present, a {@code webhook} column). */
   public static Job toJob(Row row) {
