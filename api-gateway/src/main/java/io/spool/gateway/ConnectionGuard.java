@@ -31,6 +31,14 @@ final class ConnectionGuard {
    */
   static final long DRAIN_LIMIT = ApiRoutes.MAX_BODY_BYTES;
 
+  /**
+   * A larger body of declared length is still read to its end, up to this, before the connection
+   * closes: closing while the client is still sending makes its TCP stack answer with a reset,
+   * which can throw away the 413 before the client has read it (the JDK's HttpClient then reports
+   * "header parser received no bytes"). The body timeout bounds how long the reading may take.
+   */
+  static final long LINGER_LIMIT = 16 * ApiRoutes.MAX_BODY_BYTES;
+
   private static final String CONTEXT_KEY = ConnectionGuard.class.getName();
   private static final long SWEEP_MILLIS = 1000;
 
@@ -183,7 +191,8 @@ final class ConnectionGuard {
    * connection would never read again, and the client's next request on it would get no answer. The
    * rest of the body is read and dropped; if it is larger than {@link #DRAIN_LIMIT}, or of no
    * declared length, the answer says {@code Connection: close} and the connection closes once the
-   * body has arrived (the body timeout bounds how long that may take).
+   * body has arrived: all of a declared body up to {@link #LINGER_LIMIT}, else {@link #DRAIN_LIMIT}
+   * more of it (the body timeout bounds how long that may take).
    */
   static void drainUnread(HttpServerRequest request, HttpServerResponse response) {
     if (request.isEnded()) {
@@ -194,13 +203,14 @@ final class ConnectionGuard {
     if (!keep && !response.headWritten()) {
       response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     }
+    long dropUpTo = declared >= 0 && declared <= LINGER_LIMIT ? declared : DRAIN_LIMIT;
     long[] dropped = {0};
     Context context = Vertx.currentContext();
     ConnectionGuard guard = context == null ? null : context.get(CONTEXT_KEY);
     request.handler(
         data -> {
           dropped[0] += data.length();
-          if (!keep && dropped[0] > DRAIN_LIMIT) {
+          if (!keep && dropped[0] > dropUpTo) {
             closeUnread(guard, request);
           }
         });
