@@ -8,6 +8,7 @@ import io.spool.store.UserJobSql;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.templates.SqlTemplate;
 import java.util.ArrayList;
@@ -26,11 +27,13 @@ final class JobReader {
   /** Ids in one statement. */
   private static final int MAX_IDS_PER_READ = 500;
 
-  private final SqlClient pg;
+  /** Built once: a template parses its statement when made, and this one runs per read batch. */
+  private final SqlTemplate<Map<String, Object>, RowSet<Row>> selectMany;
+
   private final GroupCommit<UUID, Job> reads;
 
   JobReader(Context context, SqlClient pg, SpoolMetrics metrics) {
-    this.pg = pg;
+    this.selectMany = SqlTemplate.forQuery(pg, UserJobSql.SELECT_MANY_WITH_WEBHOOK);
     this.reads =
         new GroupCommit<>(
             context, this::read, id -> 1, MAX_IDS_PER_READ, 1, metrics.batchSizes("read"));
@@ -49,7 +52,7 @@ final class JobReader {
 
   /** One job or null per id, in order. */
   private Future<List<Job>> read(List<UUID> ids) {
-    return SqlTemplate.forQuery(pg, UserJobSql.SELECT_MANY_WITH_WEBHOOK)
+    return selectMany
         .execute(Map.of("ids", ids.toArray(UUID[]::new)))
         .map(
             rows -> {

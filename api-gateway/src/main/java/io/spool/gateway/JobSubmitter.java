@@ -45,6 +45,10 @@ final class JobSubmitter {
   private static final int MAX_COMMITS_IN_FLIGHT = 1;
 
   private final SqlClient pg;
+
+  /** Built once for the common path (no keys): it runs per insert batch. */
+  private final SqlTemplate<Map<String, Object>, RowSet<Row>> insertMany;
+
   private final Pool transactions;
   private final QueueSignals signals;
   private final Duration idempotencyTtl;
@@ -66,6 +70,7 @@ final class JobSubmitter {
       SpoolMetrics metrics) {
     this.metrics = metrics;
     this.pg = pg;
+    this.insertMany = SqlTemplate.forQuery(pg, SubmitSql.INSERT_MANY);
     this.transactions = transactions;
     this.signals = signals;
     this.idempotencyTtl = idempotencyTtl;
@@ -293,7 +298,7 @@ final class JobSubmitter {
 
   private Future<List<List<Job>>> insert(List<List<NewJob>> requests) {
     List<NewJob> all = requests.stream().flatMap(List::stream).toList();
-    return SqlTemplate.forQuery(pg, SubmitSql.INSERT_MANY)
+    return insertMany
         .execute(SubmitSql.insertParams(all))
         .map(
             rows -> {

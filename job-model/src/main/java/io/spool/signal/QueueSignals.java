@@ -7,6 +7,8 @@ import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Instant;
@@ -60,6 +62,10 @@ public final class QueueSignals {
   private final Redis redis;
   private final Keys keys;
   private final SqlClient pg;
+
+  /** Built once: it runs for every finish batch that ends a keyed job. */
+  private final SqlTemplate<Map<String, Object>, RowSet<Row>> nextOfKeys;
+
   private final String wakeChannel;
 
   /** The signals of the Spool these settings describe. */
@@ -71,6 +77,7 @@ public final class QueueSignals {
     this.redis = redis;
     this.keys = keys;
     this.pg = pg;
+    this.nextOfKeys = SqlTemplate.forQuery(pg, ClaimSql.NEXT_OF_KEYS);
     this.wakeChannel = wakeChannel;
   }
 
@@ -115,7 +122,7 @@ public final class QueueSignals {
     if (jobIds.isEmpty()) {
       return Future.succeededFuture();
     }
-    return SqlTemplate.forQuery(pg, ClaimSql.NEXT_OF_KEYS)
+    return nextOfKeys
         .execute(Map.of("ids", jobIds.toArray(UUID[]::new)))
         .compose(
             rows -> {

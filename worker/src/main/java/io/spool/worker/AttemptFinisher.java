@@ -14,6 +14,7 @@ import io.spool.store.GroupCommit;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Duration;
@@ -74,7 +75,9 @@ final class AttemptFinisher {
   /** An outcome to write; {@code ran}: how long the attempt ran, for the duration histogram. */
   private record Finish(Job job, Outcome outcome, Duration ran) {}
 
-  private final SqlClient pg;
+  /** Built once: a template parses its statement when made, and this one runs per finish batch. */
+  private final SqlTemplate<Map<String, Object>, RowSet<Row>> finishMany;
+
   private final QueueSignals signals;
   private final JobEvents events;
   private final GroupCommit<Finish, Boolean> commits;
@@ -83,7 +86,7 @@ final class AttemptFinisher {
   AttemptFinisher(
       Context context, SqlClient pg, QueueSignals signals, JobEvents events, SpoolMetrics metrics) {
     this.metrics = metrics;
-    this.pg = pg;
+    this.finishMany = SqlTemplate.forQuery(pg, AttemptSql.FINISH_MANY);
     this.signals = signals;
     this.events = events;
     this.commits =
@@ -113,7 +116,7 @@ final class AttemptFinisher {
               outcome.error(),
               outcome.backoffMillis()));
     }
-    return SqlTemplate.forQuery(pg, AttemptSql.FINISH_MANY)
+    return finishMany
         .execute(AttemptSql.finishParams(ends))
         .map(
             rows -> {

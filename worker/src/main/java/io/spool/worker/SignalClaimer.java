@@ -7,6 +7,7 @@ import io.spool.store.ClaimSql;
 import io.spool.store.JobRows;
 import io.spool.worker.StreamEntries.Entry;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.templates.SqlTemplate;
 import java.time.Duration;
@@ -33,7 +34,9 @@ final class SignalClaimer {
   /** A signal that came too early goes back to the delayed set for at least this long. */
   private static final Duration MIN_REDELAY = Duration.ofMillis(20);
 
-  private final SqlClient pg;
+  // Built once: a template parses its statement when made, and these run per read.
+  private final SqlTemplate<Map<String, Object>, RowSet<Row>> claimByIds;
+  private final SqlTemplate<Map<String, Object>, RowSet<Row>> pendingAmong;
   private final String workerId;
   private final SignalReader reader;
   private final QueueSignals signals;
@@ -41,7 +44,8 @@ final class SignalClaimer {
 
   SignalClaimer(
       SqlClient pg, String workerId, SignalReader reader, QueueSignals signals, StreamAcks acks) {
-    this.pg = pg;
+    this.claimByIds = SqlTemplate.forQuery(pg, ClaimSql.CLAIM);
+    this.pendingAmong = SqlTemplate.forQuery(pg, ClaimSql.SELECT_PENDING_AMONG);
     this.workerId = workerId;
     this.reader = reader;
     this.signals = signals;
@@ -65,9 +69,7 @@ final class SignalClaimer {
     reader.putBack(extra);
     var claimed = new ArrayList<Job>(ids.size());
     for (Row row :
-        SqlTemplate.forQuery(pg, ClaimSql.CLAIM)
-            .execute(Map.of("ids", ids.toArray(UUID[]::new), "worker", workerId))
-            .await()) {
+        claimByIds.execute(Map.of("ids", ids.toArray(UUID[]::new), "worker", workerId)).await()) {
       Job job = JobRows.toJob(row);
       claimed.add(job);
       ids.remove(job.id());
@@ -86,10 +88,7 @@ final class SignalClaimer {
    */
   private void signalAgainIfPending(Set<UUID> unclaimed) {
     var again = new ArrayList<Signal>();
-    for (Row row :
-        SqlTemplate.forQuery(pg, ClaimSql.SELECT_PENDING_AMONG)
-            .execute(Map.of("ids", unclaimed.toArray(UUID[]::new)))
-            .await()) {
+    for (Row row : pendingAmong.execute(Map.of("ids", unclaimed.toArray(UUID[]::new))).await()) {
       Duration dueIn = Duration.ofMillis(row.getLong("due_in_ms"));
       // Due later by Postgres's clock: delay by that much (at least a little), whatever this JVM's
       // clock says.
