@@ -80,7 +80,8 @@ public final class Gateway implements AutoCloseable {
       var batching = vertx.getOrCreateContext();
       var signals = QueueSignals.of(redis, pg, config);
       var submitter =
-          new JobSubmitter(batching, pg, transactions, signals, config.idempotencyTtl(), metrics);
+          new JobSubmitter(
+              batching, pg, transactions, signals, config.jobs().idempotencyTtl(), metrics);
       var reader = new JobReader(batching, reads, metrics);
       var shared =
           new GatewayVerticle.Shared(
@@ -101,14 +102,14 @@ public final class Gateway implements AutoCloseable {
       vertx
           .deployVerticle(
               () -> new GatewayVerticle(config, shared),
-              new DeploymentOptions().setInstances(config.httpInstances()))
+              new DeploymentOptions().setInstances(config.gateway().instances()))
           .await(30, TimeUnit.SECONDS);
       log.info(
           "gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",
-          config.httpPort(),
-          config.httpInstances(),
-          config.pgSchema(),
-          config.keyPrefix());
+          config.gateway().port(),
+          config.gateway().instances(),
+          config.pg().schema(),
+          config.redis().keyPrefix());
       return new Gateway(vertx, pg, redis);
     } catch (Exception e) {
       vertx.close();

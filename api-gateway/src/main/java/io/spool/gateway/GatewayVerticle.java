@@ -77,7 +77,7 @@ final class GatewayVerticle extends VerticleBase {
     return vertx
         .createHttpServer(
             new HttpServerOptions()
-                .setPort(config.httpPort())
+                .setPort(config.gateway().port())
                 .setTcpNoDelay(true)
                 .setHttp2ClearTextEnabled(false)
                 .setPerMessageWebSocketCompressionSupported(false)
@@ -97,6 +97,7 @@ final class GatewayVerticle extends VerticleBase {
         .recover(
             e ->
                 Future.failedFuture(
-                    PortInUseException.explain(e, "SPOOL_HTTP_PORT", config.httpPort(), false)));
+                    PortInUseException.explain(
+                        e, "SPOOL_HTTP_PORT", config.gateway().port(), false)));
   }
 }

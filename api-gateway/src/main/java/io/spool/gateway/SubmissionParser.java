@@ -60,8 +60,8 @@ final class SubmissionParser {
   private final DestinationRules httpDestinations;
 
   SubmissionParser(SpoolConfig config) {
-    this.defaultMaxAttempts = config.maxAttempts();
-    this.defaultTimeoutSecs = (int) config.jobTimeout().toSeconds();
+    this.defaultMaxAttempts = config.jobs().maxAttempts();
+    this.defaultTimeoutSecs = (int) config.jobs().timeout().toSeconds();
     this.webhookDestinations = config.webhooks().destinations();
     this.httpDestinations = config.httpJobs().destinations();
   }

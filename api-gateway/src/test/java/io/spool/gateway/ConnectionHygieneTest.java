@@ -47,7 +47,7 @@ class ConnectionHygieneTest {
                 "SPOOL_HTTP_IDLE_TIMEOUT_SECS",
                 "2"),
             "echo");
-    port = running.config.httpPort();
+    port = running.config.gateway().port();
   }
 
   @AfterAll

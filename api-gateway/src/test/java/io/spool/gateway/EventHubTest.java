@@ -39,7 +39,7 @@ class EventHubTest {
   @BeforeAll
   static void start() {
     config = TestServices.isolatedConfig(EventHubTest.class);
-    URI redis = URI.create(config.redisUrl());
+    URI redis = URI.create(config.redis().url());
     slowLink = TcpProxy.to(redis.getHost(), redis.getPort());
     slowLink.delayToTarget(Duration.ofMillis(300));
     vertx = Vertx.vertx();

@@ -45,7 +45,7 @@ class GatewayApiTest {
     assertEquals("/v1/jobs/" + id, response.header("Location"));
     assertEquals("pending", response.json().get("status").asText());
     assertEquals("default", response.json().get("queue").asText());
-    assertEquals(config.maxAttempts(), response.json().get("max_attempts").asInt());
+    assertEquals(config.jobs().maxAttempts(), response.json().get("max_attempts").asInt());
     assertNotNull(response.json().get("submitted_at").asText());
 
     var row =

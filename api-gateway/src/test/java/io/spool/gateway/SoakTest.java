@@ -215,7 +215,7 @@ class SoakTest {
   }
 
   private static void goneMidBody(String request) {
-    try (var socket = new RawHttp(running.config.httpPort(), 2_000)) {
+    try (var socket = new RawHttp(running.config.gateway().port(), 2_000)) {
       socket.write(request.substring(0, request.length() - 5));
     } catch (IOException e) {
       throw new IllegalStateException(e);
@@ -223,7 +223,7 @@ class SoakTest {
   }
 
   private static Outcome slowSender(String name, String request) {
-    try (var socket = new RawHttp(running.config.httpPort(), 15_000)) {
+    try (var socket = new RawHttp(running.config.gateway().port(), 15_000)) {
       for (int at = 0; at < request.length(); at += 40) {
         socket.write(request.substring(at, Math.min(request.length(), at + 40)));
         Thread.sleep(15);
@@ -241,7 +241,7 @@ class SoakTest {
         .pg()
         .query(
             "SELECT request->>'marker' AS marker, count(*)::int AS n FROM "
-                + running.config.pgSchema()
+                + running.config.pg().schema()
                 + ".jobs WHERE request ? 'marker' GROUP BY 1")
         .execute()
         .await()

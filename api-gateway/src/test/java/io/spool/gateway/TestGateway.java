@@ -23,7 +23,7 @@ final class TestGateway implements AutoCloseable {
   private TestGateway(SpoolConfig config, Gateway gateway) {
     this.config = config;
     this.gateway = gateway;
-    this.base = "http://127.0.0.1:" + config.httpPort();
+    this.base = "http://127.0.0.1:" + config.gateway().port();
     this.http = new HttpJson(base);
   }
 

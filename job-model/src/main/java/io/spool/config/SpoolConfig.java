@@ -12,46 +12,13 @@ import java.util.regex.Pattern;
  * Every setting of a Spool process, read from {@code SPOOL_*} environment variables and validated
  * at start-up. Gateway and worker read the same record and use what concerns them.
  *
- * @param pgUrl Postgres, {@code postgresql://user:password@host:port/db}. {@code SPOOL_PG_URL},
- *     default {@code postgresql://postgres@127.0.0.1:5432/postgres}.
- * @param pgSchema the schema holding Spool's tables, created by migrations. {@code
- *     SPOOL_PG_SCHEMA}, default {@code spool}.
- * @param pgPoolSize Postgres connections per process (pipelined). {@link IntSettings#PG_POOL_SIZE}.
- * @param redisUrl Redis, {@code redis://[:password@]host:port[/db]}. {@code SPOOL_REDIS_URL},
- *     default {@code redis://127.0.0.1:6379}.
- * @param keyPrefix prefix (and hash tag) of every Redis key, so several Spools can share a Redis.
- *     {@code SPOOL_KEY_PREFIX}, default {@code spool}.
- * @param httpPort the gateway's HTTP port. {@link IntSettings#HTTP_PORT}.
- * @param httpInstances gateway event-loop verticles. {@code SPOOL_HTTP_INSTANCES}, default: cores.
- * @param queues the queues a worker consumes. {@code SPOOL_QUEUES} (comma-separated), default
- *     {@code default}.
- * @param workerConcurrency job slots (jobs running at once) per worker process. {@link
- *     IntSettings#WORKER_CONCURRENCY}.
- * @param maxAttempts attempts a job gets unless its submission says otherwise. {@link
- *     IntSettings#MAX_ATTEMPTS}.
- * @param visibilityTimeout how long a worker may go without a heartbeat before its running jobs are
- *     returned to pending, and how long a read signal may stay unclaimed before another worker
- *     takes it over. {@link IntSettings#VISIBILITY_TIMEOUT_SECS}.
- * @param heartbeatInterval how often a worker proves it is alive; must be below the visibility
- *     timeout. {@code SPOOL_HEARTBEAT_SECS}, default a third of the visibility timeout, at least 1
- *     and at most 5 (see {@link #defaultHeartbeatSecs}).
- * @param shutdownGrace on SIGTERM, how long running jobs may go on before they are handed back.
- *     {@link IntSettings#SHUTDOWN_GRACE_SECS}.
- * @param jobTimeout how long one attempt may run unless its submission says otherwise. {@link
- *     IntSettings#JOB_TIMEOUT_SECS}.
- * @param retryBase backoff before the first retry (full jitter: a random wait up to this, doubling
- *     per attempt). {@link IntSettings#RETRY_BASE_MILLIS}.
- * @param retryMax the cap of that doubling. {@link IntSettings#RETRY_MAX_MILLIS}.
- * @param eventRetention how long a job's event log is kept after the job ends. {@link
- *     IntSettings#EVENT_RETENTION_SECS}.
- * @param eventCoalesce a job's handler events are written at most once per this window, the first
- *     at once; consecutive text-only {@code output} events in one write are joined. {@link
- *     IntSettings#EVENT_COALESCE_MILLIS}; 0 writes as fast as Redis answers.
- * @param eventLogMax events kept per job (older ones are trimmed). {@link
- *     IntSettings#EVENT_LOG_MAX}.
+ * @param pg the Postgres every process works against.
+ * @param redis the Redis that carries signals, events and rate limits.
+ * @param gateway how the gateway serves HTTP.
+ * @param worker how a worker consumes its queues and holds its leases.
+ * @param jobs what a job gets unless its submission says otherwise.
+ * @param events how a job's event log is written and kept.
  * @param webhooks how workers deliver webhooks, and where the gateway lets them go.
- * @param idempotencyTtl how long an idempotency key names its job; a reuse after that makes a new
- *     job. {@link IntSettings#IDEMPOTENCY_TTL_SECS}.
  * @param httpJobs how the built-in {@code http} job type calls out, and where it may go.
  * @param llm the OpenAI-compatible server the built-in {@code llm} job type streams from.
  * @param auth who may call the gateway's API.
@@ -61,33 +28,100 @@ import java.util.regex.Pattern;
  * @param ops metrics, health, stats and log settings.
  */
 public record SpoolConfig(
-    String pgUrl,
-    String pgSchema,
-    int pgPoolSize,
-    String redisUrl,
-    String keyPrefix,
-    int httpPort,
-    int httpInstances,
-    List<String> queues,
-    int workerConcurrency,
-    int maxAttempts,
-    Duration visibilityTimeout,
-    Duration heartbeatInterval,
-    Duration shutdownGrace,
-    Duration jobTimeout,
-    Duration retryBase,
-    Duration retryMax,
-    Duration eventRetention,
-    Duration eventCoalesce,
-    int eventLogMax,
+    Pg pg,
+    Redis redis,
+    Gateway gateway,
+    Worker worker,
+    Jobs jobs,
+    Events events,
     Webhooks webhooks,
-    Duration idempotencyTtl,
     HttpJobs httpJobs,
     Llm llm,
     Auth auth,
     Limits limits,
     Connections connections,
     Ops ops) {
+
+  /**
+   * Postgres, the source of truth.
+   *
+   * @param url {@code postgresql://user:password@host:port/db}. {@code SPOOL_PG_URL}, default
+   *     {@value #DEFAULT_PG_URL}.
+   * @param schema the schema holding Spool's tables, created by migrations. {@code
+   *     SPOOL_PG_SCHEMA}, default {@value #DEFAULT_PG_SCHEMA}.
+   * @param poolSize Postgres connections per process (pipelined). {@link IntSettings#PG_POOL_SIZE}.
+   */
+  public record Pg(String url, String schema, int poolSize) {}
+
+  /**
+   * Redis.
+   *
+   * @param url {@code redis://[:password@]host:port[/db]}. {@code SPOOL_REDIS_URL}, default {@value
+   *     #DEFAULT_REDIS_URL}.
+   * @param keyPrefix prefix (and hash tag) of every Redis key, so several Spools can share a Redis.
+   *     {@code SPOOL_KEY_PREFIX}, default {@value #DEFAULT_KEY_PREFIX}.
+   */
+  public record Redis(String url, String keyPrefix) {}
+
+  /**
+   * The gateway's HTTP server.
+   *
+   * @param port the HTTP port. {@link IntSettings#HTTP_PORT}.
+   * @param instances event-loop verticles. {@code SPOOL_HTTP_INSTANCES}, default: cores.
+   */
+  public record Gateway(int port, int instances) {}
+
+  /**
+   * A worker process.
+   *
+   * @param queues the queues it consumes. {@code SPOOL_QUEUES} (comma-separated), default {@value
+   *     Names#DEFAULT_QUEUE}.
+   * @param concurrency job slots (jobs running at once). {@link IntSettings#WORKER_CONCURRENCY}.
+   * @param visibilityTimeout how long a worker may go without a heartbeat before its running jobs
+   *     are returned to pending, and how long a read signal may stay unclaimed before another
+   *     worker takes it over. {@link IntSettings#VISIBILITY_TIMEOUT_SECS}.
+   * @param heartbeatInterval how often a worker proves it is alive; must be below the visibility
+   *     timeout. {@code SPOOL_HEARTBEAT_SECS}, default a third of the visibility timeout, at least
+   *     1 and at most 5 (see {@link #defaultHeartbeatSecs}).
+   * @param shutdownGrace on SIGTERM, how long running jobs may go on before they are handed back.
+   *     {@link IntSettings#SHUTDOWN_GRACE_SECS}.
+   */
+  public record Worker(
+      List<String> queues,
+      int concurrency,
+      Duration visibilityTimeout,
+      Duration heartbeatInterval,
+      Duration shutdownGrace) {}
+
+  /**
+   * What a job gets unless its submission says otherwise.
+   *
+   * @param maxAttempts attempts before it is dead-lettered. {@link IntSettings#MAX_ATTEMPTS}.
+   * @param timeout how long one attempt may run. {@link IntSettings#JOB_TIMEOUT_SECS}.
+   * @param retryBase backoff before the first retry (full jitter: a random wait up to this,
+   *     doubling per attempt). {@link IntSettings#RETRY_BASE_MILLIS}.
+   * @param retryMax the cap of that doubling. {@link IntSettings#RETRY_MAX_MILLIS}.
+   * @param idempotencyTtl how long an idempotency key names its job; a reuse after that makes a new
+   *     job. {@link IntSettings#IDEMPOTENCY_TTL_SECS}.
+   */
+  public record Jobs(
+      int maxAttempts,
+      Duration timeout,
+      Duration retryBase,
+      Duration retryMax,
+      Duration idempotencyTtl) {}
+
+  /**
+   * A job's event log in Redis.
+   *
+   * @param retention how long it is kept after the job ends. {@link
+   *     IntSettings#EVENT_RETENTION_SECS}.
+   * @param coalesce a job's handler events are written at most once per this window, the first at
+   *     once; consecutive text-only {@code output} events in one write are joined. {@link
+   *     IntSettings#EVENT_COALESCE_MILLIS}; 0 writes as fast as Redis answers.
+   * @param logMax events kept per job (older ones are trimmed). {@link IntSettings#EVENT_LOG_MAX}.
+   */
+  public record Events(Duration retention, Duration coalesce, int logMax) {}
 
   /**
    * Webhook delivery settings.
@@ -285,7 +319,9 @@ public record SpoolConfig(
   }
 
   public static final String DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
+  public static final String DEFAULT_PG_SCHEMA = "spool";
   public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+  public static final String DEFAULT_KEY_PREFIX = "spool";
 
   /** Highest accepted per-job max_attempts. */
   public static final int MAX_ATTEMPTS_LIMIT = 100;
@@ -319,34 +355,47 @@ public record SpoolConfig(
     int visibilitySecs = s.integer(IntSettings.VISIBILITY_TIMEOUT_SECS);
     var config =
         new SpoolConfig(
-            s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres"),
-            s.string(
-                "SPOOL_PG_SCHEMA",
-                "spool",
-                Names.PG_SCHEMA,
-                "a lower-case identifier such as spool"),
-            s.integer(IntSettings.PG_POOL_SIZE),
-            s.url("SPOOL_REDIS_URL", DEFAULT_REDIS_URL, "redis", "rediss"),
-            s.string("SPOOL_KEY_PREFIX", "spool", Names.KEY_PREFIX, Names.KEY_PREFIX_RULE),
-            s.integer(IntSettings.HTTP_PORT),
-            s.integer("SPOOL_HTTP_INSTANCES", Runtime.getRuntime().availableProcessors(), 1, 64),
-            s.list(
-                "SPOOL_QUEUES",
-                List.of(Names.DEFAULT_QUEUE),
-                q -> Names.QUEUE.matcher(q).matches(),
-                Names.NAME_RULE),
-            s.integer(IntSettings.WORKER_CONCURRENCY),
-            s.integer(IntSettings.MAX_ATTEMPTS),
-            Duration.ofSeconds(visibilitySecs),
-            Duration.ofSeconds(
-                s.integer("SPOOL_HEARTBEAT_SECS", defaultHeartbeatSecs(visibilitySecs), 1, 3_600)),
-            Duration.ofSeconds(s.integer(IntSettings.SHUTDOWN_GRACE_SECS)),
-            Duration.ofSeconds(s.integer(IntSettings.JOB_TIMEOUT_SECS)),
-            Duration.ofMillis(s.integer(IntSettings.RETRY_BASE_MILLIS)),
-            Duration.ofMillis(s.integer(IntSettings.RETRY_MAX_MILLIS)),
-            Duration.ofSeconds(s.integer(IntSettings.EVENT_RETENTION_SECS)),
-            Duration.ofMillis(s.integer(IntSettings.EVENT_COALESCE_MILLIS)),
-            s.integer(IntSettings.EVENT_LOG_MAX),
+            new Pg(
+                s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres"),
+                s.string(
+                    "SPOOL_PG_SCHEMA",
+                    DEFAULT_PG_SCHEMA,
+                    Names.PG_SCHEMA,
+                    "a lower-case identifier such as spool"),
+                s.integer(IntSettings.PG_POOL_SIZE)),
+            new Redis(
+                s.url("SPOOL_REDIS_URL", DEFAULT_REDIS_URL, "redis", "rediss"),
+                s.string(
+                    "SPOOL_KEY_PREFIX",
+                    DEFAULT_KEY_PREFIX,
+                    Names.KEY_PREFIX,
+                    Names.KEY_PREFIX_RULE)),
+            new Gateway(
+                s.integer(IntSettings.HTTP_PORT),
+                s.integer(
+                    "SPOOL_HTTP_INSTANCES", Runtime.getRuntime().availableProcessors(), 1, 64)),
+            new Worker(
+                s.list(
+                    "SPOOL_QUEUES",
+                    List.of(Names.DEFAULT_QUEUE),
+                    q -> Names.QUEUE.matcher(q).matches(),
+                    Names.NAME_RULE),
+                s.integer(IntSettings.WORKER_CONCURRENCY),
+                Duration.ofSeconds(visibilitySecs),
+                Duration.ofSeconds(
+                    s.integer(
+                        "SPOOL_HEARTBEAT_SECS", defaultHeartbeatSecs(visibilitySecs), 1, 3_600)),
+                Duration.ofSeconds(s.integer(IntSettings.SHUTDOWN_GRACE_SECS))),
+            new Jobs(
+                s.integer(IntSettings.MAX_ATTEMPTS),
+                Duration.ofSeconds(s.integer(IntSettings.JOB_TIMEOUT_SECS)),
+                Duration.ofMillis(s.integer(IntSettings.RETRY_BASE_MILLIS)),
+                Duration.ofMillis(s.integer(IntSettings.RETRY_MAX_MILLIS)),
+                Duration.ofSeconds(s.integer(IntSettings.IDEMPOTENCY_TTL_SECS))),
+            new Events(
+                Duration.ofSeconds(s.integer(IntSettings.EVENT_RETENTION_SECS)),
+                Duration.ofMillis(s.integer(IntSettings.EVENT_COALESCE_MILLIS)),
+                s.integer(IntSettings.EVENT_LOG_MAX)),
             new Webhooks(
                 s.secrets("SPOOL_WEBHOOK_SECRET", 16),
                 s.list(
@@ -359,7 +408,6 @@ public record SpoolConfig(
                 Duration.ofMillis(s.integer(IntSettings.WEBHOOK_RETRY_MAX_MILLIS)),
                 Duration.ofSeconds(s.integer(IntSettings.WEBHOOK_TIMEOUT_SECS)),
                 s.integer(IntSettings.WEBHOOK_CONCURRENCY)),
-            Duration.ofSeconds(s.integer(IntSettings.IDEMPOTENCY_TTL_SECS)),
             new HttpJobs(
                 s.list(
                     HttpJobs.ALLOW_SETTING,
@@ -390,12 +438,12 @@ public record SpoolConfig(
                 s.string("SPOOL_LOG_FORMAT", "text", Pattern.compile("text|json"), "text or json")
                     .equals("json")));
     // Only a heartbeat set explicitly can fail this: the derived one is always below the timeout.
-    if (config.heartbeatInterval().compareTo(config.visibilityTimeout()) >= 0) {
+    if (config.worker().heartbeatInterval().compareTo(config.worker().visibilityTimeout()) >= 0) {
       s.problem(
           "SPOOL_HEARTBEAT_SECS ("
-              + config.heartbeatInterval().toSeconds()
+              + config.worker().heartbeatInterval().toSeconds()
               + ") must be below SPOOL_VISIBILITY_TIMEOUT_SECS ("
-              + config.visibilityTimeout().toSeconds()
+              + config.worker().visibilityTimeout().toSeconds()
               + ")");
     }
     s.check();
@@ -411,6 +459,6 @@ public record SpoolConfig(
   }
 
   public Keys keys() {
-    return new Keys(keyPrefix);
+    return new Keys(redis.keyPrefix());
   }
 }

@@ -102,8 +102,8 @@ public final class QueueStatsSampler {
     this.pg = pg;
     this.redis = redis;
     this.keys = config.keys();
-    this.servedQueues = config.queues();
-    this.visibilitySecs = config.visibilityTimeout().toSeconds();
+    this.servedQueues = config.worker().queues();
+    this.visibilitySecs = config.worker().visibilityTimeout().toSeconds();
     this.metrics = metrics;
   }
 

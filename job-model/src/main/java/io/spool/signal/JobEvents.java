@@ -106,7 +106,8 @@ public final class JobEvents {
   }
 
   public static JobEvents of(Redis redis, SpoolConfig config) {
-    return new JobEvents(redis, config.keys(), config.eventRetention(), config.eventLogMax());
+    return new JobEvents(
+        redis, config.keys(), config.events().retention(), config.events().logMax());
   }
 
   /**

@@ -14,7 +14,7 @@ public final class RedisClients {
     return Redis.createClient(
         vertx,
         new RedisOptions()
-            .setConnectionString(config.redisUrl())
+            .setConnectionString(config.redis().url())
             .setMaxPoolSize(poolSize)
             .setMaxPoolWaiting(100_000)
             .setMaxWaitingHandlers(100_000));

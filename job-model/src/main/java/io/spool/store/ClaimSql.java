@@ -112,6 +112,6 @@ public final class ClaimSql {
 
   /** The LISTEN/NOTIFY channel of the Spool whose tables live in this schema. */
   public static String wakeChannel(SpoolConfig config) {
-    return "spool_wake_" + config.pgSchema();
+    return "spool_wake_" + config.pg().schema();
   }
 }

@@ -20,8 +20,8 @@ public final class Migrations {
     PgConnectOptions pg = PgClients.connectOptions(config);
     return Flyway.configure()
         .dataSource(PgClients.jdbcUrl(config), pg.getUser(), pg.getPassword())
-        .schemas(config.pgSchema())
-        .defaultSchema(config.pgSchema())
+        .schemas(config.pg().schema())
+        .defaultSchema(config.pg().schema())
         .createSchemas(true)
         .locations(LOCATION)
         .table("spool_schema_history")

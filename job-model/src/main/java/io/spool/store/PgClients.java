@@ -33,11 +33,11 @@ public final class PgClients {
   }
 
   public static PgConnectOptions connectOptions(SpoolConfig config) {
-    return PgConnectOptions.fromUri(config.pgUrl())
+    return PgConnectOptions.fromUri(config.pg().url())
         .setPipeliningLimit(PIPELINING_LIMIT)
         .setCachePreparedStatements(true)
         .setReconnectAttempts(0)
-        .setProperties(Map.of("search_path", config.pgSchema(), "application_name", "spool"));
+        .setProperties(Map.of("search_path", config.pg().schema(), "application_name", "spool"));
   }
 
   /** The same database as a JDBC URL, for the start-up tools that need JDBC (Flyway). */
@@ -49,7 +49,7 @@ public final class PgClients {
   /** The pipelined client for hot paths (one statement at a time, no transactions). */
   public static SqlClient client(Vertx vertx, SpoolConfig config) {
     return PgBuilder.client()
-        .with(poolOptions(config.pgPoolSize()))
+        .with(poolOptions(config.pg().poolSize()))
         .with(new NetClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MILLIS))
         .connectingTo(connectOptions(config))
         .using(vertx)

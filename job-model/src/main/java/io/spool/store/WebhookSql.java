@@ -58,7 +58,7 @@ public final class WebhookSql {
 
   /** The LISTEN/NOTIFY channel on which the outbox trigger announces new deliveries. */
   public static String channel(SpoolConfig config) {
-    return "spool_webhooks_" + config.pgSchema();
+    return "spool_webhooks_" + config.pg().schema();
   }
 
   private WebhookSql() {}

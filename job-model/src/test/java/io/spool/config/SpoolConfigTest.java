@@ -15,12 +15,12 @@ class SpoolConfigTest {
   @Test
   void defaultsPointAtTheLocalServices() {
     var config = SpoolConfig.fromEnv(Map.of());
-    assertEquals("postgresql://postgres@127.0.0.1:5432/postgres", config.pgUrl());
-    assertEquals("redis://127.0.0.1:6379", config.redisUrl());
-    assertEquals(8080, config.httpPort());
-    assertEquals(10, config.workerConcurrency());
-    assertEquals(3, config.maxAttempts());
-    assertEquals(List.of("default"), config.queues());
+    assertEquals("postgresql://postgres@127.0.0.1:5432/postgres", config.pg().url());
+    assertEquals("redis://127.0.0.1:6379", config.redis().url());
+    assertEquals(8080, config.gateway().port());
+    assertEquals(10, config.worker().concurrency());
+    assertEquals(3, config.jobs().maxAttempts());
+    assertEquals(List.of("default"), config.worker().queues());
     assertEquals("{spool}:q:default", config.keys().queueStream("default"));
   }
 
@@ -37,8 +37,8 @@ class SpoolConfigTest {
                 "postgres://u:secret@db:6432/jobs",
                 "SPOOL_KEY_PREFIX",
                 "acme:prod"));
-    assertEquals(List.of("a", "b"), config.queues());
-    assertEquals(500, config.workerConcurrency());
+    assertEquals(List.of("a", "b"), config.worker().queues());
+    assertEquals(500, config.worker().concurrency());
     assertEquals("db", PgClients.connectOptions(config).getHost());
     assertEquals(6432, PgClients.connectOptions(config).getPort());
     assertEquals("{acme:prod}:q:a", config.keys().queueStream("a"));
@@ -66,24 +66,32 @@ class SpoolConfigTest {
 
   @Test
   void heartbeatFollowsAShortVisibilityTimeoutUnlessSetItself() {
-    assertEquals(Duration.ofSeconds(5), SpoolConfig.fromEnv(Map.of()).heartbeatInterval());
+    assertEquals(Duration.ofSeconds(5), SpoolConfig.fromEnv(Map.of()).worker().heartbeatInterval());
     // A third of the timeout, at least a second, never above the default.
     assertEquals(
         Duration.ofSeconds(1),
-        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "5")).heartbeatInterval());
+        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "5"))
+            .worker()
+            .heartbeatInterval());
     assertEquals(
         Duration.ofSeconds(1),
-        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "2")).heartbeatInterval());
+        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "2"))
+            .worker()
+            .heartbeatInterval());
     assertEquals(
         Duration.ofSeconds(3),
-        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "10")).heartbeatInterval());
+        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "10"))
+            .worker()
+            .heartbeatInterval());
     assertEquals(
         Duration.ofSeconds(5),
-        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "600")).heartbeatInterval());
+        SpoolConfig.fromEnv(Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "600"))
+            .worker()
+            .heartbeatInterval());
     var explicit =
         SpoolConfig.fromEnv(
             Map.of("SPOOL_VISIBILITY_TIMEOUT_SECS", "5", "SPOOL_HEARTBEAT_SECS", "4"));
-    assertEquals(Duration.ofSeconds(4), explicit.heartbeatInterval());
+    assertEquals(Duration.ofSeconds(4), explicit.worker().heartbeatInterval());
 
     var error =
         assertThrows(

@@ -51,7 +51,7 @@ class MigrationsTest {
         StreamSupport.stream(
                 pg.preparedQuery(
                         "SELECT table_name FROM information_schema.tables WHERE table_schema = $1")
-                    .execute(Tuple.of(config.pgSchema()))
+                    .execute(Tuple.of(config.pg().schema()))
                     .await()
                     .spliterator(),
                 false)

@@ -79,21 +79,22 @@ public final class TestServices {
     try (var connection =
             DriverManager.getConnection(PgClients.jdbcUrl(config), pg.getUser(), pg.getPassword());
         var statement = connection.createStatement()) {
-      statement.execute("DROP SCHEMA IF EXISTS " + config.pgSchema() + " CASCADE");
+      statement.execute("DROP SCHEMA IF EXISTS " + config.pg().schema() + " CASCADE");
     } catch (SQLException e) {
-      throw new IllegalStateException("could not drop test schema " + config.pgSchema(), e);
+      throw new IllegalStateException("could not drop test schema " + config.pg().schema(), e);
     }
-    URI redis = URI.create(config.redisUrl());
+    URI redis = URI.create(config.redis().url());
     try (var socket = new Socket(redis.getHost(), redis.getPort() < 0 ? 6379 : redis.getPort())) {
       String script = "for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end";
       OutputStream out = socket.getOutputStream();
-      out.write(resp("EVAL", script, "0", "{" + config.keyPrefix() + "}*"));
+      out.write(resp("EVAL", script, "0", "{" + config.redis().keyPrefix() + "}*"));
       out.flush();
       socket.getInputStream().read();
     } catch (java.net.ConnectException e) {
       // A Redis of the test's own, already stopped: nothing left to delete.
     } catch (IOException e) {
-      throw new IllegalStateException("could not delete test keys under " + config.keyPrefix(), e);
+      throw new IllegalStateException(
+          "could not delete test keys under " + config.redis().keyPrefix(), e);
     }
   }
 

@@ -110,7 +110,10 @@ public final class SpoolCli implements Callable<Integer> {
       System.out.printf(
           "spool dev: gateway on http://127.0.0.1:%d, worker %s with %d slots. Try:%n"
               + "  curl -s -XPOST localhost:%d/v1/jobs -H 'Content-Type: application/json' -d '{\"type\":\"echo\",\"request\":{\"hi\":1}}'%n",
-          config.httpPort(), worker.id(), config.workerConcurrency(), config.httpPort());
+          config.gateway().port(),
+          worker.id(),
+          config.worker().concurrency(),
+          config.gateway().port());
       return -1;
     }
   }
@@ -127,7 +130,7 @@ public final class SpoolCli implements Callable<Integer> {
       var result = Migrations.apply(config);
       System.out.printf(
           "schema '%s' is up to date (%d migrations applied now)%n",
-          config.pgSchema(), result.migrationsExecuted);
+          config.pg().schema(), result.migrationsExecuted);
       return 0;
     }
   }

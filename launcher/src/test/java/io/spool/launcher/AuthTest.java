@@ -43,7 +43,7 @@ class AuthTest {
                 ALICE_KEY + "=alice, " + BOB_KEY + "=bob",
                 "SPOOL_RETRY_BASE_MILLIS",
                 "10"));
-    base = "http://127.0.0.1:" + spool.config.httpPort();
+    base = "http://127.0.0.1:" + spool.config.gateway().port();
     anonymous = new HttpJson(base);
     alice = new HttpJson(base, ALICE_KEY);
     bob = new HttpJson(base, BOB_KEY);

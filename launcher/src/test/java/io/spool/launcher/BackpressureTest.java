@@ -64,7 +64,7 @@ class BackpressureTest {
                 "2",
                 "SPOOL_RATE_BURST",
                 "4"))) {
-      String base = "http://127.0.0.1:" + spool.config.httpPort();
+      String base = "http://127.0.0.1:" + spool.config.gateway().port();
       var alice = new HttpJson(base, ALICE_KEY);
       var bob = new HttpJson(base, BOB_KEY);
       for (int i = 0; i < 4; i++) {

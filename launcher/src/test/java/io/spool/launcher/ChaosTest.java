@@ -194,6 +194,6 @@ class ChaosTest {
         rerun,
         recoveries.isEmpty() ? 0 : recoveries.get(recoveries.size() / 2),
         recoveries.isEmpty() ? 0 : recoveries.get(recoveries.size() - 1),
-        cluster.config.visibilityTimeout().toSeconds());
+        cluster.config.worker().visibilityTimeout().toSeconds());
   }
 }

@@ -74,7 +74,7 @@ class ClientTest {
     config = SpoolConfig.fromEnv(env);
     gateway = Gateway.start(config);
     worker = Worker.start(config);
-    base = "http://127.0.0.1:" + config.httpPort();
+    base = "http://127.0.0.1:" + config.gateway().port();
     client = SpoolClient.create(base);
   }
 
@@ -374,7 +374,7 @@ class ClientTest {
 
   @Test
   void followResumesAfterTheConnectionIsCutAndLosesOrRepeatsNothing() throws Exception {
-    try (var proxy = TcpProxy.to("127.0.0.1", config.httpPort())) {
+    try (var proxy = TcpProxy.to("127.0.0.1", config.gateway().port())) {
       SpoolClient viaProxy = SpoolClient.create("http://127.0.0.1:" + proxy.port());
       try {
         int steps = 6;
@@ -450,7 +450,7 @@ class ClientTest {
 
   @Test
   void oneSocketFollowsSeveralJobsAndResumesThemAllAfterACut() throws Exception {
-    try (var proxy = TcpProxy.to("127.0.0.1", config.httpPort())) {
+    try (var proxy = TcpProxy.to("127.0.0.1", config.gateway().port())) {
       SpoolClient viaProxy = SpoolClient.create("http://127.0.0.1:" + proxy.port());
       try {
         Job first = await(client.submit(sleep(2000, 4))).job();

@@ -84,7 +84,7 @@ class CrashRecoveryTest {
     System.out.printf(
         "recovery after SIGKILL: attempt 2 started %d ms after the kill (visibility timeout %d s)%n",
         Duration.between(killedAt, restartedAt).toMillis(),
-        cluster.config.visibilityTimeout().toSeconds());
+        cluster.config.worker().visibilityTimeout().toSeconds());
     // A finished job keeps the id of the worker that ran its last attempt.
     String second =
         pg.preparedQuery("SELECT lease_owner FROM jobs WHERE id = $1")

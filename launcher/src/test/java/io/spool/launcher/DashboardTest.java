@@ -67,7 +67,7 @@ class DashboardTest {
                 "10",
                 "SPOOL_QUEUE_STATS_SECS",
                 "1"));
-    base = "http://127.0.0.1:" + spool.config.httpPort();
+    base = "http://127.0.0.1:" + spool.config.gateway().port();
     api = new HttpJson(base, KEY);
     seedId = api.submit("{\"type\":\"echo\",\"request\":{\"hello\":\"dashboard\"}}");
     spool.awaitEnd(seedId, api);

@@ -62,8 +62,8 @@ class EventStreamTest {
     gateway = Gateway.start(config);
     secondGateway = Gateway.start(secondGatewayConfig);
     worker = Worker.start(config);
-    base = "http://127.0.0.1:" + config.httpPort();
-    secondBase = "http://127.0.0.1:" + secondGatewayConfig.httpPort();
+    base = "http://127.0.0.1:" + config.gateway().port();
+    secondBase = "http://127.0.0.1:" + secondGatewayConfig.gateway().port();
     http = new HttpJson(base);
   }
 

@@ -54,7 +54,7 @@ class FailureSemanticsTest {
     single.put("SPOOL_QUEUES", "one-at-a-time");
     single.put("SPOOL_WORKER_CONCURRENCY", "1");
     singleSlotWorker = Worker.start(SpoolConfig.fromEnv(single));
-    http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+    http = new HttpJson("http://127.0.0.1:" + config.gateway().port());
   }
 
   @AfterAll
@@ -83,13 +83,13 @@ class FailureSemanticsTest {
 
   private static HttpJson.Response post(String path) {
     return http.send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + config.httpPort() + path))
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + config.gateway().port() + path))
             .POST(HttpRequest.BodyPublishers.noBody()));
   }
 
   private static HttpJson.Response delete(String path) {
     return http.send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + config.httpPort() + path))
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + config.gateway().port() + path))
             .DELETE());
   }
 

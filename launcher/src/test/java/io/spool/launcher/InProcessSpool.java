@@ -28,7 +28,7 @@ public final class InProcessSpool implements AutoCloseable {
     // start.
     this.worker = Worker.start(config);
     this.gateway = Gateway.start(config);
-    this.http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+    this.http = new HttpJson("http://127.0.0.1:" + config.gateway().port());
   }
 
   /** Starts both with a free port, a one-second shutdown grace, and {@code settings} on top. */

@@ -48,7 +48,8 @@ class LlmJobTest {
     client
         .newWebSocketBuilder()
         .buildAsync(
-            URI.create("ws://127.0.0.1:" + spool.config.httpPort() + "/v1/jobs/" + id + "/ws"),
+            URI.create(
+                "ws://127.0.0.1:" + spool.config.gateway().port() + "/v1/jobs/" + id + "/ws"),
             collector)
         .get(10, TimeUnit.SECONDS);
     return collector;

@@ -47,7 +47,7 @@ class OpenApiConformanceTest {
                 KEY + "=alice",
                 "SPOOL_QUEUE_STATS_SECS",
                 "1"));
-    http = new HttpJson("http://127.0.0.1:" + spool.config.httpPort(), KEY);
+    http = new HttpJson("http://127.0.0.1:" + spool.config.gateway().port(), KEY);
     vertx = Vertx.vertx();
     var document = OpenApiForValidator.document(send("GET", "/openapi.json", null, null).body());
     validator = ResponseValidator.create(vertx, OpenAPIContract.from(vertx, document).await());
@@ -62,7 +62,8 @@ class OpenApiConformanceTest {
   private static HttpResponse<String> send(
       String method, String path, String json, Map<String, String> headers) {
     var request =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + spool.config.httpPort() + path))
+        HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + spool.config.gateway().port() + path))
             .timeout(Duration.ofSeconds(10))
             .method(
                 method,

@@ -71,7 +71,7 @@ class OpsTest {
   }
 
   private static String gateway() {
-    return "http://127.0.0.1:" + spool.config.httpPort();
+    return "http://127.0.0.1:" + spool.config.gateway().port();
   }
 
   private static String worker() {
@@ -198,7 +198,7 @@ class OpsTest {
         sum(workerAfter, "spool_job_start_latency_seconds_count", queue),
         "3 sleeps and 2 attempts of fail");
     assertEquals(0, sum(workerAfter, "spool_worker_jobs_running"));
-    assertEquals(spool.config.workerConcurrency(), sum(workerAfter, "spool_worker_slots"));
+    assertEquals(spool.config.worker().concurrency(), sum(workerAfter, "spool_worker_slots"));
 
     // The sampled gauges, the same on both: one dead letter, nothing pending, one worker alive.
     for (String base : List.of(gateway(), worker())) {
@@ -351,7 +351,7 @@ class OpsTest {
     env.put("SPOOL_QUEUE_STATS_SECS", "3600");
     env.put("SPOOL_SHUTDOWN_GRACE_SECS", "1");
     var config = SpoolConfig.fromEnv(env);
-    var http = new HttpJson("http://127.0.0.1:" + config.httpPort());
+    var http = new HttpJson("http://127.0.0.1:" + config.gateway().port());
     try (var gateway = Gateway.start(config)) {
       Eventually.await(
           "the first figures",

@@ -146,9 +146,9 @@ public final class Worker implements AutoCloseable {
               pg,
               handlers,
               new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events, metrics),
-              new RetryBackoff(config.retryBase(), config.retryMax()),
+              new RetryBackoff(config.jobs().retryBase(), config.jobs().retryMax()),
               events,
-              config.eventCoalesce(),
+              config.events().coalesce(),
               metrics);
       // Registered and alive before it claims anything.
       var dispatcher = new JobDispatcher();
@@ -156,8 +156,8 @@ public final class Worker implements AutoCloseable {
           new Heartbeat(
               pg,
               id,
-              config.queues(),
-              config.heartbeatInterval(),
+              config.worker().queues(),
+              config.worker().heartbeatInterval(),
               runner,
               stillMine -> {
                 dispatcher.dropReadyBut(stillMine);
@@ -172,8 +172,8 @@ public final class Worker implements AutoCloseable {
                   pg,
                   redis,
                   config.keys(),
-                  config.queues(),
-                  config.visibilityTimeout(),
+                  config.worker().queues(),
+                  config.worker().visibilityTimeout(),
                   signals,
                   heartbeat,
                   events))
@@ -188,9 +188,9 @@ public final class Worker implements AutoCloseable {
       vertx
           .deployVerticle(
               () -> new JobSlot(dispatcher, runner),
-              new DeploymentOptions(virtual).setInstances(config.workerConcurrency()))
+              new DeploymentOptions(virtual).setInstances(config.worker().concurrency()))
           .await(60, TimeUnit.SECONDS);
-      var postgres = new PostgresClaimer(vertx, pg, config.queues(), id);
+      var postgres = new PostgresClaimer(vertx, pg, config.worker().queues(), id);
       // NOTIFY on the wake channel: a job was submitted or requeued while its signal could not
       // reach Redis.
       var wakeups =
@@ -215,9 +215,9 @@ public final class Worker implements AutoCloseable {
               RedisClients.client(vertx, config, 1),
               redis,
               config.keys(),
-              config.queues(),
+              config.worker().queues(),
               id,
-              config.visibilityTimeout());
+              config.worker().visibilityTimeout());
       String fetcher =
           vertx
               .deployVerticle(
@@ -229,14 +229,14 @@ public final class Worker implements AutoCloseable {
                       dispatcher,
                       events,
                       redis,
-                      config.visibilityTimeout()),
+                      config.worker().visibilityTimeout()),
                   virtual)
               .await(30, TimeUnit.SECONDS);
       log.info(
           "worker {} running {} slots on queues {} with job types {}; /metrics and /health on port {}",
           id,
-          config.workerConcurrency(),
-          config.queues(),
+          config.worker().concurrency(),
+          config.worker().queues(),
           handlers.types(),
           metricsPort);
       return new Worker(
@@ -294,12 +294,13 @@ public final class Worker implements AutoCloseable {
     Gauge.builder("spool.worker.jobs.running", runner, JobRunner::inFlight)
         .description("attempts running on this worker")
         .register(registry);
-    Gauge.builder("spool.worker.slots", config, c -> c.workerConcurrency())
+    Gauge.builder("spool.worker.slots", config, c -> c.worker().concurrency())
         .description("job slots of this worker (SPOOL_WORKER_CONCURRENCY)")
         .register(registry);
     var queues = QueueStatsSampler.start(vertx, pg, redis, config, metrics);
     if (!config.ops().statsInterval().isZero()) {
-      var stats = new StatsReporter(metrics, queues, runner::inFlight, config.workerConcurrency());
+      var stats =
+          new StatsReporter(metrics, queues, runner::inFlight, config.worker().concurrency());
       vertx.setPeriodic(config.ops().statsInterval().toMillis(), id -> stats.report());
     }
   }
@@ -309,7 +310,7 @@ public final class Worker implements AutoCloseable {
    * llm} if configured.
    */
   private static List<JobHandler> builtins(Vertx vertx, SpoolConfig config) {
-    var pool = new PoolOptions().setHttp1MaxSize(Math.min(config.workerConcurrency(), 1000));
+    var pool = new PoolOptions().setHttp1MaxSize(Math.min(config.worker().concurrency(), 1000));
     var handlers = new ArrayList<JobHandler>();
     // Redirects are never followed: one could point at an address the SSRF rules forbid.
     var http =
@@ -344,7 +345,7 @@ public final class Worker implements AutoCloseable {
   public void close() {
     try {
       vertx.undeploy(fetcherDeployment).await(10, TimeUnit.SECONDS);
-      awaitIdle(config.shutdownGrace());
+      awaitIdle(config.worker().shutdownGrace());
       dispatcher.dropReady();
       runner.interruptHandlers();
       awaitIdle(HANDLER_STOP_WAIT);

@@ -194,7 +194,7 @@ class LeaseTest {
     var stale =
         new RunningJob(
             staleAttempt,
-            new EventWriter(JobEvents.of(redis, config), vertx, config.eventCoalesce()),
+            new EventWriter(JobEvents.of(redis, config), vertx, config.events().coalesce()),
             pg,
             vertx);
     assertThrows(
@@ -222,7 +222,7 @@ class LeaseTest {
     var attempt =
         new RunningJob(
             JobFixtures.load(pg, id).orElseThrow(),
-            new EventWriter(JobEvents.of(redis, config), vertx, config.eventCoalesce()),
+            new EventWriter(JobEvents.of(redis, config), vertx, config.events().coalesce()),
             pg,
             vertx);
 
