@@ -35,6 +35,7 @@ final class JobStreams {
   private final SqlClient pg;
   private final EventFeed feed;
   private final EventHub hub;
+  private final TurnFlusher flusher = new TurnFlusher();
 
   JobStreams(Vertx vertx, SqlClient pg, EventFeed feed, EventHub hub) {
     this.vertx = vertx;
@@ -60,6 +61,8 @@ final class JobStreams {
               response.write(": watching job " + id + "\n\n");
               long heartbeat =
                   vertx.setPeriodic(SSE_HEARTBEAT_MILLIS, t -> response.write(": keep-alive\n\n"));
+              var slow = new SlowClient();
+              response.drainHandler(x -> slow.caughtUp());
               var session =
                   feed.start(
                       id,
@@ -68,16 +71,16 @@ final class JobStreams {
                       new EventFeed.Sink() {
                         @Override
                         public void send(EventFrame frame) {
-                          // The type is one of a fixed few and the JSON has no raw newlines: no
-                          // frame injection.
-                          response.write(
-                              "id: "
-                                  + frame.event().seq()
-                                  + "\nevent: "
-                                  + frame.event().type()
-                                  + "\ndata: "
-                                  + frame.json()
-                                  + "\n\n");
+                          if (response.closed()) {
+                            return;
+                          }
+                          if (slow.mustGo(!response.writeQueueFull(), 0)) {
+                            // Closing is the only way to tell an SSE client; it resumes with
+                            // Last-Event-ID, which its EventSource sends by itself.
+                            ctx.request().connection().close();
+                            return;
+                          }
+                          response.write(frame.sse());
                         }
 
                         @Override
@@ -109,6 +112,7 @@ final class JobStreams {
         .onSuccess(
             socket -> {
               long ping = keepAlive(socket);
+              var sender = new WebSocketSender(socket, flusher, true);
               var session =
                   feed.start(
                       id,
@@ -117,7 +121,7 @@ final class JobStreams {
                       new EventFeed.Sink() {
                         @Override
                         public void send(EventFrame frame) {
-                          socket.writeTextMessage(frame.json());
+                          sender.send(frame);
                         }
 
                         @Override
@@ -146,7 +150,7 @@ final class JobStreams {
         .toWebSocket()
         .onSuccess(
             socket -> {
-              var followed = new Followed();
+              var followed = new Followed(new WebSocketSender(socket, flusher, false));
               long ping = keepAlive(socket);
               socket.textMessageHandler(text -> onCommand(socket, user, followed, text));
               socket.closeHandler(
@@ -165,9 +169,14 @@ final class JobStreams {
    * start). Touched only on the socket's event loop.
    */
   private static final class Followed {
+    final WebSocketSender sender;
     final Map<UUID, EventFeed.Session> feeds = new HashMap<>();
     final Set<UUID> checking = new HashSet<>();
     boolean closed;
+
+    Followed(WebSocketSender sender) {
+      this.sender = sender;
+    }
   }
 
   /** Pings the socket while it is open; answers the timer to cancel. */
@@ -236,7 +245,7 @@ final class JobStreams {
                       new EventFeed.Sink() {
                         @Override
                         public void send(EventFrame frame) {
-                          socket.writeTextMessage(frame.json());
+                          followed.sender.send(frame);
                         }
 
                         @Override
