@@ -5,6 +5,7 @@ import io.spool.model.JobEvent;
 import io.spool.model.JobJson;
 import io.spool.signal.JobEvents;
 import io.spool.signal.JobEvents.NewEvent;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -54,7 +55,8 @@ final class EventWriter {
 
   /**
    * Queues the event; waits only when a great deal of text is pending (Redis slower than the
-   * handler).
+   * handler), and never on an event loop (the built-in {@code llm} type emits there), which must
+   * not block: there the pending text is bounded by what the model sends in a few windows.
    */
   void emit(NewEvent event) {
     boolean wait;
@@ -65,7 +67,7 @@ final class EventWriter {
       }
       wait = pendingChars > MAX_PENDING_CHARS;
     }
-    if (wait) {
+    if (wait && !Context.isOnEventLoopThread()) {
       awaitDrained(Duration.ofSeconds(30));
     }
   }
