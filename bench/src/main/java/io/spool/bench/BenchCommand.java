@@ -126,8 +126,66 @@ public final class BenchCommand implements Callable<Integer> {
       description = "WebSocket mode: the gateway's pid, to sample its memory")
   Long gatewayPid;
 
+  @Option(
+      names = "--llm-jobs",
+      description =
+          "LLM mode: serve a stand-in model on --model-port, submit this many llm jobs against it"
+              + " (the worker's SPOOL_LLM_BASE_URL must be http://127.0.0.1:<port>/v1), follow each"
+              + " over a WebSocket and measure delta -> client latency")
+  int llmJobs;
+
+  @Option(
+      names = "--llm-deltas",
+      defaultValue = "200",
+      description = "LLM mode: deltas each stream sends (default ${DEFAULT-VALUE})")
+  int llmDeltas;
+
+  @Option(
+      names = "--llm-interval-ms",
+      defaultValue = "20",
+      description = "LLM mode: the model sends a delta this often (default ${DEFAULT-VALUE})")
+  int llmIntervalMillis;
+
+  @Option(
+      names = "--model-port",
+      defaultValue = "18090",
+      description = "LLM mode: the stand-in model's port (default ${DEFAULT-VALUE})")
+  int modelPort;
+
+  @Option(
+      names = "--redis-url",
+      description = "LLM mode: the Redis Spool uses, to count its commands (INFO commandstats)")
+  String redisUrl;
+
   @Override
   public Integer call() throws Exception {
+    ProcessCpu cpu;
+    try {
+      cpu = new ProcessCpu(ProcessCpu.parse(pids));
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+    if (llmJobs > 0) {
+      if (llmDeltas < 1 || llmIntervalMillis < 1 || modelPort < 1 || modelPort > 65_535) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--llm-deltas and --llm-interval-ms must be positive, --model-port a port");
+      }
+      var run =
+          new LlmStreamRun(
+              new LlmStreamRun.Options(
+                  url,
+                  apiKey,
+                  llmJobs,
+                  llmDeltas,
+                  llmIntervalMillis,
+                  modelPort,
+                  redisUrl,
+                  timeoutSecs),
+              cpu);
+      System.out.println(run.run());
+      return run.clean() ? 0 : 1;
+    }
     if (subscribers > 0) {
       if (jobsPerSocket < 1 || watchJobs < 1 || eventIntervalMillis < 1 || durationSecs < 1) {
         throw new ParameterException(
@@ -145,7 +203,8 @@ public final class BenchCommand implements Callable<Integer> {
                   eventIntervalMillis,
                   durationSecs,
                   gatewayPid,
-                  timeoutSecs));
+                  timeoutSecs),
+              cpu);
       System.out.println(run.run());
       return run.clean() ? 0 : 1;
     }
@@ -160,12 +219,6 @@ public final class BenchCommand implements Callable<Integer> {
           spec.commandLine(),
           "--jobs, --concurrency and --timeout-secs must be positive, "
               + "--rate and --warmup not negative, --wait-secs from 0 to 60");
-    }
-    ProcessCpu cpu;
-    try {
-      cpu = new ProcessCpu(ProcessCpu.parse(pids));
-    } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
     if (warmup > 0) {
       System.out.printf("warming up with %d jobs...%n", warmup);

@@ -83,8 +83,11 @@ final class SubscriberRun {
   /** The last second's latencies, printed as the run goes. */
   private final Recorder interval = new Recorder(3);
 
-  SubscriberRun(Options options) {
+  private final ProcessCpu cpu;
+
+  SubscriberRun(Options options, ProcessCpu cpu) {
     this.options = options;
+    this.cpu = cpu;
     this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     this.target = GatewayTarget.of(options.url(), options.apiKey());
   }
@@ -104,6 +107,9 @@ final class SubscriberRun {
       connectAll(jobs);
       double connectSecs = (System.nanoTime() - connectStart) / 1e9;
       measureFrom = Instant.now();
+      long framesBefore = eventsReceived.get();
+      ProcessCpu.Sample cpuBefore = cpu.sample();
+      long measureStart = System.nanoTime();
       if (connectSecs > startDelaySecs()) {
         System.out.println(
             "warning: connecting took longer than the jobs' start delay; early events met a busy gateway");
@@ -127,7 +133,13 @@ final class SubscriberRun {
               ended.get());
         }
       }
-      return report(baselineRssKb, connectedRssKb, connectSecs);
+      var delivery =
+          new Delivery(
+              eventsReceived.get() - framesBefore,
+              (System.nanoTime() - measureStart) / 1e9,
+              cpuBefore,
+              cpu.sample());
+      return report(baselineRssKb, connectedRssKb, connectSecs, delivery);
     } finally {
       vertx.close().await();
     }
@@ -291,7 +303,35 @@ final class SubscriberRun {
     return -1;
   }
 
-  private String report(long baselineRssKb, long connectedRssKb, double connectSecs) {
+  /**
+   * What the processes spent delivering frames, from the moment every socket was connected to the
+   * end: frames (every event a socket received, {@code end} included) per second, and each
+   * process's CPU milliseconds per 1,000 frames.
+   */
+  private record Delivery(
+      long frames, double seconds, ProcessCpu.Sample before, ProcessCpu.Sample after) {
+    double framesPerSec() {
+      return frames / Math.max(seconds, 1e-9);
+    }
+
+    Map<String, Double> cpuMillisPerThousandFrames() {
+      var perFrame = new java.util.LinkedHashMap<String, Double>();
+      after
+          .seconds()
+          .forEach(
+              (name, secs) ->
+                  perFrame.put(
+                      name,
+                      BenchResult.round(
+                          (secs - before.seconds().getOrDefault(name, 0.0))
+                              * 1e6
+                              / Math.max(1, frames))));
+      return perFrame;
+    }
+  }
+
+  private String report(
+      long baselineRssKb, long connectedRssKb, double connectSecs, Delivery delivery) {
     int subscribers = connected.get() * options.jobsPerSocket();
     String memory =
         baselineRssKb < 0
@@ -312,6 +352,8 @@ final class SubscriberRun {
           events received %d; measured %d progress events emitted after all were connected
           delivery latency ms    %s   (emitted by the worker -> read by the subscriber)
             while streaming      %s   (events emitted before the first job ended)
+          frames delivered       %,d in %.1f s once all were connected: %,.0f frames/s
+          CPU ms per 1,000 frames  %s
           gateway memory         %s%s%n""",
         options.sockets(),
         options.jobsPerSocket(),
@@ -326,6 +368,10 @@ final class SubscriberRun {
         eventsMeasured.get(),
         BenchResult.line(latencyMicros),
         BenchResult.line(streamingMicros),
+        delivery.frames(),
+        delivery.seconds(),
+        delivery.framesPerSec(),
+        delivery.cpuMillisPerThousandFrames(),
         memory,
         lastError == null ? "" : "\n  last error: " + lastError);
     ObjectNode json =
@@ -347,6 +393,18 @@ final class SubscriberRun {
             .put("gateway_rss_mib_peak", peakRssKb <= 0 ? null : peakRssKb / 1024);
     json.set("delivery_latency_ms", BenchResult.percentiles(latencyMicros));
     json.set("streaming_delivery_latency_ms", BenchResult.percentiles(streamingMicros));
+    json.put("frames_delivered", delivery.frames())
+        .put("frames_per_sec", BenchResult.round(delivery.framesPerSec()));
+    json.set(
+        "cpu_ms_per_1000_frames",
+        JobJson.MAPPER.valueToTree(delivery.cpuMillisPerThousandFrames()));
+    if (baselineRssKb >= 0) {
+      json.put(
+          "gateway_kib_per_socket",
+          BenchResult.round(
+              (double) (Math.max(connectedRssKb, peakRssKb) - baselineRssKb)
+                  / Math.max(1, connected.get())));
+    }
     return JobJson.encode(json);
   }
 
