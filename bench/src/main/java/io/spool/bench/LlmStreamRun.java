@@ -76,7 +76,7 @@ final class LlmStreamRun {
             .await(10, TimeUnit.SECONDS);
     Redis redis = options.redisUrl() == null ? null : Redis.createClient(vertx, options.redisUrl());
     try {
-      long commandsBefore = redis == null ? -1 : commandCalls(redis);
+      Calls commandsBefore = redis == null ? null : commandCalls(redis);
       ProcessCpu.Sample cpuBefore = cpu.sample();
       long start = System.nanoTime();
       var client = SpoolClient.builder(options.url()).apiKey(options.apiKey()).vertx(vertx).build();
@@ -113,7 +113,7 @@ final class LlmStreamRun {
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       ProcessCpu.Sample cpuAfter = cpu.sample();
-      long commands = redis == null ? -1 : commandCalls(redis) - commandsBefore - 1;
+      Calls commands = redis == null ? null : commandCalls(redis).minus(commandsBefore);
       return report(seconds, cpuBefore, cpuAfter, commands);
     } finally {
       if (redis != null) {
@@ -273,28 +273,46 @@ final class LlmStreamRun {
     }
   }
 
-  /** Calls of every Redis command so far, from {@code INFO commandstats}. */
-  private static long commandCalls(Redis redis) throws java.util.concurrent.TimeoutException {
+  /**
+   * Calls so far, from {@code INFO commandstats}: of every Redis command (those a script runs
+   * included), and of scripts ({@code EVALSHA}, {@code EVAL}, {@code FCALL}).
+   */
+  private record Calls(long all, long scripts) {
+    Calls minus(Calls before) {
+      // The INFO that read {@code before} is counted in this reading.
+      return new Calls(all - before.all - 1, scripts - before.scripts);
+    }
+  }
+
+  private static Calls commandCalls(Redis redis) throws java.util.concurrent.TimeoutException {
     String info =
         redis
             .send(Request.cmd(Command.INFO).arg("commandstats"))
             .await(10, TimeUnit.SECONDS)
             .toString();
-    long calls = 0;
+    long all = 0;
+    long scripts = 0;
     for (String line : info.split("\r?\n")) {
       int at = line.indexOf("calls=");
       if (line.startsWith("cmdstat_") && at > 0) {
         int end = line.indexOf(',', at);
-        calls += Long.parseLong(line.substring(at + 6, end < 0 ? line.length() : end));
+        long calls = Long.parseLong(line.substring(at + 6, end < 0 ? line.length() : end));
+        all += calls;
+        String name = line.substring(8, line.indexOf(':'));
+        if (name.equals("evalsha") || name.equals("eval") || name.equals("fcall")) {
+          scripts += calls;
+        }
       }
     }
-    return calls;
+    return new Calls(all, scripts);
   }
 
   private String report(
-      double seconds, ProcessCpu.Sample before, ProcessCpu.Sample after, long commands) {
+      double seconds, ProcessCpu.Sample before, ProcessCpu.Sample after, Calls commands) {
     double streamSecs = options.deltas() * options.intervalMillis() / 1000.0;
-    double perJobSec = commands < 0 ? -1 : commands / (options.jobs() * streamSecs);
+    double jobSecs = options.jobs() * streamSecs;
+    double perJobSec = commands == null ? -1 : commands.all() / jobSecs;
+    double scriptsPerJobSec = commands == null ? -1 : commands.scripts() / jobSecs;
     var cpuPerFrame = new java.util.LinkedHashMap<String, Double>();
     after
         .seconds()
@@ -328,10 +346,15 @@ final class LlmStreamRun {
         seconds,
         frames.get() / seconds,
         cpuPerFrame,
-        commands < 0
+        commands == null
             ? "not counted (pass --redis-url)"
             : String.format(
-                Locale.ROOT, "%,d: %.1f per job per second of streaming", commands, perJobSec),
+                Locale.ROOT,
+                "%,d: %.1f per job per second of streaming, those run by scripts included;"
+                    + " of them %.1f script calls (round trips)",
+                commands.all(),
+                perJobSec,
+                scriptsPerJobSec),
         lastError == null ? "" : "\n  last error: " + lastError);
     ObjectNode json =
         JobJson.MAPPER
@@ -345,8 +368,9 @@ final class LlmStreamRun {
             .put("frames", frames.get())
             .put("output_events", outputEvents.get())
             .put("frames_per_sec", BenchResult.round(frames.get() / seconds))
-            .put("redis_commands", commands)
-            .put("redis_commands_per_job_sec", BenchResult.round(perJobSec));
+            .put("redis_commands", commands == null ? -1 : commands.all())
+            .put("redis_commands_per_job_sec", BenchResult.round(perJobSec))
+            .put("redis_script_calls_per_job_sec", BenchResult.round(scriptsPerJobSec));
     json.set("delta_latency_ms", BenchResult.percentiles(latencyMicros));
     json.set("cpu_ms_per_1000_frames", JobJson.MAPPER.valueToTree(cpuPerFrame));
     return JobJson.encode(json);
