@@ -22,7 +22,11 @@ public final class PortInUseException extends RuntimeException {
   public static Throwable explain(
       Throwable failure, String setting, int port, boolean zeroPicksFree) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof BindException && String.valueOf(t.getMessage()).contains("in use")) {
+      // Java NIO throws a BindException; Netty's epoll transport an IOException of its own
+      // ("bind(..) failed with error(-98): Address already in use").
+      String message = String.valueOf(t.getMessage());
+      if ((t instanceof BindException && message.contains("in use"))
+          || (t instanceof java.io.IOException && message.contains("Address already in use"))) {
         return new PortInUseException(
             setting
                 + " "

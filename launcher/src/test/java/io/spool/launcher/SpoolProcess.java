@@ -44,6 +44,7 @@ final class SpoolProcess implements AutoCloseable {
     argv.addAll(
         List.of(
             java,
+            "--enable-native-access=ALL-UNNAMED", // as bin/spool: epoll loads a native library
             "-Xmx512m",
             "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1",
