@@ -35,7 +35,6 @@ final class JobStreams {
   private final SqlClient pg;
   private final EventFeed feed;
   private final EventHub hub;
-  private final TurnFlusher flusher = new TurnFlusher();
 
   JobStreams(Vertx vertx, SqlClient pg, EventFeed feed, EventHub hub) {
     this.vertx = vertx;
@@ -74,7 +73,7 @@ final class JobStreams {
                           if (response.closed()) {
                             return;
                           }
-                          if (slow.mustGo(!response.writeQueueFull(), 0)) {
+                          if (slow.mustGo(!response.writeQueueFull())) {
                             // Closing is the only way to tell an SSE client; it resumes with
                             // Last-Event-ID, which its EventSource sends by itself.
                             ctx.request().connection().close();
@@ -112,7 +111,7 @@ final class JobStreams {
         .onSuccess(
             socket -> {
               long ping = keepAlive(socket);
-              var sender = new WebSocketSender(socket, flusher, true);
+              var sender = new WebSocketSender(socket, true);
               var session =
                   feed.start(
                       id,
@@ -150,7 +149,7 @@ final class JobStreams {
         .toWebSocket()
         .onSuccess(
             socket -> {
-              var followed = new Followed(new WebSocketSender(socket, flusher, false));
+              var followed = new Followed(new WebSocketSender(socket, false));
               long ping = keepAlive(socket);
               socket.textMessageHandler(text -> onCommand(socket, user, followed, text));
               socket.closeHandler(

@@ -11,7 +11,6 @@ package io.spool.gateway;
  */
 final class SlowClient {
   static final long STALL_MILLIS = 5_000;
-  static final long MAX_BACKLOG_BYTES = 16L << 20;
 
   private boolean backedUp;
 
@@ -22,9 +21,8 @@ final class SlowClient {
    * Whether the client must go, seen as a frame is about to be written to it.
    *
    * @param writable whether the connection is below its high-water mark
-   * @param backlogBytes bytes waiting to be sent, or 0 if not known
    */
-  boolean mustGo(boolean writable, long backlogBytes) {
+  boolean mustGo(boolean writable) {
     if (writable) {
       backedUp = false;
       return false;
@@ -34,7 +32,7 @@ final class SlowClient {
       backedUp = true;
       backedUpSince = now;
     }
-    return now - backedUpSince >= STALL_MILLIS || backlogBytes > MAX_BACKLOG_BYTES;
+    return now - backedUpSince >= STALL_MILLIS;
   }
 
   /** The connection drained below its low-water mark. */
