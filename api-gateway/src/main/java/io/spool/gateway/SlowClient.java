@@ -5,12 +5,15 @@ package io.spool.gateway;
  * more than a few seconds of its events in memory, and never delays anyone else (its socket's
  * unsent bytes wait in its own buffer, not in the event loop). A connection is backed up while more
  * than Netty's high-water mark (64 KiB) waits to be sent beyond what the kernel holds; a client
- * backed up for {@link #STALL_MILLIS}, or with more than {@link #MAX_BACKLOG_BYTES} waiting, is
- * closed with the reason, and resumes with {@code after} / {@code Last-Event-ID} like after any
- * disconnect: nothing it was sent is lost, nothing is dropped silently. Used on one event loop.
+ * backed up for {@link #STALL_MILLIS} is closed with the reason, and resumes with {@code after} /
+ * {@code Last-Event-ID} like after any disconnect: nothing it was sent is lost, nothing is dropped
+ * silently. Used on one event loop.
  */
 final class SlowClient {
   static final long STALL_MILLIS = 5_000;
+
+  /** The WebSocket close code for "try again later" (RFC 6455, IANA registry). */
+  static final short TRY_AGAIN_LATER = 1013;
 
   private boolean backedUp;
 
@@ -39,7 +42,4 @@ final class SlowClient {
   void caughtUp() {
     backedUp = false;
   }
-
-  /** The WebSocket close code for "try again later" (RFC 6455, IANA registry). */
-  static final short TRY_AGAIN_LATER = 1013;
 }

@@ -104,6 +104,8 @@ public final class LlmHandler implements JobHandler {
    */
   private static Future<Void> stream(HttpClientRequest request, Reply reply, JobContext context) {
     Promise<Void> streamed = Promise.promise();
+    // The idle timeout and a reset arrive here once the answer has begun, not on the response.
+    request.exceptionHandler(streamed::tryFail);
     request
         .response()
         .onFailure(streamed::tryFail)
