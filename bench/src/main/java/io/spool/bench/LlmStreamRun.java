@@ -313,17 +313,7 @@ final class LlmStreamRun {
     double jobSecs = options.jobs() * streamSecs;
     double perJobSec = commands == null ? -1 : commands.all() / jobSecs;
     double scriptsPerJobSec = commands == null ? -1 : commands.scripts() / jobSecs;
-    var cpuPerFrame = new java.util.LinkedHashMap<String, Double>();
-    after
-        .seconds()
-        .forEach(
-            (name, secs) ->
-                cpuPerFrame.put(
-                    name,
-                    BenchResult.round(
-                        (secs - before.seconds().getOrDefault(name, 0.0))
-                            * 1e6
-                            / Math.max(1, frames.get()))));
+    Map<String, Double> cpuPerFrame = ProcessCpu.millisPerThousand(before, after, frames.get());
     System.out.printf(
         Locale.ROOT,
         """

@@ -67,6 +67,25 @@ final class ProcessCpu {
    */
   record Sample(Map<String, Double> seconds, Map<String, Double> jitSeconds) {}
 
+  /**
+   * CPU milliseconds each process used between two samples per 1,000 of {@code count} things (=
+   * microseconds per thing), in the order given.
+   */
+  static Map<String, Double> millisPerThousand(Sample before, Sample after, long count) {
+    var per = new LinkedHashMap<String, Double>();
+    after
+        .seconds()
+        .forEach(
+            (name, secs) ->
+                per.put(
+                    name,
+                    BenchResult.round(
+                        (secs - before.seconds().getOrDefault(name, 0.0))
+                            * 1e6
+                            / Math.max(1, count))));
+    return per;
+  }
+
   /** CPU seconds used so far by each named process, in the order given. */
   Sample sample() {
     var seconds = new LinkedHashMap<String, Double>();

@@ -315,18 +315,7 @@ final class SubscriberRun {
     }
 
     Map<String, Double> cpuMillisPerThousandFrames() {
-      var perFrame = new java.util.LinkedHashMap<String, Double>();
-      after
-          .seconds()
-          .forEach(
-              (name, secs) ->
-                  perFrame.put(
-                      name,
-                      BenchResult.round(
-                          (secs - before.seconds().getOrDefault(name, 0.0))
-                              * 1e6
-                              / Math.max(1, frames))));
-      return perFrame;
+      return ProcessCpu.millisPerThousand(before, after, frames);
     }
   }
 
