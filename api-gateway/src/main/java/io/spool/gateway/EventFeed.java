@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Consumer;
 
 /**
  * Delivers one job's events to one client, in seq order and each once: the logged events after a
@@ -35,6 +36,20 @@ final class EventFeed {
 
     /** After {@code end}: the feed is over. */
     void ended();
+
+    static Sink of(Consumer<EventFrame> send, Runnable ended) {
+      return new Sink() {
+        @Override
+        public void send(EventFrame frame) {
+          send.accept(frame);
+        }
+
+        @Override
+        public void ended() {
+          ended.run();
+        }
+      };
+    }
   }
 
   /**

@@ -67,27 +67,23 @@ final class JobStreams {
                       id,
                       user,
                       after,
-                      new EventFeed.Sink() {
-                        @Override
-                        public void send(EventFrame frame) {
-                          if (response.closed()) {
-                            return;
-                          }
-                          if (slow.mustGo(!response.writeQueueFull())) {
-                            // Closing is the only way to tell an SSE client; it resumes with
-                            // Last-Event-ID, which its EventSource sends by itself.
-                            ctx.request().connection().close();
-                            return;
-                          }
-                          response.write(frame.sse());
-                        }
-
-                        @Override
-                        public void ended() {
-                          vertx.cancelTimer(heartbeat);
-                          response.end();
-                        }
-                      });
+                      EventFeed.Sink.of(
+                          frame -> {
+                            if (response.closed()) {
+                              return;
+                            }
+                            if (slow.mustGo(!response.writeQueueFull())) {
+                              // Closing is the only way to tell an SSE client; it resumes with
+                              // Last-Event-ID, which its EventSource sends by itself.
+                              ctx.request().connection().close();
+                              return;
+                            }
+                            response.write(frame.sse());
+                          },
+                          () -> {
+                            vertx.cancelTimer(heartbeat);
+                            response.end();
+                          }));
               response.closeHandler(
                   x -> {
                     vertx.cancelTimer(heartbeat);
@@ -113,21 +109,7 @@ final class JobStreams {
               long ping = keepAlive(socket);
               var sender = new WebSocketSender(socket, true);
               var session =
-                  feed.start(
-                      id,
-                      user,
-                      after,
-                      new EventFeed.Sink() {
-                        @Override
-                        public void send(EventFrame frame) {
-                          sender.send(frame);
-                        }
-
-                        @Override
-                        public void ended() {
-                          socket.close();
-                        }
-                      });
+                  feed.start(id, user, after, EventFeed.Sink.of(sender::send, socket::close));
               socket.closeHandler(
                   x -> {
                     vertx.cancelTimer(ping);
@@ -241,17 +223,7 @@ final class JobStreams {
                       id,
                       user,
                       after,
-                      new EventFeed.Sink() {
-                        @Override
-                        public void send(EventFrame frame) {
-                          followed.sender.send(frame);
-                        }
-
-                        @Override
-                        public void ended() {
-                          followed.feeds.remove(id);
-                        }
-                      }));
+                      EventFeed.Sink.of(followed.sender::send, () -> followed.feeds.remove(id))));
             });
   }
 

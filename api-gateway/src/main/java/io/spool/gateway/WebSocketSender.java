@@ -28,19 +28,18 @@ final class WebSocketSender {
   }
 
   /**
-   * Writes the frame; false (and the socket closing with code 1013 and a reason saying how to
-   * resume) if the client is too slow to be sent more.
+   * Writes the frame, unless the client is too slow to be sent more: then the socket closes with
+   * code 1013 and a reason saying how to resume, and nothing more is sent.
    */
-  boolean send(EventFrame frame) {
+  void send(EventFrame frame) {
     if (gone || socket.isClosed()) {
-      return false;
+      return;
     }
     if (slow.mustGo(!socket.writeQueueFull())) {
       goSlow(frame);
-      return false;
+      return;
     }
     socket.writeTextMessage(frame.json());
-    return true;
   }
 
   /** Closes the socket; {@code unsent} is the first frame it was not sent. */
