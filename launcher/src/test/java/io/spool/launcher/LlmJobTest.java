@@ -33,7 +33,13 @@ class LlmJobTest {
     spool =
         InProcessSpool.start(
             LlmJobTest.class,
-            Map.of("SPOOL_LLM_BASE_URL", model.baseUrl(), "SPOOL_LLM_API_KEY", API_KEY));
+            Map.of(
+                "SPOOL_LLM_BASE_URL",
+                model.baseUrl(),
+                "SPOOL_LLM_API_KEY",
+                API_KEY,
+                "SPOOL_LLM_IDLE_TIMEOUT_SECS",
+                "2"));
     http = spool.http;
   }
 
@@ -144,6 +150,35 @@ class LlmJobTest {
         job.get("error").asText().contains("Incorrect API key"),
         "the provider's message (it may quote the key) is not copied");
     assertTrue(!job.get("error").asText().contains(API_KEY), "the key is not repeated");
+  }
+
+  @Test
+  void aStreamThatBreaksOffFailsTheAttemptAndKeepsWhatCame() {
+    String id =
+        http.submit(
+            "{\"type\":\"llm\",\"max_attempts\":1,\"request\":{\"model\":\"broken\","
+                + MESSAGES
+                + "}}");
+    JsonNode job = awaitEnd(id);
+    assertEquals("failed", job.get("status").asText(), job.toString());
+    assertTrue(job.get("error").asText().contains("before [DONE]"), job.toString());
+    assertEquals(String.join("", ModelServer.FAST_TOKENS), job.get("result").get("text").asText());
+  }
+
+  @Test
+  void aStreamThatGoesSilentFailsAfterTheIdleTimeout() {
+    String id =
+        http.submit(
+            "{\"type\":\"llm\",\"max_attempts\":1,\"request\":{\"model\":\"stall\","
+                + MESSAGES
+                + "}}");
+    long start = System.nanoTime();
+    JsonNode job = awaitEnd(id);
+    assertEquals("failed", job.get("status").asText(), job.toString());
+    assertTrue(
+        Duration.ofNanos(System.nanoTime() - start).toSeconds() < 20,
+        "given up on after the 2 s idle timeout, not the job's");
+    assertEquals(String.join("", ModelServer.FAST_TOKENS), job.get("result").get("text").asText());
   }
 
   @Test

@@ -18,8 +18,10 @@ import java.util.stream.IntStream;
  * A small stand-in for an OpenAI-compatible model server ({@code POST /v1/chat/completions},
  * streamed as server-sent events), since no real model is reachable from the tests. The {@code
  * model} asked for picks its behaviour: {@code fast} streams {@link #FAST_TOKENS} at once, {@code
- * slow} streams {@link #SLOW_TOKEN_COUNT} tokens 50 ms apart, {@code refuse} answers 401. It keeps
- * every request and notices when a client goes away mid-stream.
+ * slow} streams {@link #SLOW_TOKEN_COUNT} tokens 50 ms apart, {@code refuse} answers 401, {@code
+ * broken} streams {@link #FAST_TOKENS} and closes the connection without a finish or {@code
+ * [DONE]}, {@code stall} streams them and then sends nothing for a minute. It keeps every request
+ * and notices when a client goes away mid-stream.
  */
 final class ModelServer implements AutoCloseable {
   static final List<String> FAST_TOKENS =
@@ -84,6 +86,13 @@ final class ModelServer implements AutoCloseable {
         if (slow) {
           Thread.sleep(50);
         }
+      }
+      if (model.equals("broken")) {
+        return;
+      }
+      if (model.equals("stall")) {
+        Thread.sleep(60_000);
+        return;
       }
       event(
           out,

@@ -11,6 +11,7 @@ import io.spool.net.HttpCall;
 import io.spool.net.LlmCall;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
@@ -20,6 +21,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * {@code llm}: streams a chat completion from the OpenAI-compatible server at {@code
@@ -76,7 +79,7 @@ public final class LlmHandler implements JobHandler {
     var reply = new Reply();
     HttpClientRequest request = StreamedResponse.open(client, options);
     try {
-      stream(request, reply, context).await();
+      stream(request, reply, context, settings.idleTimeout().toMillis()).await();
       if (!reply.done && reply.finishReason == null) {
         throw new IOException("the model's stream ended before [DONE]");
       }
@@ -100,9 +103,11 @@ public final class LlmHandler implements JobHandler {
    * Sends the request and reads the streamed answer on the connection's event loop as it arrives,
    * each chunk's lines taken (and their deltas emitted) at once, without a hop to the handler's
    * thread per chunk: at 50 deltas a second per job, those hops were most of a stream's cost.
-   * Completes when the stream ends, after {@code [DONE]}, or fails with what broke it.
+   * Completes when the stream ends, after {@code [DONE]}, or fails with what broke it, or once the
+   * model has sent nothing for {@code idleMillis}.
    */
-  private static Future<Void> stream(HttpClientRequest request, Reply reply, JobContext context) {
+  private static Future<Void> stream(
+      HttpClientRequest request, Reply reply, JobContext context, long idleMillis) {
     Promise<Void> streamed = Promise.promise();
     // The idle timeout and a reset arrive here once the answer has begun, not on the response.
     request.exceptionHandler(streamed::tryFail);
@@ -131,8 +136,10 @@ public final class LlmHandler implements JobHandler {
                 return;
               }
               var lines = new LineSplitter();
+              var silence = new Silence(Vertx.currentContext().owner(), idleMillis, streamed);
               response.handler(
                   chunk -> {
+                    silence.heard();
                     try {
                       for (String line : lines.feed(chunk)) {
                         reply.take(line, context);
@@ -149,6 +156,39 @@ public final class LlmHandler implements JobHandler {
             });
     request.end(Buffer.buffer(JobJson.encode(LlmCall.streamingBody(context.request()))));
     return streamed.future();
+  }
+
+  /**
+   * Fails a stream the model has gone silent on. The request's own idle timeout covers only the
+   * wait for the answer to begin: Vert.x cancels it once the headers are in.
+   */
+  private static final class Silence {
+    private final Vertx vertx;
+    private final long limitMillis;
+    private final Promise<Void> streamed;
+    private volatile long lastHeard = System.nanoTime();
+    private volatile long timer;
+
+    Silence(Vertx vertx, long limitMillis, Promise<Void> streamed) {
+      this.vertx = vertx;
+      this.limitMillis = limitMillis;
+      this.streamed = streamed;
+      timer = vertx.setTimer(limitMillis, this::check);
+      streamed.future().onComplete(done -> vertx.cancelTimer(timer));
+    }
+
+    void heard() {
+      lastHeard = System.nanoTime();
+    }
+
+    private void check(long id) {
+      long quiet = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeard);
+      if (quiet >= limitMillis) {
+        streamed.tryFail(new TimeoutException("the model sent nothing for " + limitMillis + " ms"));
+      } else if (!streamed.future().isComplete()) {
+        timer = vertx.setTimer(limitMillis - quiet, this::check);
+      }
+    }
   }
 
   /**
