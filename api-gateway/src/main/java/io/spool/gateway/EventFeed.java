@@ -74,12 +74,17 @@ final class EventFeed {
   private final EventHub hub;
 
   /**
-   * Reads of a job's final state in flight, by job and user: when a job followed by a thousand
-   * clients of this event loop ends, they share one query instead of making a thousand. Only this
-   * feed's event loop touches it (one feed per gateway verticle), and query answers come back on
-   * it.
+   * Reads of a job's state in flight, by job and user: when a job followed by a thousand clients of
+   * this event loop ends, they share one query instead of making a thousand. Only this feed's event
+   * loop touches it (one feed per gateway verticle), and query answers come back on it.
    */
-  private final Map<String, Future<Stored>> loading = new HashMap<>();
+  private final Map<String, Loading> loading = new HashMap<>();
+
+  /** For {@link #sharedRead}: a read sent at any time will do. */
+  private static final long ANY_READ = Long.MIN_VALUE;
+
+  /** A read in flight and when it was sent ({@link System#nanoTime}). */
+  private record Loading(long sentAt, Future<Stored> read) {}
 
   EventFeed(Vertx vertx, SqlClient pg, JobEvents log, EventHub hub) {
     this.vertx = vertx;
@@ -212,7 +217,7 @@ final class EventFeed {
      * The log may be gone: if Postgres says the job has ended, end (after its final status event).
      */
     private void endIfFinished() {
-      load()
+      load(ANY_READ)
           .onSuccess(
               stored -> {
                 if (stored == null || !stored.job().status().isFinished() || over || ending) {
@@ -245,7 +250,9 @@ final class EventFeed {
     /** Sends {@code end} with the final job from Postgres, then closes. */
     private void finish(long seq) {
       over = true;
-      load()
+      // Only a read sent from now on is sure to see the end that brought us here: one sent before
+      // (a quiet check's, say) may answer the job as it was while running.
+      load(System.nanoTime())
           .onComplete(
               done -> {
                 Stored stored = done.succeeded() ? done.result() : null;
@@ -274,9 +281,9 @@ final class EventFeed {
               });
     }
 
-    /** The job as Postgres has it now (null if gone). */
-    private Future<Stored> load() {
-      return sharedRead(jobId, user);
+    /** The job as Postgres has it (null if gone), read no earlier than {@code notBefore}. */
+    private Future<Stored> load(long notBefore) {
+      return sharedRead(jobId, user, notBefore);
     }
 
     void stop() {
@@ -297,13 +304,19 @@ final class EventFeed {
   /** A job as read from Postgres, with its JSON tree and text made once for all who asked. */
   private record Stored(Job job, JsonNode tree, String json) {}
 
-  private Future<Stored> sharedRead(UUID jobId, String user) {
+  /**
+   * A read of the job sent at {@code notBefore} ({@link System#nanoTime}) or later, or {@link
+   * #ANY_READ}: one in flight if there is such.
+   */
+  private Future<Stored> sharedRead(UUID jobId, String user, long notBefore) {
     String key = jobId + " " + user;
-    Promise<Stored> read = Promise.promise();
-    Future<Stored> shared = loading.putIfAbsent(key, read.future());
-    if (shared != null) {
-      return shared;
+    Loading inFlight = loading.get(key);
+    if (inFlight != null && (notBefore == ANY_READ || inFlight.sentAt() - notBefore >= 0)) {
+      return inFlight.read();
     }
+    Promise<Stored> read = Promise.promise();
+    var mine = new Loading(System.nanoTime(), read.future());
+    loading.put(key, mine);
     SqlTemplate.forQuery(pg, UserJobSql.SELECT_OWN)
         .execute(Map.of("id", jobId, "user", user))
         .map(
@@ -317,7 +330,7 @@ final class EventFeed {
             })
         .onComplete(
             done -> {
-              loading.remove(key);
+              loading.remove(key, mine);
               read.handle(done);
             });
     return read.future();
