@@ -3,7 +3,6 @@ package io.spool.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.JobEvent;
 import io.spool.model.JobJson;
-import io.spool.signal.JobEvents;
 import io.spool.signal.JobEvents.NewEvent;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -23,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * emitted meanwhile. In it, consecutive {@code output} events whose data is only {@code {"text":
  * ...}} are joined into one (their texts concatenated, in order); every other event is kept as it
  * is, in order, only written together. So a model streaming 50 deltas a second costs at most 1000 /
- * window writes a second, and a subscriber reads exactly the same text.
+ * window writes a second, and a subscriber reads exactly the same text. The writes of all the
+ * worker's jobs share round trips ({@link EventBatcher}).
  *
  * <p>If Redis is away, a write's events are dropped (the log is a convenience, never the truth) and
  * the job goes on. {@link #drain} waits for what is pending, so the final status follows every
@@ -35,7 +35,7 @@ final class EventWriter {
   /** Past this much pending text the emitting handler waits for the write in flight. */
   private static final int MAX_PENDING_CHARS = 1 << 20;
 
-  private final JobEvents events;
+  private final EventBatcher events;
   private final Vertx vertx;
   private final long windowNanos;
   private final List<NewEvent> pending = new ArrayList<>();
@@ -47,7 +47,7 @@ final class EventWriter {
   private long lastWriteStart = Long.MIN_VALUE;
   private Promise<Void> drained;
 
-  EventWriter(JobEvents events, Vertx vertx, Duration window) {
+  EventWriter(EventBatcher events, Vertx vertx, Duration window) {
     this.events = events;
     this.vertx = vertx;
     this.windowNanos = window.toNanos();

@@ -8,7 +8,6 @@ import io.spool.model.AttemptRef;
 import io.spool.model.Job;
 import io.spool.model.JobStatus;
 import io.spool.ops.SpoolMetrics;
-import io.spool.signal.JobEvents;
 import io.spool.worker.AttemptFinisher.Outcome;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -111,7 +110,7 @@ final class JobRunner {
   private final HandlerRegistry handlers;
   private final AttemptFinisher finisher;
   private final RetryBackoff backoff;
-  private final JobEvents events;
+  private final EventBatcher events;
   private final Duration eventCoalesce;
   private final SpoolMetrics metrics;
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -123,7 +122,7 @@ final class JobRunner {
       HandlerRegistry handlers,
       AttemptFinisher finisher,
       RetryBackoff backoff,
-      JobEvents events,
+      EventBatcher events,
       Duration eventCoalesce,
       SpoolMetrics metrics) {
     this.metrics = metrics;

@@ -147,7 +147,7 @@ public final class Worker implements AutoCloseable {
               handlers,
               new AttemptFinisher(vertx.getOrCreateContext(), pg, signals, events, metrics),
               new RetryBackoff(config.jobs().retryBase(), config.jobs().retryMax()),
-              events,
+              new EventBatcher(events, vertx.getOrCreateContext()),
               config.events().coalesce(),
               metrics);
       // Registered and alive before it claims anything.

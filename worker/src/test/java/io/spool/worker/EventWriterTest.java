@@ -56,7 +56,9 @@ class EventWriterTest {
   @Test
   void aStreamOfDeltasIsLoggedAsFewerOutputEventsWithTheSameTextInOrder() throws Exception {
     UUID job = UUID.randomUUID();
-    var writer = new EventWriter(events, vertx, Duration.ofMillis(40));
+    var writer =
+        new EventWriter(
+            new EventBatcher(events, vertx.getOrCreateContext()), vertx, Duration.ofMillis(40));
     var sent = new StringBuilder();
     long start = System.nanoTime();
     // 200 deltas at about one per 2 ms, as a fast model streams; a progress event halfway.
@@ -115,7 +117,9 @@ class EventWriterTest {
   @Test
   void eventsOtherThanTextAreNeverJoinedOrDropped() throws Exception {
     UUID job = UUID.randomUUID();
-    var writer = new EventWriter(events, vertx, Duration.ofMillis(40));
+    var writer =
+        new EventWriter(
+            new EventBatcher(events, vertx.getOrCreateContext()), vertx, Duration.ofMillis(40));
     Thread.ofVirtual()
         .start(
             () -> {
@@ -148,7 +152,9 @@ class EventWriterTest {
   @Test
   void theFirstEventGoesAtOnceAndTheNextAfterTheWindow() throws Exception {
     UUID job = UUID.randomUUID();
-    var writer = new EventWriter(events, vertx, Duration.ofSeconds(2));
+    var writer =
+        new EventWriter(
+            new EventBatcher(events, vertx.getOrCreateContext()), vertx, Duration.ofSeconds(2));
     writer.emit(text(job, "first "));
     io.spool.testing.Eventually.await(
         "the first event logged",
@@ -159,5 +165,65 @@ class EventWriterTest {
     assertEquals("first ", texts(events.since(job, 0).await()), "the second waits for the window");
     writer.drain().await();
     assertEquals("first second", texts(events.since(job, 0).await()));
+  }
+
+  @Test
+  void manyJobsSharingOneBatcherEachGetTheirWholeTextInOrder() throws Exception {
+    var batcher = new EventBatcher(events, vertx.getOrCreateContext());
+    int jobs = 200;
+    var ids = new java.util.ArrayList<UUID>();
+    var threads = new java.util.ArrayList<Thread>();
+    var writers = new java.util.ArrayList<EventWriter>();
+    for (int j = 0; j < jobs; j++) {
+      UUID job = UUID.randomUUID();
+      ids.add(job);
+      var writer = new EventWriter(batcher, vertx, Duration.ofMillis(5));
+      writers.add(writer);
+      threads.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    for (int i = 0; i < 100; i++) {
+                      writer.emit(text(job, i + " "));
+                      if (i % 10 == 0) {
+                        writer.emit(
+                            new NewEvent(
+                                job,
+                                JobEvent.PROGRESS,
+                                1,
+                                JobJson.MAPPER.createObjectNode().put("step", i)));
+                      }
+                      try {
+                        Thread.sleep(1);
+                      } catch (InterruptedException e) {
+                        return;
+                      }
+                    }
+                  }));
+    }
+    for (Thread thread : threads) {
+      thread.join();
+    }
+    for (EventWriter writer : writers) {
+      writer.drain().await();
+    }
+    String expected =
+        java.util.stream.IntStream.range(0, 100)
+            .mapToObj(i -> i + " ")
+            .collect(Collectors.joining());
+    for (UUID job : ids) {
+      List<JobEvent> log = events.since(job, 0).await();
+      assertEquals(expected, texts(log), "job " + job);
+      List<Integer> steps =
+          log.stream()
+              .filter(e -> e.type().equals(JobEvent.PROGRESS))
+              .map(e -> e.data().get("step").asInt())
+              .toList();
+      assertEquals(
+          java.util.stream.IntStream.range(0, 10).map(i -> i * 10).boxed().toList(), steps);
+      for (int i = 0; i < log.size(); i++) {
+        assertEquals(i + 1, log.get(i).seq(), "seqs rise by one");
+      }
+    }
   }
 }

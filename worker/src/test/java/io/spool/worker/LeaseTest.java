@@ -194,7 +194,10 @@ class LeaseTest {
     var stale =
         new RunningJob(
             staleAttempt,
-            new EventWriter(JobEvents.of(redis, config), vertx, config.events().coalesce()),
+            new EventWriter(
+                new EventBatcher(JobEvents.of(redis, config), vertx.getOrCreateContext()),
+                vertx,
+                config.events().coalesce()),
             pg,
             vertx);
     assertThrows(
@@ -222,7 +225,10 @@ class LeaseTest {
     var attempt =
         new RunningJob(
             JobFixtures.load(pg, id).orElseThrow(),
-            new EventWriter(JobEvents.of(redis, config), vertx, config.events().coalesce()),
+            new EventWriter(
+                new EventBatcher(JobEvents.of(redis, config), vertx.getOrCreateContext()),
+                vertx,
+                config.events().coalesce()),
             pg,
             vertx);
 
