@@ -43,7 +43,8 @@ final class SubmissionParser {
           "callback_url",
           "idempotency_key",
           "concurrency_key",
-          "concurrency_strategy");
+          "concurrency_strategy",
+          "retention_secs");
 
   /** Longest accepted idempotency key. */
   static final int MAX_KEY_LENGTH = 255;
@@ -56,12 +57,17 @@ final class SubmissionParser {
 
   private final int defaultMaxAttempts;
   private final int defaultTimeoutSecs;
+
+  /** The most a job's own retention_secs may be; 0: no cap, and 0 (forever) allowed. */
+  private final int maxRetentionSecs;
+
   private final DestinationRules webhookDestinations;
   private final DestinationRules httpDestinations;
 
   SubmissionParser(SpoolConfig config) {
     this.defaultMaxAttempts = config.jobs().maxAttempts();
     this.defaultTimeoutSecs = (int) config.jobs().timeout().toSeconds();
+    this.maxRetentionSecs = (int) config.retention().jobMax().toSeconds();
     this.webhookDestinations = config.webhooks().destinations();
     this.httpDestinations = config.httpJobs().destinations();
   }
@@ -209,6 +215,14 @@ final class SubmissionParser {
     } else if (strategy != null && concurrencyKey == null) {
       errors.add(new FieldError(at(path, "concurrency_strategy"), "needs a concurrency_key"));
     }
+    Integer retentionSecs = null;
+    if (body.hasNonNull("retention_secs")) {
+      // 0 keeps the job forever, which only an uncapped setting allows.
+      retentionSecs =
+          maxRetentionSecs == 0
+              ? whole(body, path, "retention_secs", 0, SpoolConfig.MAX_RETENTION_SECS, 0, errors)
+              : whole(body, path, "retention_secs", 1, maxRetentionSecs, 0, errors);
+    }
     if (errors.size() > before) {
       return null;
     }
@@ -226,7 +240,8 @@ final class SubmissionParser {
         key,
         key == null ? null : requestHash(body),
         concurrencyKey,
-        "reject".equals(strategy));
+        "reject".equals(strategy),
+        retentionSecs);
   }
 
   /**

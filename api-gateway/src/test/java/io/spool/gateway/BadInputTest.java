@@ -80,6 +80,16 @@ class BadInputTest {
         Arguments.of("priority out of range", json("{\"type\":\"echo\",\"priority\":5000}"), 422),
         Arguments.of("timeout of zero", json("{\"type\":\"echo\",\"timeout_secs\":0}"), 422),
         Arguments.of(
+            "retention of zero (forever) under the default cap",
+            json("{\"type\":\"echo\",\"retention_secs\":0}"),
+            422),
+        Arguments.of(
+            "retention above SPOOL_RETENTION_JOB_MAX_SECS",
+            json("{\"type\":\"echo\",\"retention_secs\":2592001}"),
+            422),
+        Arguments.of(
+            "retention as a string", json("{\"type\":\"echo\",\"retention_secs\":\"60\"}"), 422),
+        Arguments.of(
             "NUL character in the request",
             json("{\"type\":\"echo\",\"request\":{\"a\":[\"x\\u0000y\"]}}"),
             422),

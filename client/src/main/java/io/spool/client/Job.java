@@ -29,6 +29,7 @@ import java.util.UUID;
  * @param callbackUrl where a webhook is POSTed each time it ends, else null
  * @param checkpoint the handler's last checkpoint, else null
  * @param concurrencyKey jobs with the same key run one at a time, else null
+ * @param retentionSecs how long it is kept once it has ended, if its submission said; else null
  * @param webhook the latest webhook delivery (on a job read by id and in {@code end} events), else
  *     null
  */
@@ -53,6 +54,7 @@ public record Job(
     String callbackUrl,
     JsonNode checkpoint,
     String concurrencyKey,
+    Integer retentionSecs,
     JsonNode webhook) {
 
   public Job {

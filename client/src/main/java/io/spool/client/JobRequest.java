@@ -132,6 +132,15 @@ public final class JobRequest {
       return this;
     }
 
+    /**
+     * How long to keep the job once it has ended, instead of the server's setting for its final
+     * status (0: forever, where the server allows it).
+     */
+    public Builder retentionSecs(int retentionSecs) {
+      body.put("retention_secs", retentionSecs);
+      return this;
+    }
+
     public Builder concurrencyStrategy(ConcurrencyStrategy strategy) {
       body.put("concurrency_strategy", strategy.name().toLowerCase(java.util.Locale.ROOT));
       return this;

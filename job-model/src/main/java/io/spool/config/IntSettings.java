@@ -28,6 +28,21 @@ public final class IntSettings {
       new IntSetting("SPOOL_EVENT_RETENTION_SECS", 3600, 1, 30 * 86_400);
   public static final IntSetting EVENT_COALESCE_MILLIS =
       new IntSetting("SPOOL_EVENT_COALESCE_MILLIS", 40, 0, 1_000);
+
+  /** Retention of finished jobs, from {@code finished_at}; 0 keeps them forever. */
+  public static final IntSetting RETENTION_COMPLETED_SECS =
+      new IntSetting("SPOOL_RETENTION_COMPLETED_SECS", 86_400, 0, SpoolConfig.MAX_RETENTION_SECS);
+
+  public static final IntSetting RETENTION_CANCELLED_SECS =
+      new IntSetting("SPOOL_RETENTION_CANCELLED_SECS", 86_400, 0, SpoolConfig.MAX_RETENTION_SECS);
+  public static final IntSetting RETENTION_FAILED_SECS =
+      new IntSetting("SPOOL_RETENTION_FAILED_SECS", 604_800, 0, SpoolConfig.MAX_RETENTION_SECS);
+  public static final IntSetting RETENTION_JOB_MAX_SECS =
+      new IntSetting("SPOOL_RETENTION_JOB_MAX_SECS", 2_592_000, 0, SpoolConfig.MAX_RETENTION_SECS);
+  public static final IntSetting PRUNE_INTERVAL_SECS =
+      new IntSetting("SPOOL_PRUNE_INTERVAL_SECS", 30, 0, 86_400);
+  public static final IntSetting PRUNE_BATCH =
+      new IntSetting("SPOOL_PRUNE_BATCH", 2_000, 10, 100_000);
   public static final IntSetting EVENT_LOG_MAX =
       new IntSetting("SPOOL_EVENT_LOG_MAX", 1000, 10, 1_000_000);
   public static final IntSetting WEBHOOK_MAX_ATTEMPTS =

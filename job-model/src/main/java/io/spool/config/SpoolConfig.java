@@ -26,6 +26,7 @@ import java.util.regex.Pattern;
  * @param connections how long a client connection to the gateway may take over each part of a
  *     request.
  * @param ops metrics, health, stats and log settings.
+ * @param retention how long finished jobs are kept, and how they are pruned.
  */
 public record SpoolConfig(
     Pg pg,
@@ -40,7 +41,8 @@ public record SpoolConfig(
     Auth auth,
     Limits limits,
     Connections connections,
-    Ops ops) {
+    Ops ops,
+    Retention retention) {
 
   /**
    * Postgres, the source of truth.
@@ -122,6 +124,30 @@ public record SpoolConfig(
    * @param logMax events kept per job (older ones are trimmed). {@link IntSettings#EVENT_LOG_MAX}.
    */
   public record Events(Duration retention, Duration coalesce, int logMax) {}
+
+  /**
+   * How long finished jobs are kept, counted from {@code finished_at}, and how the workers' pruner
+   * deletes them. A retention of zero keeps jobs of that status forever.
+   *
+   * @param completed {@link IntSettings#RETENTION_COMPLETED_SECS}
+   * @param cancelled {@link IntSettings#RETENTION_CANCELLED_SECS}
+   * @param failed dead letters, kept longer for people to review. {@link
+   *     IntSettings#RETENTION_FAILED_SECS}
+   * @param jobMax the most a submission's own {@code retention_secs} may ask for; 0: no cap, and a
+   *     job may ask to be kept forever ({@code retention_secs: 0}). {@link
+   *     IntSettings#RETENTION_JOB_MAX_SECS}
+   * @param pruneInterval how often a worker looks for jobs past their retention; 0 turns the pruner
+   *     off in that worker. {@link IntSettings#PRUNE_INTERVAL_SECS}
+   * @param pruneBatch the most jobs one delete takes (the pruner takes fewer when a batch is slow).
+   *     {@link IntSettings#PRUNE_BATCH}
+   */
+  public record Retention(
+      Duration completed,
+      Duration cancelled,
+      Duration failed,
+      Duration jobMax,
+      Duration pruneInterval,
+      int pruneBatch) {}
 
   /**
    * Webhook delivery settings.
@@ -329,6 +355,9 @@ public record SpoolConfig(
   /** Longest accepted per-job timeout: a week. */
   public static final int MAX_TIMEOUT_SECS = 7 * 24 * 3600;
 
+  /** The longest retention any setting or job may give: ten years. */
+  public static final int MAX_RETENTION_SECS = 10 * 365 * 86_400;
+
   /**
    * The heartbeat interval unless {@code SPOOL_HEARTBEAT_SECS} says otherwise or the visibility
    * timeout is short.
@@ -436,7 +465,14 @@ public record SpoolConfig(
                 Duration.ofSeconds(s.integer(IntSettings.STATS_INTERVAL_SECS)),
                 Duration.ofSeconds(s.integer(IntSettings.QUEUE_STATS_SECS)),
                 s.string("SPOOL_LOG_FORMAT", "text", Pattern.compile("text|json"), "text or json")
-                    .equals("json")));
+                    .equals("json")),
+            new Retention(
+                Duration.ofSeconds(s.integer(IntSettings.RETENTION_COMPLETED_SECS)),
+                Duration.ofSeconds(s.integer(IntSettings.RETENTION_CANCELLED_SECS)),
+                Duration.ofSeconds(s.integer(IntSettings.RETENTION_FAILED_SECS)),
+                Duration.ofSeconds(s.integer(IntSettings.RETENTION_JOB_MAX_SECS)),
+                Duration.ofSeconds(s.integer(IntSettings.PRUNE_INTERVAL_SECS)),
+                s.integer(IntSettings.PRUNE_BATCH)));
     // Only a heartbeat set explicitly can fail this: the derived one is always below the timeout.
     if (config.worker().heartbeatInterval().compareTo(config.worker().visibilityTimeout()) >= 0) {
       s.problem(

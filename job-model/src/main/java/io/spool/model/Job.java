@@ -29,6 +29,8 @@ import java.util.UUID;
  *     else null
  * @param checkpoint the handler's last checkpoint (any JSON), from which a retried attempt resumes;
  *     else null
+ * @param retentionSecs how long the job is kept once it has ended, if its submission said (0:
+ *     forever); null when the retention settings for its final status apply
  * @param webhook the latest webhook delivery ({@code url, state, attempts, last_status, last_error,
  *     next_attempt_at, delivered_at}) on a job read by id, else null
  */
@@ -53,6 +55,7 @@ public record Job(
     String callbackUrl,
     JsonNode checkpoint,
     String concurrencyKey,
+    Integer retentionSecs,
     JsonNode webhook) {
 
   /**
@@ -81,6 +84,7 @@ public record Job(
         job.callbackUrl(),
         /* checkpoint= */ null,
         job.concurrencyKey(),
+        job.retentionSecs(),
         /* webhook= */ null);
   }
 }

@@ -18,6 +18,8 @@ import java.util.UUID;
  *     for none
  * @param rejectIfBusy refuse the submission (409) if a job with its concurrency key is pending or
  *     running
+ * @param retentionSecs how long to keep the job once it has ended (0: forever); null for the
+ *     retention settings
  */
 public record NewJob(
     UUID id,
@@ -33,4 +35,5 @@ public record NewJob(
     String idempotencyKey,
     String requestHash,
     String concurrencyKey,
-    boolean rejectIfBusy) {}
+    boolean rejectIfBusy,
+    Integer retentionSecs) {}

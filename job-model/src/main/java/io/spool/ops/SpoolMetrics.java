@@ -208,6 +208,15 @@ public final class SpoolMetrics {
     timer.record(ran);
   }
 
+  /** Jobs the pruner deleted, past their retention, by the status they had ended with. */
+  public void pruned(String status, int count) {
+    Counter.builder("spool.jobs.pruned")
+        .description("finished jobs deleted past their retention, with their records")
+        .tag("status", status)
+        .register(registry)
+        .increment(count);
+  }
+
   /**
    * A webhook POST: {@code delivered}, {@code retry} (will be tried again) or {@code failed} (given
    * up).

@@ -13,7 +13,8 @@ public final class JobRows {
   public static final String COLUMNS =
       "id, type, queue, user_id, request::text AS request, status, "
           + "result::text AS result, error, attempts, max_attempts, submitted_at, started_at, finished_at, "
-          + "priority, run_at, timeout_secs, cancel_requested, callback_url, checkpoint::text AS checkpoint, concurrency_key";
+          + "priority, run_at, timeout_secs, cancel_requested, callback_url, checkpoint::text AS checkpoint, concurrency_key, "
+          + "retention_secs";
 
   private JobRows() {}
 
@@ -40,6 +41,7 @@ public final class JobRows {
         row.getString("callback_url"),
         JobJson.tree(row.getString("checkpoint")),
         row.getString("concurrency_key"),
+        row.getInteger("retention_secs"),
         row.getColumnIndex("webhook") < 0 ? null : JobJson.tree(row.getString("webhook")));
   }
 

@@ -20,14 +20,14 @@ public final class SubmitSql {
   public static final String INSERT_MANY =
       """
       INSERT INTO jobs (id, type, queue, user_id, request, status, max_attempts, priority, run_at, timeout_secs,
-                        callback_url, concurrency_key)
+                        callback_url, concurrency_key, retention_secs)
       SELECT u.id, u.type, u.queue, u.user_id, u.request::jsonb, 'pending', u.max_attempts, u.priority,
-             coalesce(u.run_at, now()), u.timeout_secs, u.callback_url, u.concurrency_key
+             coalesce(u.run_at, now()), u.timeout_secs, u.callback_url, u.concurrency_key, u.retention_secs
       FROM unnest(#{ids}::uuid[], #{types}::text[], #{queues}::text[], #{users}::text[], #{requests}::text[],
                   #{maxAttempts}::int[], #{priorities}::int[], #{runAts}::timestamptz[], #{timeouts}::int[],
-                  #{callbacks}::text[], #{concurrencyKeys}::text[])
+                  #{callbacks}::text[], #{concurrencyKeys}::text[], #{retentions}::int[])
         AS u(id, type, queue, user_id, request, max_attempts, priority, run_at, timeout_secs, callback_url,
-             concurrency_key)
+             concurrency_key, retention_secs)
       RETURNING id, submitted_at, run_at""";
 
   /** Pending jobs, all queues together (an index-only count on the pending index). */
@@ -64,6 +64,7 @@ public final class SubmitSql {
     var timeouts = new Integer[n];
     var callbacks = new String[n];
     var concurrencyKeys = new String[n];
+    var retentions = new Integer[n];
     for (int i = 0; i < n; i++) {
       NewJob job = jobs.get(i);
       ids[i] = job.id();
@@ -77,6 +78,7 @@ public final class SubmitSql {
       timeouts[i] = job.timeoutSecs();
       callbacks[i] = job.callbackUrl();
       concurrencyKeys[i] = job.concurrencyKey();
+      retentions[i] = job.retentionSecs();
     }
     var params = new HashMap<String, Object>();
     params.put("ids", ids);
@@ -90,6 +92,7 @@ public final class SubmitSql {
     params.put("timeouts", timeouts);
     params.put("callbacks", callbacks);
     params.put("concurrencyKeys", concurrencyKeys);
+    params.put("retentions", retentions);
     return params;
   }
 }

@@ -33,6 +33,7 @@ class JobJsonTest {
             null,
             null,
             null,
+            null,
             null);
     var tree = JobJson.tree(JobJson.encode(job));
     assertEquals(id.toString(), tree.get("id").asText());

@@ -25,7 +25,8 @@ class JobTest {
             "key-1",
             "hash",
             "ck",
-            false);
+            false,
+            3600);
     Instant submitted = Instant.parse("2026-12-03T10:00:00Z");
     Instant due = Instant.parse("2026-12-03T10:05:00Z");
 
@@ -45,6 +46,7 @@ class JobTest {
     assertEquals(60, job.timeoutSecs());
     assertEquals("https://example.com/hook", job.callbackUrl());
     assertEquals("ck", job.concurrencyKey());
+    assertEquals(3600, job.retentionSecs());
     assertFalse(job.cancelRequested());
     assertNull(job.result());
     assertNull(job.error());

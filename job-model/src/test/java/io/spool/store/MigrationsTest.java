@@ -80,7 +80,8 @@ class MigrationsTest {
                         null,
                         null,
                         null,
-                        false))))
+                        false,
+                        null))))
         .await();
     List<Row> rows =
         StreamSupport.stream(

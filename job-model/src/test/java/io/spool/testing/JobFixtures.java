@@ -108,7 +108,8 @@ public final class JobFixtures {
                         null,
                         null,
                         concurrencyKey,
-                        false))))
+                        false,
+                        null))))
         .await();
     return id;
   }

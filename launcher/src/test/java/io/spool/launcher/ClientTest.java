@@ -189,6 +189,7 @@ class ClientTest {
             .priority(-5)
             .runAt(runAt)
             .timeoutSecs(90)
+            .retentionSecs(7200)
             .callbackUrl("https://hooks.test/done")
             .concurrencyKey("conversation-" + UUID.randomUUID())
             .concurrencyStrategy(ConcurrencyStrategy.REJECT)
@@ -200,6 +201,7 @@ class ClientTest {
     assertEquals(-5, job.priority());
     assertEquals(runAt, job.runAt());
     assertEquals(90, job.timeoutSecs());
+    assertEquals(7200, job.retentionSecs());
     assertEquals("https://hooks.test/done", job.callbackUrl());
     assertTrue(job.concurrencyKey().startsWith("conversation-"));
     assertEquals(1, job.request().get("n").asInt());

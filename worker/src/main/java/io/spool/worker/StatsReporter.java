@@ -12,13 +12,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Logs one {@code stats} line every {@code SPOOL_STATS_INTERVAL_SECS}: this worker's attempts in
- * flight and what its attempts became since the last line, and the queues' lag, pending jobs and
- * dead letters (over all workers). The figures are key-value pairs: fields of their own with {@code
- * SPOOL_LOG_FORMAT=json}, {@code key=value} after the message in text.
+ * flight, what its attempts became since the last line and how many finished jobs it pruned, and
+ * the queues' lag, pending jobs and dead letters (over all workers). The figures are key-value
+ * pairs: fields of their own with {@code SPOOL_LOG_FORMAT=json}, {@code key=value} after the
+ * message in text.
  */
 final class StatsReporter {
   private static final Logger log = LoggerFactory.getLogger("io.spool.stats");
-  private static final String[] ENDINGS = {"completed", "failed", "retried", "cancelled"};
+  private static final String[] ENDINGS = {"completed", "failed", "retried", "cancelled", "pruned"};
 
   private final SpoolMetrics metrics;
   private final QueueStatsSampler queues;

@@ -179,6 +179,13 @@ public final class Worker implements AutoCloseable {
                   events))
           .await(30, TimeUnit.SECONDS);
       vertx.deployVerticle(new DelayedSignalPromoter(signals)).await(30, TimeUnit.SECONDS);
+      if (!config.retention().pruneInterval().isZero()) {
+        vertx
+            .deployVerticle(
+                new JobPruner(pg, config.retention(), config.pg().schema(), metrics),
+                new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD))
+            .await(30, TimeUnit.SECONDS);
+      }
       // Subscriptions and blocking reads get Redis clients of their own, never the shared pool's.
       vertx
           .deployVerticle(
