@@ -134,7 +134,7 @@ final class JobPruner extends VerticleBase {
         long start = System.nanoTime();
         var rows = SqlTemplate.forQuery(pg, kind.sql()).execute(params).await();
         long tookNanos = System.nanoTime() - start;
-        count(rows);
+        count(kind, rows);
         if (tookNanos > SLOW_BATCH.toNanos()) {
           batch = Math.max(MIN_BATCH, batch / 2);
         } else if (rows.size() == limit && tookNanos < SLOW_BATCH.toNanos() / 4) {
@@ -148,14 +148,14 @@ final class JobPruner extends VerticleBase {
     }
   }
 
-  private void count(Iterable<Row> rows) {
+  private void count(Kind kind, Iterable<Row> rows) {
     var byStatus = new HashMap<String, Integer>();
     for (Row row : rows) {
       byStatus.merge(row.getString("status"), 1, Integer::sum);
     }
     byStatus.forEach(metrics::pruned);
     if (!byStatus.isEmpty()) {
-      log.debug("pruned {}", byStatus);
+      log.debug("pruned {} ({})", byStatus, kind.name());
     }
   }
 }
