@@ -58,14 +58,19 @@ final class EventBatcher {
       pending = new ArrayList<>();
       waiting = new ArrayList<>();
     }
-    events
-        .emit(batch)
-        .onComplete(
-            result -> {
-              for (Promise<Void> promise : done) {
-                promise.handle(result);
-              }
-              write();
-            });
+    Future<Void> written;
+    try {
+      written = events.emit(batch);
+    } catch (RuntimeException e) {
+      // Never leave inFlight set: every later event of every job would wait behind it.
+      written = Future.failedFuture(e);
+    }
+    written.onComplete(
+        result -> {
+          for (Promise<Void> promise : done) {
+            promise.handle(result);
+          }
+          write();
+        });
   }
 }
