@@ -14,32 +14,36 @@ package io.spool.store;
 public final class PruneSql {
   /** Jobs without a retention of their own: those that ended as {@code #{status}}. */
   public static final String BY_STATUS =
-      """
-      WITH turn AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtextextended(#{lock}, 0)) AS mine)
-      DELETE FROM jobs
-      WHERE (SELECT mine FROM turn) AND id = ANY(ARRAY(
-        SELECT j.id FROM jobs j
-        WHERE j.status = #{status} AND j.finished_at IS NOT NULL AND j.retention_secs IS NULL
-          AND j.finished_at < now() - #{secs}::int * interval '1 second'
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.job_id = j.id AND d.state = 'pending')
-        ORDER BY j.finished_at
-        LIMIT #{limit}
-        FOR UPDATE SKIP LOCKED))
-      RETURNING status""";
+      prune(
+          """
+          j.status = #{status} AND j.finished_at IS NOT NULL AND j.retention_secs IS NULL
+            AND j.finished_at < now() - #{secs}::int * interval '1 second'""",
+          "j.finished_at");
 
   /** Jobs whose submission gave a retention of their own ({@code prune_after} set at their end). */
   public static final String OWN_RETENTION =
-      """
-      WITH turn AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtextextended(#{lock}, 0)) AS mine)
-      DELETE FROM jobs
-      WHERE (SELECT mine FROM turn) AND id = ANY(ARRAY(
-        SELECT j.id FROM jobs j
-        WHERE j.prune_after < now() AND j.status IN ('completed', 'failed', 'cancelled')
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.job_id = j.id AND d.state = 'pending')
-        ORDER BY j.prune_after
-        LIMIT #{limit}
-        FOR UPDATE SKIP LOCKED))
-      RETURNING status""";
+      prune(
+          "j.prune_after < now() AND j.status IN ('completed', 'failed', 'cancelled')",
+          "j.prune_after");
+
+  /**
+   * The delete both kinds share: under the turn's lock, up to {@code #{limit}} jobs matching {@code
+   * due}, oldest by {@code order} first, none with a webhook delivery pending.
+   */
+  private static String prune(String due, String order) {
+    return """
+        WITH turn AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtextextended(#{lock}, 0)) AS mine)
+        DELETE FROM jobs
+        WHERE (SELECT mine FROM turn) AND id = ANY(ARRAY(
+          SELECT j.id FROM jobs j
+          WHERE %s
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.job_id = j.id AND d.state = 'pending')
+          ORDER BY %s
+          LIMIT #{limit}
+          FOR UPDATE SKIP LOCKED))
+        RETURNING status"""
+        .formatted(due, order);
+  }
 
   private PruneSql() {}
 

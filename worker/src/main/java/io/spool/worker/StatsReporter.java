@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
  */
 final class StatsReporter {
   private static final Logger log = LoggerFactory.getLogger("io.spool.stats");
-  private static final String[] ENDINGS = {"completed", "failed", "retried", "cancelled", "pruned"};
+
+  /** The {@code spool.jobs.*} counters whose growth since the last line it reports. */
+  private static final String[] COUNTED = {"completed", "failed", "retried", "cancelled", "pruned"};
 
   private final SpoolMetrics metrics;
   private final QueueStatsSampler queues;
@@ -38,13 +40,13 @@ final class StatsReporter {
   void report() {
     var line =
         log.atInfo().addKeyValue("in_flight", inFlight.getAsInt()).addKeyValue("slots", slots);
-    for (String ending : ENDINGS) {
+    for (String counted : COUNTED) {
       double total =
-          metrics.registry().find("spool.jobs." + ending).counters().stream()
+          metrics.registry().find("spool.jobs." + counted).counters().stream()
               .mapToDouble(Counter::count)
               .sum();
-      line = line.addKeyValue(ending, Math.round(total - reported.getOrDefault(ending, 0.0)));
-      reported.put(ending, total);
+      line = line.addKeyValue(counted, Math.round(total - reported.getOrDefault(counted, 0.0)));
+      reported.put(counted, total);
     }
     QueueStats stats = queues.latest();
     if (stats.sampled()) {

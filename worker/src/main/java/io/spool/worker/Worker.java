@@ -179,11 +179,11 @@ public final class Worker implements AutoCloseable {
                   events))
           .await(30, TimeUnit.SECONDS);
       vertx.deployVerticle(new DelayedSignalPromoter(signals)).await(30, TimeUnit.SECONDS);
+      var virtual = new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD);
       if (!config.retention().pruneInterval().isZero()) {
         vertx
             .deployVerticle(
-                new JobPruner(pg, config.retention(), config.pg().schema(), metrics),
-                new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD))
+                new JobPruner(pg, config.retention(), config.pg().schema(), metrics), virtual)
             .await(30, TimeUnit.SECONDS);
       }
       // Subscriptions and blocking reads get Redis clients of their own, never the shared pool's.
@@ -191,7 +191,6 @@ public final class Worker implements AutoCloseable {
           .deployVerticle(
               new CancelListener(RedisClients.client(vertx, config, 1), config.keys(), runner))
           .await(30, TimeUnit.SECONDS);
-      var virtual = new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD);
       vertx
           .deployVerticle(
               () -> new JobSlot(dispatcher, runner),
