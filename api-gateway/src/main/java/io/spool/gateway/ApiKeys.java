@@ -44,27 +44,7 @@ final class ApiKeys {
    */
   static ApiKeys load(Auth auth) {
     var problems = new ArrayList<String>();
-    var byDigest = new HashMap<String, String>();
-    for (int i = 0; i < auth.keys().size(); i++) {
-      add(auth.keys().get(i), "SPOOL_API_KEYS entry " + (i + 1), byDigest, problems);
-    }
-    if (auth.keysFile() != null) {
-      try {
-        List<String> lines = Files.readAllLines(Path.of(auth.keysFile()), StandardCharsets.UTF_8);
-        for (int i = 0; i < lines.size(); i++) {
-          String line = lines.get(i).strip();
-          if (!line.isEmpty() && !line.startsWith("#")) {
-            add(line, "SPOOL_API_KEYS_FILE line " + (i + 1), byDigest, problems);
-          }
-        }
-      } catch (IOException e) {
-        problems.add(
-            "SPOOL_API_KEYS_FILE "
-                + auth.keysFile()
-                + " cannot be read: "
-                + e.getClass().getSimpleName());
-      }
-    }
+    var byDigest = read(auth.keys(), auth.keysFile(), "SPOOL_API_KEYS", problems);
     if (byDigest.isEmpty() && problems.isEmpty() && !auth.disabled()) {
       problems.add(
           "no API keys: set SPOOL_API_KEYS (key=user,key=user) or SPOOL_API_KEYS_FILE, or SPOOL_AUTH=none "
@@ -74,6 +54,53 @@ final class ApiKeys {
       throw new ConfigException(problems);
     }
     return new ApiKeys(byDigest, auth.disabled());
+  }
+
+  /**
+   * The worker keys of {@code SPOOL_WORKER_KEYS} and {@code SPOOL_WORKER_KEYS_FILE}, naming remote
+   * workers; none is allowed (no remote worker is let in). {@code disabled} as for user keys. A key
+   * that is also a user key is refused: each key opens one side only.
+   */
+  static ApiKeys loadWorkerKeys(Auth auth, ApiKeys userKeys) {
+    var problems = new ArrayList<String>();
+    var byDigest = read(auth.workerKeys(), auth.workerKeysFile(), "SPOOL_WORKER_KEYS", problems);
+    if (byDigest.keySet().stream().anyMatch(userKeys.byDigest::containsKey)) {
+      problems.add(
+          "a key in SPOOL_WORKER_KEYS is also a user key (SPOOL_API_KEYS): give each its own");
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    return new ApiKeys(byDigest, auth.disabled());
+  }
+
+  /** The entries of a setting and of its {@code _FILE} setting, by digest. */
+  private static Map<String, String> read(
+      List<String> entries, String file, String setting, List<String> problems) {
+    var byDigest = new HashMap<String, String>();
+    for (int i = 0; i < entries.size(); i++) {
+      add(entries.get(i), setting + " entry " + (i + 1), byDigest, problems);
+    }
+    if (file != null) {
+      try {
+        List<String> lines = Files.readAllLines(Path.of(file), StandardCharsets.UTF_8);
+        for (int i = 0; i < lines.size(); i++) {
+          String line = lines.get(i).strip();
+          if (!line.isEmpty() && !line.startsWith("#")) {
+            add(line, setting + "_FILE line " + (i + 1), byDigest, problems);
+          }
+        }
+      } catch (IOException e) {
+        problems.add(
+            setting + "_FILE " + file + " cannot be read: " + e.getClass().getSimpleName());
+      }
+    }
+    return byDigest;
+  }
+
+  /** Whether no key at all is configured (and keys are not switched off). */
+  boolean none() {
+    return byDigest.isEmpty() && !disabled;
   }
 
   private static void add(

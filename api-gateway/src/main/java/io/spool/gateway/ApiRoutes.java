@@ -27,17 +27,23 @@ public final class ApiRoutes {
 
   private static final String USER = "spool.user";
 
+  /** Paths of the worker protocol: worker keys only. Every other /v1 path: user keys only. */
+  private static final java.util.regex.Pattern WORKER_PATH =
+      java.util.regex.Pattern.compile("/v1/workers(/.*)?|/v1/jobs/[^/]+/attempts(/.*)?");
+
   private ApiRoutes() {}
 
   static Router router(
       Vertx vertx,
       ApiKeys keys,
+      ApiKeys workerKeys,
       RateLimiter limiter,
       SubmissionHandler submissions,
       JobQueryHandler queries,
       JobControlHandler controls,
       JobStreams streams,
       QueuesHandler queues,
+      WorkerProtocol workers,
       OpsEndpoints ops) {
     Router router = Router.router(vertx);
     // Open, like every scrape target and probe: /metrics may ask for SPOOL_METRICS_TOKEN.
@@ -47,9 +53,10 @@ public final class ApiRoutes {
     router.get("/openapi.json").handler(OpenApiDocument.load()::serve);
     DashboardRoutes.install(router);
 
-    router.route("/v1/*").handler(ctx -> identify(keys, ctx));
+    router.route("/v1/*").handler(ctx -> identify(keys, workerKeys, ctx));
     if (limiter.enabled()) {
-      router.route("/v1/*").handler(ctx -> limit(limiter, ctx));
+      // Users' requests; workers' are bounded by their slots, and a limit would stall their jobs.
+      router.route("/v1/*").handler(ctx -> limitUsers(limiter, ctx));
     }
     router
         .post("/v1/jobs")
@@ -71,6 +78,56 @@ public final class ApiRoutes {
     router.post("/v1/dlq/:id/requeue").handler(controls::requeue);
     router.delete("/v1/dlq/:id").handler(controls::discard);
     router.get("/v1/queues").handler(queues::get);
+
+    // The worker protocol (docs/worker-protocol.md): remote workers, with worker keys.
+    router
+        .post("/v1/workers")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(workers::register);
+    router
+        .post("/v1/workers/:wid/heartbeat")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(workers::heartbeat);
+    router
+        .post("/v1/workers/:wid/claim")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(workers::claim);
+    router
+        .post("/v1/workers/:wid/complete")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(workers::completeMany);
+    router.post("/v1/workers/:wid/drain").handler(workers::drain);
+    router.delete("/v1/workers/:wid").handler(workers::leave);
+    router
+        .post("/v1/jobs/:id/attempts/:n/events")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(workers::events);
+    router
+        .put("/v1/jobs/:id/attempts/:n/checkpoint")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(workers::checkpoint);
+    router.get("/v1/jobs/:id/attempts/:n/effects/:name").handler(workers::effect);
+    router
+        .put("/v1/jobs/:id/attempts/:n/effects/:name")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(workers::recordEffect);
+    router
+        .post("/v1/jobs/:id/attempts/:n/complete")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(workers::complete);
+    router
+        .post("/v1/jobs/:id/attempts/:n/fail")
+        .handler(body())
+        .handler(ApiRoutes::requireJson)
+        .handler(workers::fail);
 
     router.route().failureHandler(ApiRoutes::failure);
     router.errorHandler(
@@ -96,35 +153,66 @@ public final class ApiRoutes {
     return router;
   }
 
-  /** The calling user, named by the request's API key. */
+  /** The calling user (or remote worker, on a worker route), named by the request's key. */
   static String user(RoutingContext ctx) {
     return ctx.get(USER);
   }
 
-  /** Lets the request on as the user its key names; a missing or unknown key is a 401. */
-  private static void identify(ApiKeys keys, RoutingContext ctx) {
+  /** Whether the request is one of the worker protocol's (worker keys, not user keys). */
+  static boolean isWorkerRoute(RoutingContext ctx) {
+    return WORKER_PATH.matcher(ctx.request().path()).matches();
+  }
+
+  /**
+   * Lets the request on as the user (or, on a worker route, the remote worker) its key names; a
+   * missing or unknown key, or a key of the other side, is a 401.
+   */
+  private static void identify(ApiKeys keys, ApiKeys workerKeys, RoutingContext ctx) {
     if (keys.disabled()) {
       ctx.put(USER, ApiKeys.ANONYMOUS);
       ctx.next();
       return;
     }
+    boolean workerRoute = isWorkerRoute(ctx);
     String key = presentedKey(ctx);
-    String user = key == null || key.isEmpty() ? null : keys.identify(key);
-    if (user == null) {
+    boolean given = key != null && !key.isEmpty();
+    String name = !given ? null : (workerRoute ? workerKeys : keys).identify(key);
+    if (name == null) {
+      String detail;
+      if (workerRoute && workerKeys.none()) {
+        detail =
+            "this gateway takes no remote workers: set SPOOL_WORKER_KEYS (key=name) to let them in";
+      } else if (workerRoute) {
+        detail =
+            key == null
+                ? "send a worker key (SPOOL_WORKER_KEYS) as Authorization: Bearer <key>"
+                : given && keys.identify(key) != null
+                    ? "this is a user key; the worker routes take a worker key (SPOOL_WORKER_KEYS)"
+                    : "the worker key is not valid";
+      } else {
+        detail =
+            key == null
+                ? "send your API key as Authorization: Bearer <key>"
+                : given && workerKeys.identify(key) != null
+                    ? "this is a worker key; it opens only the worker routes, not the user API"
+                    : "the API key is not valid";
+      }
       // The same answer for a missing and a wrong key, and never the key itself.
       ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"spool\"");
-      Problem.of(
-              401,
-              "unauthorized",
-              "Unauthorized",
-              key == null
-                  ? "send your API key as Authorization: Bearer <key>"
-                  : "the API key is not valid")
-          .send(ctx);
+      Problem.of(401, "unauthorized", "Unauthorized", detail).send(ctx);
       return;
     }
-    ctx.put(USER, user);
+    ctx.put(USER, name);
     ctx.next();
+  }
+
+  /** The rate limit, on user routes only. */
+  private static void limitUsers(RateLimiter limiter, RoutingContext ctx) {
+    if (isWorkerRoute(ctx)) {
+      ctx.next();
+    } else {
+      limit(limiter, ctx);
+    }
   }
 
   /**

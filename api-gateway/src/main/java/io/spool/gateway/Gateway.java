@@ -1,11 +1,15 @@
 package io.spool.gateway;
 
+import io.spool.attempt.AttemptFinisher;
 import io.spool.config.SpoolConfig;
 import io.spool.ops.OpsEndpoints;
 import io.spool.ops.QueueStatsSampler;
 import io.spool.ops.SpoolMetrics;
+import io.spool.signal.ConsumerGroup;
+import io.spool.signal.JobEvents;
 import io.spool.signal.QueueSignals;
 import io.spool.signal.RedisClients;
+import io.spool.signal.SignalClaimer;
 import io.spool.store.IdempotencySql;
 import io.spool.store.Migrations;
 import io.spool.store.PgClients;
@@ -31,6 +35,12 @@ public final class Gateway implements AutoCloseable {
   /** Connections for the batched job reads (JobReader): each carries many reads per statement. */
   private static final int READ_POOL_SIZE = 2;
 
+  /**
+   * Redis connections for remote workers' waiting claims (each waits on one, blocked in
+   * XREADGROUP); more claims than this wait for a connection.
+   */
+  private static final int CLAIM_CONNECTIONS = 256;
+
   private static final long KEY_SWEEP_MILLIS = 5 * 60_000;
   private static final int KEY_SWEEP_BATCH = 10_000;
 
@@ -47,6 +57,7 @@ public final class Gateway implements AutoCloseable {
   /** Migrates the schema, then serves HTTP on {@code SPOOL_HTTP_PORT}; blocks until listening. */
   public static Gateway start(SpoolConfig config) {
     ApiKeys keys = ApiKeys.load(config.auth());
+    ApiKeys workerKeys = ApiKeys.loadWorkerKeys(config.auth(), keys);
     if (keys.disabled()) {
       log.warn(
           "SPOOL_AUTH=none: the API asks for no key and every caller is the user '{}'",
@@ -83,9 +94,28 @@ public final class Gateway implements AutoCloseable {
           new JobSubmitter(
               batching, pg, transactions, signals, config.jobs().idempotencyTtl(), metrics);
       var reader = new JobReader(batching, reads, metrics);
+      var events = JobEvents.of(redis, config);
+      var workers =
+          new WorkerProtocol(
+              pg,
+              new RemoteClaims(
+                  vertx,
+                  pg,
+                  redis,
+                  RedisClients.client(vertx, config, CLAIM_CONNECTIONS),
+                  new SignalClaimer(pg, signals, new ConsumerGroup(redis)),
+                  config.keys(),
+                  config.worker().visibilityTimeout()),
+              new AttemptFinisher(batching, pg, signals, events, metrics),
+              events,
+              signals,
+              types,
+              metrics,
+              config);
       var shared =
           new GatewayVerticle.Shared(
               keys,
+              workerKeys,
               limiter,
               pending,
               pg,
@@ -98,7 +128,9 @@ public final class Gateway implements AutoCloseable {
               ops,
               signals,
               submitter,
-              reader);
+              reader,
+              events,
+              workers);
       vertx
           .deployVerticle(
               () -> new GatewayVerticle(config, shared),

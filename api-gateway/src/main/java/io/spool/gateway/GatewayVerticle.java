@@ -24,9 +24,11 @@ final class GatewayVerticle extends VerticleBase {
    * @param submitter one insert batch for every event loop: with one per loop, each carried half as
    *     many rows
    * @param reader one batch of reads by id for every event loop, for the same reason
+   * @param workers the worker protocol, whose finishes batch on one context for every event loop
    */
   record Shared(
       ApiKeys keys,
+      ApiKeys workerKeys,
       RateLimiter limiter,
       PendingJobs pending,
       SqlClient pg,
@@ -39,7 +41,9 @@ final class GatewayVerticle extends VerticleBase {
       OpsEndpoints ops,
       QueueSignals signals,
       JobSubmitter submitter,
-      JobReader reader) {}
+      JobReader reader,
+      JobEvents events,
+      WorkerProtocol workers) {}
 
   private final SpoolConfig config;
   private final Shared shared;
@@ -53,7 +57,7 @@ final class GatewayVerticle extends VerticleBase {
   public Future<?> start() {
     var s = shared;
     var signals = s.signals();
-    var events = JobEvents.of(s.redis(), config);
+    var events = s.events();
     var streams =
         new JobStreams(vertx, s.pg(), new EventFeed(vertx, s.pg(), events, s.hub()), s.hub());
     var submissions =
@@ -64,12 +68,14 @@ final class GatewayVerticle extends VerticleBase {
         ApiRoutes.router(
             vertx,
             s.keys(),
+            s.workerKeys(),
             s.limiter(),
             submissions,
             queries,
             controls,
             streams,
             new QueuesHandler(s.queues()),
+            s.workers(),
             s.ops());
     var guard = ConnectionGuard.install(vertx, context, config.connections(), s.metrics());
     // HTTP/1.1 and WebSockets only: without h2c a connection is known from its first moment, so the

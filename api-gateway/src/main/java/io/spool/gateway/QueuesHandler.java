@@ -62,6 +62,16 @@ final class QueuesHandler {
               row.put(
                   "oldest_pending_at", q.oldestDueAt() == null ? null : q.oldestDueAt().toString());
               row.put("dead_letters", q.deadLetters());
+              // Per type: a type no live worker serves shows its jobs waiting beside workers 0.
+              ObjectNode types = row.putObject("types");
+              q.types()
+                  .forEach(
+                      (type, t) ->
+                          types
+                              .putObject(type)
+                              .put("pending", t.pending())
+                              .put("running", t.running())
+                              .put("workers", t.workers()));
             });
     body.put("workers", stats.workersAlive());
     body.put("redis", stats.redisUp() ? "up" : "down");

@@ -38,7 +38,7 @@ class GatewayApiTest {
   }
 
   @Test
-  void submittedJobIsCommittedThenSignalledOnItsQueueStream() {
+  void submittedJobIsCommittedThenSignalledOnItsQueueAndTypeStream() {
     var response = http.post("/v1/jobs", "{\"type\":\"echo\",\"request\":{\"hello\":\"world\"}}");
     assertEquals(202, response.status());
     String id = response.json().get("id").asText();
@@ -64,7 +64,7 @@ class GatewayApiTest {
             .redis()
             .send(
                 Request.cmd(Command.XRANGE)
-                    .arg(config.keys().queueStream("default"))
+                    .arg(config.keys().queueStream("default", "echo"))
                     .arg("-")
                     .arg("+"))
             .await();

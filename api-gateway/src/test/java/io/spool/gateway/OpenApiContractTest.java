@@ -75,12 +75,22 @@ class OpenApiContractTest {
         ApiRoutes.router(
             vertx,
             ApiKeys.load(new Auth(List.of(), null, true)),
+            ApiKeys.load(new Auth(List.of(), null, true)),
             new RateLimiter(null, new Keys("t"), new Limits(1, 0, 1)),
             new SubmissionHandler(null, null, null, null),
             new JobQueryHandler(null, null, null),
             new JobControlHandler(null, null, null, null),
             new JobStreams(vertx, null, null, null),
             new QueuesHandler(null),
+            new WorkerProtocol(
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                io.spool.config.SpoolConfig.fromEnv(java.util.Map.of())),
             new OpsEndpoints(null, null, null, null));
     var routed = new TreeSet<String>();
     for (Route route : router.getRoutes()) {

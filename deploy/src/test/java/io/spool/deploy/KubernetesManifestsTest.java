@@ -227,7 +227,7 @@ class KubernetesManifestsTest {
   }
 
   @Test
-  void kedaWatchesEveryPriorityBandOfEveryWorkerQueueAndPostgres() {
+  void kedaWatchesEveryPriorityBandOfEveryWorkerQueueAndTypeAndPostgres() {
     JsonNode worker = Manifests.onlyContainer(WORKER);
     String prefix = MANIFESTS.requiredSetting(worker, "SPOOL_KEY_PREFIX");
     String schema = MANIFESTS.requiredSetting(worker, "SPOOL_PG_SCHEMA");
@@ -235,13 +235,16 @@ class KubernetesManifestsTest {
         MANIFESTS.ofKind("ScaledObject").getFirst().node().path("spec").path("triggers");
 
     Set<String> expectedStreams = new TreeSet<>();
+    List<String> types =
+        java.util.Arrays.stream(MANIFESTS.requiredSetting(worker, "SPOOL_WORKER_TYPES").split(","))
+            .map(String::strip)
+            .toList();
     for (String queue : MANIFESTS.requiredSetting(worker, "SPOOL_QUEUES").split(",")) {
-      String stream =
-          "{"
-              + prefix
-              + "}:q:"
-              + queue.strip(); // Keys.queueStream: the bands are :high, plain, :low
-      expectedStreams.addAll(List.of(stream + ":high", stream, stream + ":low"));
+      for (String type : types) {
+        // Keys.queueStream: {prefix}:q:<queue>:t:<type>, and the bands are :high, plain, :low
+        String stream = "{" + prefix + "}:q:" + queue.strip() + ":t:" + type;
+        expectedStreams.addAll(List.of(stream + ":high", stream, stream + ":low"));
+      }
     }
     Set<String> watched = new TreeSet<>();
     int postgres = 0;
@@ -264,9 +267,13 @@ class KubernetesManifestsTest {
           String expected =
               "SELECT count(*) FROM "
                   + schema
-                  + ".jobs WHERE status = 'pending' AND run_at <= now()";
+                  + ".jobs WHERE status = 'pending' AND run_at <= now() AND type IN ("
+                  + String.join(", ", types.stream().map(t -> "'" + t + "'").toList())
+                  + ")";
           assertEquals(
-              expected, query, "the Postgres trigger counts due pending jobs in SPOOL_PG_SCHEMA");
+              expected,
+              query,
+              "the Postgres trigger counts due pending jobs of the workers' types in SPOOL_PG_SCHEMA");
           assertTrue(
               Double.parseDouble(metadata.path("targetQueryValue").asText("0")) > 0,
               "targetQueryValue");
@@ -277,7 +284,7 @@ class KubernetesManifestsTest {
     assertEquals(
         expectedStreams,
         watched,
-        "one redis-streams trigger per priority band of each queue in SPOOL_QUEUES");
+        "one redis-streams trigger per priority band of each queue and type the workers serve");
     assertEquals(
         1, postgres, "one postgresql trigger, the fallback that works while Redis is down");
   }

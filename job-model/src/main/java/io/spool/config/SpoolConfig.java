@@ -87,9 +87,12 @@ public record SpoolConfig(
    *     1 and at most 5 (see {@link #defaultHeartbeatSecs}).
    * @param shutdownGrace on SIGTERM, how long running jobs may go on before they are handed back.
    *     {@link IntSettings#SHUTDOWN_GRACE_SECS}.
+   * @param types the job types it claims, each one a handler on its class path serves. {@code
+   *     SPOOL_WORKER_TYPES} (comma-separated), default empty: every type it has a handler for.
    */
   public record Worker(
       List<String> queues,
+      List<String> types,
       int concurrency,
       Duration visibilityTimeout,
       Duration heartbeatInterval,
@@ -261,8 +264,24 @@ public record SpoolConfig(
    * @param disabled {@code SPOOL_AUTH=none}: no keys asked for, every caller is the user {@code
    *     anonymous}. The gateway refuses to start with no keys unless this is set. {@code
    *     SPOOL_AUTH}, {@code keys} (default) or {@code none}.
+   * @param workerKeys the worker keys of remote workers (the worker protocol), {@code key=name}
+   *     entries from {@code SPOOL_WORKER_KEYS} (comma-separated), default none: then no remote
+   *     worker is let in. Never logged. A worker key opens only the worker routes, a user key only
+   *     the others.
+   * @param workerKeysFile a file of worker key entries, one per line. {@code
+   *     SPOOL_WORKER_KEYS_FILE}, default none.
    */
-  public record Auth(List<String> keys, String keysFile, boolean disabled) {
+  public record Auth(
+      List<String> keys,
+      String keysFile,
+      boolean disabled,
+      List<String> workerKeys,
+      String workerKeysFile) {
+    /** User keys only (no remote workers). */
+    public Auth(List<String> keys, String keysFile, boolean disabled) {
+      this(keys, keysFile, disabled, List.of(), null);
+    }
+
     @Override
     public String toString() {
       return "Auth[keys="
@@ -271,6 +290,10 @@ public record SpoolConfig(
           + keysFile
           + ", disabled="
           + disabled
+          + ", workerKeys="
+          + workerKeys.size()
+          + " set, workerKeysFile="
+          + workerKeysFile
           + "]";
     }
   }
@@ -409,6 +432,11 @@ public record SpoolConfig(
                     List.of(Names.DEFAULT_QUEUE),
                     q -> Names.QUEUE.matcher(q).matches(),
                     Names.NAME_RULE),
+                s.list(
+                    "SPOOL_WORKER_TYPES",
+                    List.of(),
+                    t -> Names.JOB_TYPE.matcher(t).matches(),
+                    Names.NAME_RULE),
                 s.integer(IntSettings.WORKER_CONCURRENCY),
                 Duration.ofSeconds(visibilitySecs),
                 Duration.ofSeconds(
@@ -453,7 +481,10 @@ public record SpoolConfig(
                 s.secrets("SPOOL_API_KEYS", 0),
                 s.string("SPOOL_API_KEYS_FILE", null, Pattern.compile(".{1,4096}"), "a file path"),
                 s.string("SPOOL_AUTH", "keys", Pattern.compile("keys|none"), "keys or none")
-                    .equals("none")),
+                    .equals("none"),
+                s.secrets("SPOOL_WORKER_KEYS", 0),
+                s.string(
+                    "SPOOL_WORKER_KEYS_FILE", null, Pattern.compile(".{1,4096}"), "a file path")),
             limits(s),
             new Connections(
                 Duration.ofSeconds(s.integer(IntSettings.HTTP_HEADER_TIMEOUT_SECS)),

@@ -23,10 +23,28 @@ public record QueueStats(
    *     summed over the priority bands); null when Redis did not answer
    * @param oldestDueAt when the longest-waiting due job became due; null when none is due
    * @param deadLetters failed jobs in the dead-letter queue (not discarded)
+   * @param types by job type: every type with jobs pending or running here, or a live worker
+   *     serving it here
    */
-  public record Queue(long pending, long running, Long lag, Instant oldestDueAt, long deadLetters) {
-    static final Queue EMPTY = new Queue(0, 0, 0L, null, 0);
+  public record Queue(
+      long pending,
+      long running,
+      Long lag,
+      Instant oldestDueAt,
+      long deadLetters,
+      Map<String, TypeFigures> types) {
+    static final Queue EMPTY = new Queue(0, 0, 0L, null, 0, Map.of());
   }
+
+  /**
+   * One job type of a queue.
+   *
+   * @param pending its jobs waiting, due or not
+   * @param running its jobs being run
+   * @param workers live workers (Java or remote) that serve it on this queue: with none, its jobs
+   *     wait until one comes
+   */
+  public record TypeFigures(long pending, long running, long workers) {}
 
   /** Before the first sample: nothing known yet. */
   static final QueueStats NONE = new QueueStats(Instant.EPOCH, Map.of(), 0, false);

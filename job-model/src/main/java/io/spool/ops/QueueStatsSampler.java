@@ -38,21 +38,28 @@ public final class QueueStatsSampler {
   private static final long TIMEOUT_MILLIS = 5000;
 
   /**
-   * Pending (with the oldest due), running and dead-lettered jobs per queue, and the live workers:
-   * each part counts on its partial index. {@code secs}: the visibility timeout in seconds.
+   * Pending (with the oldest due) and running jobs per queue and type, dead-lettered jobs per
+   * queue, the live workers, and how many of them serve each queue and type: each part counts on
+   * its partial index. {@code secs}: the visibility timeout in seconds.
    */
   static final String FIGURES =
       """
-      SELECT 'pending' AS kind, queue, count(*) AS n, min(run_at) FILTER (WHERE run_at <= now()) AS oldest
-        FROM jobs WHERE status = 'pending' GROUP BY queue
+      SELECT 'pending' AS kind, queue, type, count(*) AS n,
+             min(run_at) FILTER (WHERE run_at <= now()) AS oldest
+        FROM jobs WHERE status = 'pending' GROUP BY queue, type
       UNION ALL
-      SELECT 'running', queue, count(*), NULL::timestamptz FROM jobs WHERE status = 'running' GROUP BY queue
+      SELECT 'running', queue, type, count(*), NULL::timestamptz FROM jobs
+        WHERE status = 'running' GROUP BY queue, type
       UNION ALL
-      SELECT 'dead', queue, count(*), NULL::timestamptz FROM jobs
+      SELECT 'dead', queue, NULL, count(*), NULL::timestamptz FROM jobs
         WHERE status = 'failed' AND discarded_at IS NULL GROUP BY queue
       UNION ALL
-      SELECT 'workers', NULL, count(*), NULL::timestamptz FROM workers
-        WHERE heartbeat_at > now() - make_interval(secs => #{secs})""";
+      SELECT 'workers', NULL, NULL, count(*), NULL::timestamptz FROM workers
+        WHERE heartbeat_at > now() - make_interval(secs => #{secs})
+      UNION ALL
+      SELECT 'serving', q.queue, t.type, count(*), NULL::timestamptz
+        FROM workers w, unnest(w.queues) AS q(queue), unnest(w.types) AS t(type)
+        WHERE w.heartbeat_at > now() - make_interval(secs => #{secs}) GROUP BY q.queue, t.type""";
 
   /**
    * The consumer group's lag of each stream in KEYS. Redis 7 reports it; where it cannot (nil), or
@@ -168,8 +175,7 @@ public final class QueueStatsSampler {
         .timeout(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
         .compose(
             rows -> {
-              var counts = new TreeMap<String, long[]>();
-              var oldest = new TreeMap<String, Instant>();
+              var figures = new TreeMap<String, Figures>();
               long workers = 0;
               for (Row row : rows) {
                 String kind = row.getString("kind");
@@ -177,35 +183,55 @@ public final class QueueStatsSampler {
                   workers = row.getLong("n");
                   continue;
                 }
-                String queue = row.getString("queue");
-                long[] figures = counts.computeIfAbsent(queue, q -> new long[3]);
-                figures[
-                        switch (kind) {
-                          case "pending" -> 0;
-                          case "running" -> 1;
-                          default -> 2;
-                        }] =
-                    row.getLong("n");
-                if (row.getOffsetDateTime("oldest") != null) {
-                  oldest.put(queue, row.getOffsetDateTime("oldest").toInstant());
+                Figures queue = figures.computeIfAbsent(row.getString("queue"), q -> new Figures());
+                long n = row.getLong("n");
+                if (kind.equals("dead")) {
+                  queue.deadLetters = n;
+                  continue;
+                }
+                long[] type = queue.types.computeIfAbsent(row.getString("type"), t -> new long[3]);
+                switch (kind) {
+                  case "pending" -> {
+                    type[0] = n;
+                    queue.pending += n;
+                    Instant oldest =
+                        row.getOffsetDateTime("oldest") == null
+                            ? null
+                            : row.getOffsetDateTime("oldest").toInstant();
+                    if (oldest != null && (queue.oldest == null || oldest.isBefore(queue.oldest))) {
+                      queue.oldest = oldest;
+                    }
+                  }
+                  case "running" -> {
+                    type[1] = n;
+                    queue.running += n;
+                  }
+                  default -> type[2] = n;
                 }
               }
-              servedQueues.forEach(q -> counts.computeIfAbsent(q, x -> new long[3]));
+              servedQueues.forEach(q -> figures.computeIfAbsent(q, x -> new Figures()));
               long workersAlive = workers;
-              return lags(new ArrayList<>(counts.keySet()))
+              return lags(figures)
                   .map(
                       lags -> {
                         var queues = new TreeMap<String, QueueStats.Queue>();
-                        counts.forEach(
-                            (queue, f) ->
-                                queues.put(
-                                    queue,
-                                    new QueueStats.Queue(
-                                        f[0],
-                                        f[1],
-                                        lags == null ? null : lags.get(queue),
-                                        oldest.get(queue),
-                                        f[2])));
+                        figures.forEach(
+                            (queue, f) -> {
+                              var types = new TreeMap<String, QueueStats.TypeFigures>();
+                              f.types.forEach(
+                                  (type, t) ->
+                                      types.put(
+                                          type, new QueueStats.TypeFigures(t[0], t[1], t[2])));
+                              queues.put(
+                                  queue,
+                                  new QueueStats.Queue(
+                                      f.pending,
+                                      f.running,
+                                      lags == null ? null : lags.getOrDefault(queue, 0L),
+                                      f.oldest,
+                                      f.deadLetters,
+                                      Collections.unmodifiableMap(types)));
+                            });
                         return new QueueStats(
                             Instant.now(),
                             Collections.unmodifiableMap(queues),
@@ -222,10 +248,33 @@ public final class QueueStatsSampler {
             e -> log.debug("sampling the queues failed; the last figures stand: {}", e.toString()));
   }
 
-  /** Lag per queue, or null if Redis did not answer. */
-  private Future<Map<String, Long>> lags(List<String> queues) {
+  /** One queue's figures as they are read. {@code types}: pending, running, serving workers. */
+  private static final class Figures {
+    long pending;
+    long running;
+    long deadLetters;
+    Instant oldest;
+    final Map<String, long[]> types = new TreeMap<>();
+  }
+
+  /**
+   * Lag per queue, summed over the streams of each type it has jobs or workers of, or null if Redis
+   * did not answer.
+   */
+  private Future<Map<String, Long>> lags(Map<String, Figures> figures) {
     var streams = new ArrayList<String>();
-    queues.forEach(q -> streams.addAll(keys.queueStreams(q)));
+    var queueOfStream = new ArrayList<String>();
+    figures.forEach(
+        (queue, f) ->
+            keys.queueStreams(List.of(queue), f.types.keySet())
+                .forEach(
+                    stream -> {
+                      streams.add(stream);
+                      queueOfStream.add(queue);
+                    }));
+    if (streams.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
     var call = LAG.call().arg(streams.size());
     streams.forEach(call::arg);
     call.arg(Keys.GROUP);
@@ -234,14 +283,9 @@ public final class QueueStatsSampler {
         .map(
             reply -> {
               var lags = new TreeMap<String, Long>();
-              int bands = streams.size() / Math.max(1, queues.size());
-              for (int i = 0; i < queues.size(); i++) {
-                long sum = 0;
-                for (int b = 0; b < bands; b++) {
-                  Response lag = reply.get(i * bands + b);
-                  sum += lag == null ? 0 : lag.toLong();
-                }
-                lags.put(queues.get(i), sum);
+              for (int i = 0; i < streams.size(); i++) {
+                Response lag = reply.get(i);
+                lags.merge(queueOfStream.get(i), lag == null ? 0 : lag.toLong(), Long::sum);
               }
               return (Map<String, Long>) lags;
             })

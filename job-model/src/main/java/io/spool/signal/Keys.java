@@ -1,11 +1,16 @@
 package io.spool.signal;
 
 import io.spool.model.Names;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 
 /**
  * Every Redis key Spool uses, in one place. All keys share the hash tag {@code {prefix}} so that
  * one XREADGROUP may read several queues' streams on a Redis Cluster (they must live in one slot).
+ *
+ * <p>A queue's signals are split by job type: a worker reads only the streams of the types it
+ * serves, so a job no live worker can run waits in its stream, neither consumed nor lost.
  */
 public record Keys(String prefix) {
   /** The consumer group every worker joins on every queue stream. */
@@ -20,25 +25,36 @@ public record Keys(String prefix) {
     }
   }
 
-  /** The stream that signals a queue's pending jobs of priority 0 to workers. */
-  public String queueStream(String queue) {
-    return tag() + ":q:" + queue;
+  /**
+   * The stream that signals a queue's pending jobs of one type and priority 0 to workers. ("t:", so
+   * no queue's stream of the layout before types, {@code q:<queue>[:high|:low]}, is read as a
+   * type's.)
+   */
+  public String queueStream(String queue, String type) {
+    return tag() + ":q:" + queue + ":t:" + type;
   }
 
   /**
-   * The stream for a job of this priority. Streams are first in, first out, so priorities act as
-   * three bands on Redis (above zero, zero, below zero), read in that order; Postgres orders
+   * The stream for a job of this type and priority. Streams are first in, first out, so priorities
+   * act as three bands on Redis (above zero, zero, below zero), read in that order; Postgres orders
    * exactly.
    */
-  public String queueStream(String queue, int priority) {
-    return priority > 0
-        ? queueStream(queue) + ":high"
-        : priority < 0 ? queueStream(queue) + ":low" : queueStream(queue);
+  public String queueStream(String queue, String type, int priority) {
+    String stream = queueStream(queue, type);
+    return priority > 0 ? stream + ":high" : priority < 0 ? stream + ":low" : stream;
   }
 
-  /** A queue's streams, highest band first. */
-  public List<String> queueStreams(String queue) {
-    return List.of(queueStream(queue, 1), queueStream(queue, 0), queueStream(queue, -1));
+  /** The streams of these queues and types, highest band first (then queue, then type order). */
+  public List<String> queueStreams(Collection<String> queues, Collection<String> types) {
+    var streams = new ArrayList<String>();
+    for (int band : new int[] {1, 0, -1}) {
+      for (String queue : queues) {
+        for (String type : types) {
+          streams.add(queueStream(queue, type, band));
+        }
+      }
+    }
+    return streams;
   }
 
   /**
@@ -52,9 +68,11 @@ public record Keys(String prefix) {
   /**
    * Set once and never expired: if a worker finds it missing, Redis has lost its data (restarted
    * without persistence, flushed, failed over empty) and the pending jobs must be signalled again.
+   * Its name carries the stream layout's version ("t": streams per type), so the first worker of a
+   * new layout finds it missing too and signals every pending job where the new layout has it.
    */
   public String epoch() {
-    return tag() + ":epoch";
+    return tag() + ":epoch:t";
   }
 
   /** Held by the one worker re-signalling pending jobs, so the others do not repeat it. */

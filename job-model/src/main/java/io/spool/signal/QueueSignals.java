@@ -49,10 +49,29 @@ public final class QueueSignals {
       if nxt[2] then return {#due, tonumber(nxt[2]) - now} end
       return {#due, -1}""");
 
-  /** A job to signal: where it waits, in which band, from when. {@code runAt} null means now. */
-  public record Signal(UUID jobId, String queue, int priority, Instant runAt) {
+  /**
+   * A job to signal: where it waits (queue and type), in which band, from when. {@code runAt} null
+   * means now.
+   */
+  public record Signal(UUID jobId, String queue, String type, int priority, Instant runAt) {
     public static Signal of(Job job) {
-      return new Signal(job.id(), job.queue(), job.priority(), job.runAt());
+      return new Signal(job.id(), job.queue(), job.type(), job.priority(), job.runAt());
+    }
+
+    /**
+     * The signal of the job a row names, with its {@code id, queue, type, priority} and, if the row
+     * has one, {@code run_at}.
+     */
+    public static Signal of(io.vertx.sqlclient.Row row) {
+      int runAt = row.getColumnIndex("run_at");
+      return new Signal(
+          row.getUUID("id"),
+          row.getString("queue"),
+          row.getString("type"),
+          row.getInteger("priority"),
+          runAt < 0 || row.getValue(runAt) == null
+              ? null
+              : row.getOffsetDateTime(runAt).toInstant());
     }
   }
 
@@ -95,7 +114,7 @@ public final class QueueSignals {
     long dueBy = System.currentTimeMillis() + DUE_SLACK_MILLIS;
     var requests = new ArrayList<Request>(jobs.size());
     for (Signal job : jobs) {
-      String stream = keys.queueStream(job.queue(), job.priority());
+      String stream = keys.queueStream(job.queue(), job.type(), job.priority());
       if (job.runAt() != null && job.runAt().toEpochMilli() > dueBy) {
         requests.add(
             Request.cmd(Command.ZADD)
@@ -127,14 +146,7 @@ public final class QueueSignals {
         .compose(
             rows -> {
               var next = new ArrayList<Signal>();
-              rows.forEach(
-                  row ->
-                      next.add(
-                          new Signal(
-                              row.getUUID("id"),
-                              row.getString("queue"),
-                              row.getInteger("priority"),
-                              row.getOffsetDateTime("run_at").toInstant())));
+              rows.forEach(row -> next.add(Signal.of(row)));
               return signal(next);
             });
   }

@@ -21,7 +21,9 @@ class SpoolConfigTest {
     assertEquals(10, config.worker().concurrency());
     assertEquals(3, config.jobs().maxAttempts());
     assertEquals(List.of("default"), config.worker().queues());
-    assertEquals("{spool}:q:default", config.keys().queueStream("default"));
+    assertEquals("{spool}:q:default:t:echo", config.keys().queueStream("default", "echo"));
+    assertEquals("{spool}:q:default:t:echo:high", config.keys().queueStream("default", "echo", 5));
+    assertEquals(List.of(), config.worker().types());
   }
 
   @Test
@@ -41,7 +43,7 @@ class SpoolConfigTest {
     assertEquals(500, config.worker().concurrency());
     assertEquals("db", PgClients.connectOptions(config).getHost());
     assertEquals(6432, PgClients.connectOptions(config).getPort());
-    assertEquals("{acme:prod}:q:a", config.keys().queueStream("a"));
+    assertEquals("{acme:prod}:q:a:t:llm", config.keys().queueStream("a", "llm"));
   }
 
   @Test

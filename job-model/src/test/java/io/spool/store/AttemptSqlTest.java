@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.spool.model.Job;
 import io.spool.model.JobJson;
@@ -26,15 +27,19 @@ class AttemptSqlTest extends StatementTest {
   /** One row of a FINISH_MANY batch. */
   private static final class End {
     static AttemptSql.Ending completed(UUID id, int attempt, String result) {
-      return new AttemptSql.Ending(id, attempt, JobStatus.COMPLETED, result, null, 0);
+      return new AttemptSql.Ending(id, attempt, JobStatus.COMPLETED, result, null, 0, false);
     }
 
     static AttemptSql.Ending failed(UUID id, int attempt, String error, long backoffMillis) {
-      return new AttemptSql.Ending(id, attempt, JobStatus.FAILED, null, error, backoffMillis);
+      return new AttemptSql.Ending(id, attempt, JobStatus.FAILED, null, error, backoffMillis, true);
+    }
+
+    static AttemptSql.Ending failedForGood(UUID id, int attempt, String error) {
+      return new AttemptSql.Ending(id, attempt, JobStatus.FAILED, null, error, 0, false);
     }
 
     static AttemptSql.Ending cancelled(UUID id, int attempt) {
-      return new AttemptSql.Ending(id, attempt, JobStatus.CANCELLED, null, "cancelled", 0);
+      return new AttemptSql.Ending(id, attempt, JobStatus.CANCELLED, null, "cancelled", 0, false);
     }
   }
 
@@ -89,6 +94,30 @@ class AttemptSqlTest extends StatementTest {
           "a " + status + " job is not finished again");
       assertEquals(status, load(id).status().wire());
     }
+  }
+
+  @Test
+  void aFailureThatMayNotBeRetriedFailsTheJobWhateverAttemptsRemain() {
+    UUID id = running(1, 5);
+
+    var rows = finish(End.failedForGood(id, 1, "bad input"));
+
+    assertEquals("failed", rows.iterator().next().getString("status"));
+    Job job = load(id);
+    assertEquals(JobStatus.FAILED, job.status());
+    assertEquals("bad input", job.error());
+    assertNotNull(job.finishedAt(), "dead-lettered at once");
+  }
+
+  @Test
+  void aFailureThatMayNotBeRetriedOfAJobAskedToCancelEndsItCancelled() {
+    UUID id = running(1, 5);
+    set(id, "cancel_requested = true");
+
+    var rows = finish(End.failedForGood(id, 1, "cancelled"));
+
+    assertEquals("cancelled", rows.iterator().next().getString("status"));
+    assertTrue(rows.iterator().next().getBoolean("cancel_requested"));
   }
 
   @Test

@@ -16,12 +16,44 @@ import org.junit.jupiter.api.Test;
 
 /** {@link ClaimSql}: which pending jobs become running, for whom, with which attempt. */
 class ClaimSqlTest extends StatementTest {
+  /** The types the tests' worker serves. */
+  private static final String[] TYPES = {"echo", "sleep"};
+
   private List<UUID> claim(String worker, UUID... ids) {
-    return ids(run(ClaimSql.CLAIM, Map.of("ids", ids, "worker", worker)));
+    return ids(run(ClaimSql.CLAIM, Map.of("ids", ids, "worker", worker, "types", TYPES)));
   }
 
   private List<UUID> claimNext(String worker, int max, String... queues) {
-    return ids(run(ClaimSql.CLAIM_NEXT, Map.of("queues", queues, "worker", worker, "max", max)));
+    return ids(
+        run(
+            ClaimSql.CLAIM_NEXT,
+            Map.of("queues", queues, "types", TYPES, "worker", worker, "max", max)));
+  }
+
+  @org.junit.jupiter.api.BeforeEach
+  void registerTheWorkers() {
+    for (String worker : List.of("w1", "w2")) {
+      sql("INSERT INTO workers (id, queues) VALUES ($1, '{default}')", worker);
+    }
+  }
+
+  @Test
+  void anUnregisteredWorkerClaimsNothing() {
+    UUID id = insert(aJob("echo"));
+    assertEquals(List.of(), claim("gone", id), "declared dead, or left while its claim waited");
+    assertEquals(List.of(), claimNext("gone", 10, "default"));
+    assertEquals(JobStatus.PENDING, load(id).status());
+  }
+
+  @Test
+  void claimsOnlyJobsOfTheTypesTheWorkerServes() {
+    UUID served = insert(aJob("echo"));
+    UUID other = insert(aJob("research"));
+
+    assertEquals(List.of(served), claim("w1", served, other));
+    assertEquals(JobStatus.PENDING, load(other).status(), "left for a worker that serves it");
+    assertEquals(List.of(), claimNext("w1", 10, "default"), "nor from Postgres alone");
+    assertEquals(JobStatus.PENDING, load(other).status());
   }
 
   @Test
@@ -29,7 +61,7 @@ class ClaimSqlTest extends StatementTest {
     UUID id = insert(aJob("echo"));
     set(id, "attempts = 2, result = '{\"old\":1}', error = 'earlier failure', finished_at = now()");
 
-    var rows = run(ClaimSql.CLAIM, Map.of("ids", new UUID[] {id}, "worker", "w1"));
+    var rows = run(ClaimSql.CLAIM, Map.of("ids", new UUID[] {id}, "worker", "w1", "types", TYPES));
 
     assertEquals(1, rows.size());
     Job returned = JobRows.toJob(rows.iterator().next());

@@ -48,6 +48,17 @@ public final class HttpJson {
             .POST(HttpRequest.BodyPublishers.ofString(json)));
   }
 
+  public Response put(String path, String json) {
+    return send(
+        HttpRequest.newBuilder(URI.create(base + path))
+            .header("Content-Type", "application/json")
+            .PUT(HttpRequest.BodyPublishers.ofString(json)));
+  }
+
+  public Response delete(String path) {
+    return send(HttpRequest.newBuilder(URI.create(base + path)).DELETE());
+  }
+
   /** Submits a job; anything but 202 fails the test with the answer. Answers the job's id. */
   public String submit(String json) {
     Response response = post("/v1/jobs", json);

@@ -117,15 +117,16 @@ public final class JobFixtures {
   /** Inserts the job and signals it on its queue's stream, as the gateway does. */
   public UUID submit(SqlClient pg, Redis redis, Keys keys) {
     UUID id = insert(pg);
-    signal(redis, keys, queue, id);
+    signal(redis, keys, queue, type, id);
     return id;
   }
 
-  public static void signal(Redis redis, Keys keys, String queue, UUID id) {
+  /** Signals job {@code id} of {@code type} on {@code queue}'s stream for the type. */
+  public static void signal(Redis redis, Keys keys, String queue, String type, UUID id) {
     redis
         .send(
             Request.cmd(Command.XADD)
-                .arg(keys.queueStream(queue))
+                .arg(keys.queueStream(queue, type))
                 .arg("*")
                 .arg(Keys.FIELD_JOB_ID)
                 .arg(id.toString()))

@@ -108,6 +108,15 @@ class FailureSemanticsTest {
   }
 
   @Test
+  void aNonRetryableFailureDeadLettersTheJobWhateverAttemptsRemain() {
+    String id =
+        submit("{\"type\":\"fail\",\"request\":{\"times\":-1,\"retry\":false},\"max_attempts\":5}");
+    JsonNode failed = awaitStatus(id, "failed");
+    assertEquals(1, failed.get("attempts").asInt());
+    assertTrue(failed.get("error").asText().contains("without retries"), failed.toString());
+  }
+
+  @Test
   void exhaustedJobIsDeadLetteredAndARequeueGivesItAFreshRunOfAttempts() {
     String id = submit("{\"type\":\"fail\",\"request\":{\"times\":2},\"max_attempts\":1}");
     JsonNode failed = awaitStatus(id, "failed");

@@ -1,6 +1,6 @@
 package io.spool.worker;
 
-import io.spool.worker.AttemptFinisher.Outcome;
+import io.spool.attempt.AttemptFinisher.Outcome;
 
 /**
  * What an attempt came to: an outcome to write, fenced by the attempt, or lost, with nothing to

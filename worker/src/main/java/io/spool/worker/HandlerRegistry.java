@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -21,9 +20,11 @@ final class HandlerRegistry {
   }
 
   /**
-   * Loads every handler; a bad type name or two handlers of one type stop the worker from starting.
+   * Loads every handler, or of them only those of the types {@code only} names if it names any; a
+   * bad type name, two handlers of one type, or a type in {@code only} that no handler serves stop
+   * the worker from starting.
    */
-  static HandlerRegistry load(List<JobHandler> builtins) {
+  static HandlerRegistry load(List<JobHandler> builtins, List<String> only) {
     var byType = new TreeMap<String, JobHandler>();
     var all = new ArrayList<>(builtins);
     ServiceLoader.load(JobHandler.class).forEach(all::add);
@@ -44,6 +45,18 @@ final class HandlerRegistry {
                 + handler.getClass().getName());
       }
     }
+    if (!only.isEmpty()) {
+      var unserved = new java.util.TreeSet<>(only);
+      unserved.removeAll(byType.keySet());
+      if (!unserved.isEmpty()) {
+        throw new IllegalStateException(
+            "SPOOL_WORKER_TYPES names "
+                + unserved
+                + ", which no handler on this worker's class path serves; it has "
+                + byType.keySet());
+      }
+      byType.keySet().retainAll(only);
+    }
     return new HandlerRegistry(byType);
   }
 
@@ -51,7 +64,8 @@ final class HandlerRegistry {
     return byType.get(type);
   }
 
-  Set<String> types() {
-    return new java.util.TreeSet<>(byType.keySet());
+  /** The types it serves, in name order. */
+  List<String> types() {
+    return List.copyOf(new java.util.TreeSet<>(byType.keySet()));
   }
 }

@@ -27,6 +27,8 @@ final class Heartbeat extends VerticleBase {
   private final SqlClient pg;
   private final String workerId;
   private final String[] queues;
+  private final String[] types;
+  private final int concurrency;
   private final Duration interval;
   private final JobRunner runner;
   private final Consumer<Set<AttemptRef>> onLeasesLost;
@@ -47,6 +49,8 @@ final class Heartbeat extends VerticleBase {
       SqlClient pg,
       String workerId,
       List<String> queues,
+      List<String> types,
+      int concurrency,
       Duration interval,
       JobRunner runner,
       Consumer<Set<AttemptRef>> onLeasesLost) {
@@ -55,6 +59,8 @@ final class Heartbeat extends VerticleBase {
     this.onLeasesLost = onLeasesLost;
     this.workerId = workerId;
     this.queues = queues.toArray(String[]::new);
+    this.types = types.toArray(String[]::new);
+    this.concurrency = concurrency;
     this.interval = interval;
   }
 
@@ -95,7 +101,9 @@ final class Heartbeat extends VerticleBase {
   private Future<Void> beat() {
     long sentAt = System.nanoTime();
     return SqlTemplate.forQuery(pg, WorkerSql.HEARTBEAT)
-        .execute(Map.of("worker", workerId, "queues", queues))
+        .execute(
+            Map.of(
+                "worker", workerId, "queues", queues, "types", types, "concurrency", concurrency))
         .onComplete(
             done -> {
               if (done.failed()) {

@@ -1,14 +1,17 @@
 package io.spool.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.spool.attempt.AttemptFinisher;
+import io.spool.attempt.AttemptFinisher.Outcome;
+import io.spool.attempt.RetryBackoff;
 import io.spool.handler.AttemptLostException;
 import io.spool.handler.JobHandler;
+import io.spool.handler.NonRetryableException;
 import io.spool.handler.PartialResultException;
 import io.spool.model.AttemptRef;
 import io.spool.model.Job;
 import io.spool.model.JobStatus;
 import io.spool.ops.SpoolMetrics;
-import io.spool.worker.AttemptFinisher.Outcome;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.SqlClient;
@@ -288,6 +291,8 @@ final class JobRunner {
     } catch (AttemptLostException e) {
       return new Ended(
           new AttemptEnd.Lost("a fenced write found the job taken away: " + e.getMessage()), null);
+    } catch (NonRetryableException e) {
+      return new Ended(new AttemptEnd.Ends(Outcome.failedForGood(describe(e))), null);
     } catch (PartialResultException e) {
       return new Ended(new AttemptEnd.Ends(failure(job, describe(e))), e.partialResult());
     } catch (StackOverflowError e) {

@@ -1,5 +1,6 @@
 package io.spool.worker;
 
+import io.spool.attempt.ReturnedJobs;
 import io.spool.signal.JobEvents;
 import io.spool.signal.Keys;
 import io.spool.signal.QueueSignals;
@@ -40,7 +41,6 @@ final class LeaseReaper extends VerticleBase {
   private final Redis redis;
   private final QueueSignals signals;
   private final Keys keys;
-  private final List<String> queues;
   private final double visibilitySecs;
   private long timer = -1;
   private boolean reaping;
@@ -50,7 +50,6 @@ final class LeaseReaper extends VerticleBase {
       SqlClient pg,
       Redis redis,
       Keys keys,
-      List<String> queues,
       Duration visibilityTimeout,
       QueueSignals signals,
       Heartbeat heartbeat,
@@ -62,7 +61,6 @@ final class LeaseReaper extends VerticleBase {
     this.redis = redis;
     this.signals = signals;
     this.keys = keys;
-    this.queues = queues;
     this.visibilitySecs = visibilityTimeout.toMillis() / 1000.0;
   }
 
@@ -109,12 +107,12 @@ final class LeaseReaper extends VerticleBase {
                       "worker {} is gone: no heartbeat for {} s",
                       row.getString("id"),
                       visibilitySecs);
-                  queues.forEach(
-                      queue ->
-                          keys.queueStreams(queue)
-                              .forEach(
-                                  stream ->
-                                      drops.add(dropConsumerIfIdle(stream, row.getString("id")))));
+                  // The streams it read: its own queues and types, Java worker or remote.
+                  keys.queueStreams(
+                          List.of(row.getArrayOfStrings("queues")),
+                          List.of(row.getArrayOfStrings("types")))
+                      .forEach(
+                          stream -> drops.add(dropConsumerIfIdle(stream, row.getString("id"))));
                 } else {
                   lost.add(row);
                 }

@@ -14,10 +14,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Claims straight from Postgres, highest priority first ({@code FOR UPDATE SKIP LOCKED}, a batch at
- * a time): all the claiming while Redis is down, and a safety net now and then while it is up.
- * Woken by NOTIFY on the wake channel (gateways send one when they cannot signal on Redis), with a
- * slow poll behind it. Blocking: call from a virtual thread.
+ * Claims straight from Postgres the jobs of this worker's queues and types, highest priority first
+ * ({@code FOR UPDATE SKIP LOCKED}, a batch at a time): all the claiming while Redis is down, and a
+ * safety net now and then while it is up. Woken by NOTIFY on the wake channel (gateways send one
+ * when they cannot signal on Redis), with a slow poll behind it. Blocking: call from a virtual
+ * thread.
  */
 final class PostgresClaimer {
   /**
@@ -29,14 +30,17 @@ final class PostgresClaimer {
   private final Vertx vertx;
   private final SqlClient pg;
   private final String[] queues;
+  private final String[] types;
   private final String workerId;
   private volatile Promise<Void> wake = Promise.promise();
   private volatile boolean woken;
 
-  PostgresClaimer(Vertx vertx, SqlClient pg, List<String> queues, String workerId) {
+  PostgresClaimer(
+      Vertx vertx, SqlClient pg, List<String> queues, List<String> types, String workerId) {
     this.vertx = vertx;
     this.pg = pg;
     this.queues = queues.toArray(String[]::new);
+    this.types = types.toArray(String[]::new);
     this.workerId = workerId;
   }
 
@@ -57,7 +61,7 @@ final class PostgresClaimer {
     var jobs = new ArrayList<Job>(wanted);
     for (Row row :
         SqlTemplate.forQuery(pg, ClaimSql.CLAIM_NEXT)
-            .execute(Map.of("queues", queues, "worker", workerId, "max", wanted))
+            .execute(Map.of("queues", queues, "types", types, "worker", workerId, "max", wanted))
             .await()) {
       jobs.add(JobRows.toJob(row));
     }

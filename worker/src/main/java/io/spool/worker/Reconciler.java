@@ -92,12 +92,7 @@ final class Reconciler {
       params.put("max", PAGE);
       for (Row row : SqlTemplate.forQuery(pg, ClaimSql.PENDING_PAGE).execute(params).await()) {
         after = row.getUUID("id");
-        page.add(
-            new Signal(
-                after,
-                row.getString("queue"),
-                row.getInteger("priority"),
-                row.getOffsetDateTime("run_at").toInstant()));
+        page.add(Signal.of(row));
       }
       signals.signal(page).await();
       signalled += page.size();

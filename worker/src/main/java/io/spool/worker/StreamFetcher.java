@@ -4,7 +4,8 @@ import io.spool.model.Job;
 import io.spool.model.JobStatus;
 import io.spool.signal.JobEvents;
 import io.spool.signal.JobEvents.NewEvent;
-import io.spool.worker.StreamEntries.Entry;
+import io.spool.signal.SignalClaimer;
+import io.spool.signal.StreamEntries.Entry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.redis.client.Command;
@@ -19,7 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The worker's one loop that decides where jobs come from, on a virtual thread, top to bottom:
  * while some slot is idle, read signals ({@link SignalReader}), claim what they name ({@link
- * SignalClaimer}) and hand the jobs to the slots.
+ * SignalClaimer}) and hand the jobs to the slots. It claims only jobs of the types this worker
+ * serves.
  *
  * <p>Every half visibility timeout (or when a NOTIFY says a job went unsignalled) it takes over
  * signals another worker read but never claimed and makes one claim straight from Postgres, so no
@@ -58,6 +60,12 @@ final class StreamFetcher extends VerticleBase {
   private final Redis redis;
 
   private final Duration safetyNetInterval;
+
+  /** This worker, as the claims name it, and the job types it serves. */
+  private final String workerId;
+
+  private final String[] types;
+
   private volatile boolean stopping;
   private Mode mode = Mode.STREAMS;
   private long nextSafetyNetNanos;
@@ -71,7 +79,11 @@ final class StreamFetcher extends VerticleBase {
       JobDispatcher dispatcher,
       JobEvents events,
       Redis redis,
-      Duration visibilityTimeout) {
+      Duration visibilityTimeout,
+      String workerId,
+      List<String> types) {
+    this.workerId = workerId;
+    this.types = types.toArray(String[]::new);
     this.reader = reader;
     this.claimer = claimer;
     this.postgresClaimer = postgresClaimer;
@@ -183,7 +195,7 @@ final class StreamFetcher extends VerticleBase {
       reconciler.reconcile("Redis had lost its data");
     }
     if (!entries.isEmpty()) {
-      start(claimer.claim(entries, wanted));
+      start(claimer.claim(entries, wanted, workerId, types).await());
     } else if (safetyNet) {
       // Jobs whose signal was lost (a gateway could not reach Redis) start now, not never.
       start(postgresClaimer.claimNext(wanted));

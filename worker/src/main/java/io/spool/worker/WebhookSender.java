@@ -1,5 +1,6 @@
 package io.spool.worker;
 
+import io.spool.attempt.RetryBackoff;
 import io.spool.config.SpoolConfig.Webhooks;
 import io.spool.net.DestinationRules;
 import io.spool.net.DestinationRules.RefusedDestination;

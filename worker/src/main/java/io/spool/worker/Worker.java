@@ -1,15 +1,20 @@
 package io.spool.worker;
 
 import io.micrometer.core.instrument.Gauge;
+import io.spool.attempt.AttemptFinisher;
+import io.spool.attempt.RetryBackoff;
+import io.spool.attempt.ReturnedJobs;
 import io.spool.config.PortInUseException;
 import io.spool.config.SpoolConfig;
 import io.spool.handler.JobHandler;
 import io.spool.ops.OpsEndpoints;
 import io.spool.ops.QueueStatsSampler;
 import io.spool.ops.SpoolMetrics;
+import io.spool.signal.ConsumerGroup;
 import io.spool.signal.JobEvents;
 import io.spool.signal.QueueSignals;
 import io.spool.signal.RedisClients;
+import io.spool.signal.SignalClaimer;
 import io.spool.store.ClaimSql;
 import io.spool.store.LeaseSql;
 import io.spool.store.Migrations;
@@ -128,7 +133,8 @@ public final class Worker implements AutoCloseable {
     var metrics = new SpoolMetrics();
     Vertx vertx = metrics.newVertx(new VertxOptions().setPreferNativeTransport(true));
     try {
-      HandlerRegistry handlers = HandlerRegistry.load(builtins(vertx, config));
+      HandlerRegistry handlers =
+          HandlerRegistry.load(builtins(vertx, config), config.worker().types());
       var pg = PgClients.client(vertx, config);
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       // Before it registers anything: a worker that cannot serve its port must not count as alive.
@@ -157,6 +163,8 @@ public final class Worker implements AutoCloseable {
               pg,
               id,
               config.worker().queues(),
+              handlers.types(),
+              config.worker().concurrency(),
               config.worker().heartbeatInterval(),
               runner,
               stillMine -> {
@@ -172,7 +180,6 @@ public final class Worker implements AutoCloseable {
                   pg,
                   redis,
                   config.keys(),
-                  config.worker().queues(),
                   config.worker().visibilityTimeout(),
                   signals,
                   heartbeat,
@@ -196,7 +203,7 @@ public final class Worker implements AutoCloseable {
               () -> new JobSlot(dispatcher, runner),
               new DeploymentOptions(virtual).setInstances(config.worker().concurrency()))
           .await(60, TimeUnit.SECONDS);
-      var postgres = new PostgresClaimer(vertx, pg, config.worker().queues(), id);
+      var postgres = new PostgresClaimer(vertx, pg, config.worker().queues(), handlers.types(), id);
       // NOTIFY on the wake channel: a job was submitted or requeued while its signal could not
       // reach Redis.
       var wakeups =
@@ -222,6 +229,7 @@ public final class Worker implements AutoCloseable {
               redis,
               config.keys(),
               config.worker().queues(),
+              handlers.types(),
               id,
               config.worker().visibilityTimeout());
       String fetcher =
@@ -229,13 +237,15 @@ public final class Worker implements AutoCloseable {
               .deployVerticle(
                   new StreamFetcher(
                       reader,
-                      new SignalClaimer(pg, id, reader, signals, new StreamAcks(redis)),
+                      new SignalClaimer(pg, signals, new ConsumerGroup(redis)),
                       postgres,
                       reconciler,
                       dispatcher,
                       events,
                       redis,
-                      config.worker().visibilityTimeout()),
+                      config.worker().visibilityTimeout(),
+                      id,
+                      handlers.types()),
                   virtual)
               .await(30, TimeUnit.SECONDS);
       log.info(

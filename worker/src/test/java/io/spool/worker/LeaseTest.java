@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.spool.attempt.AttemptFinisher;
+import io.spool.attempt.AttemptFinisher.Outcome;
 import io.spool.config.SpoolConfig;
 import io.spool.handler.AttemptLostException;
 import io.spool.model.Job;
@@ -17,6 +19,7 @@ import io.spool.signal.JobEvents;
 import io.spool.signal.Keys;
 import io.spool.signal.QueueSignals;
 import io.spool.signal.RedisClients;
+import io.spool.signal.StreamEntries;
 import io.spool.store.ClaimSql;
 import io.spool.store.JobRows;
 import io.spool.store.Migrations;
@@ -24,7 +27,6 @@ import io.spool.store.PgClients;
 import io.spool.testing.Eventually;
 import io.spool.testing.JobFixtures;
 import io.spool.testing.TestServices;
-import io.spool.worker.AttemptFinisher.Outcome;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -67,7 +69,7 @@ class LeaseTest {
 
     // Before any live worker exists, a worker that is about to die reads a signal and never claims
     // it.
-    String stream = keys.queueStream("default");
+    String stream = keys.queueStream("default", "echo");
     redis
         .send(
             Request.cmd(Command.XGROUP)
@@ -111,12 +113,23 @@ class LeaseTest {
   private static Job claimedByADeadWorker(JobFixtures job, String deadWorker) {
     UUID id = job.inQueue("parked").insert(pg);
     pg.preparedQuery(
-            "INSERT INTO workers (id, queues, heartbeat_at) VALUES ($1, '{default}', now() - interval '1 hour')")
-        .execute(Tuple.of(deadWorker))
+            "INSERT INTO workers (id, queues, types, heartbeat_at) "
+                + "VALUES ($1, '{default}', $2, now() - interval '1 hour')")
+        .execute(
+            Tuple.tuple()
+                .addString(deadWorker)
+                .addArrayOfString(new String[] {"echo", "sleep", "fail"}))
         .await();
     var rows =
         SqlTemplate.forQuery(pg, ClaimSql.CLAIM)
-            .execute(Map.of("ids", new UUID[] {id}, "worker", deadWorker))
+            .execute(
+                Map.of(
+                    "ids",
+                    new UUID[] {id},
+                    "worker",
+                    deadWorker,
+                    "types",
+                    new String[] {"echo", "sleep", "fail"}))
             .await();
     Job claimed = JobRows.toJob(rows.iterator().next());
     pg.preparedQuery("UPDATE jobs SET queue = 'default' WHERE id = $1")
@@ -317,7 +330,7 @@ class LeaseTest {
                 .send(
                     Request.cmd(Command.XREAD)
                         .arg("STREAMS")
-                        .arg(keys.queueStream("handback"))
+                        .arg(keys.queueStream("handback", "sleep"))
                         .arg("0"))
                 .await())
         .forEach(entry -> signalled.add(entry.jobId()));

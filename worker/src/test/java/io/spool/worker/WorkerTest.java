@@ -75,7 +75,10 @@ class WorkerTest {
         "the stream is empty",
         Duration.ofSeconds(5),
         () ->
-            redis.send(Request.cmd(Command.XLEN).arg(keys.queueStream("default"))).await().toLong()
+            redis
+                    .send(Request.cmd(Command.XLEN).arg(keys.queueStream("default", "echo")))
+                    .await()
+                    .toLong()
                 == 0L);
   }
 
@@ -119,14 +122,17 @@ class WorkerTest {
   void duplicateSignalsRunAJobOnce() {
     UUID id = aJob("echo").insert(pg);
     for (int i = 0; i < 3; i++) {
-      JobFixtures.signal(redis, keys, "default", id);
+      JobFixtures.signal(redis, keys, "default", "echo", id);
     }
     assertEquals(1, awaitFinished(id).attempts());
     Eventually.await(
         "all three signals settled",
         Duration.ofSeconds(5),
         () ->
-            redis.send(Request.cmd(Command.XLEN).arg(keys.queueStream("default"))).await().toLong()
+            redis
+                    .send(Request.cmd(Command.XLEN).arg(keys.queueStream("default", "echo")))
+                    .await()
+                    .toLong()
                 == 0L);
     assertEquals(1, JobFixtures.load(pg, id).orElseThrow().attempts());
   }

@@ -1,20 +1,19 @@
-package io.spool.worker;
+package io.spool.signal;
 
 import io.spool.model.JobIds;
-import io.spool.signal.Keys;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
 /** Reads XREADGROUP replies, in RESP2 (arrays) or RESP3 (maps) form. */
-final class StreamEntries {
+public final class StreamEntries {
   /** One signal: a stream entry naming a job. {@code jobId} is null if the entry is malformed. */
-  record Entry(String stream, String entryId, UUID jobId) {}
+  public record Entry(String stream, String entryId, UUID jobId) {}
 
   private StreamEntries() {}
 
-  static List<Entry> parse(Response reply) {
+  public static List<Entry> parse(Response reply) {
     var entries = new ArrayList<Entry>();
     if (reply == null) {
       return entries;
@@ -32,7 +31,7 @@ final class StreamEntries {
   }
 
   /** The entries an XAUTOCLAIM reply moved to us: {@code [next-cursor, entries, deleted-ids]}. */
-  static List<Entry> parseAutoclaim(String stream, Response reply) {
+  public static List<Entry> parseAutoclaim(String stream, Response reply) {
     var entries = new ArrayList<Entry>();
     if (reply != null && reply.size() > 1) {
       addAll(stream, reply.get(1), entries);

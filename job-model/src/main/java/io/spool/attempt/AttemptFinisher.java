@@ -1,4 +1,4 @@
-package io.spool.worker;
+package io.spool.attempt;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.model.Job;
@@ -28,62 +28,87 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes the outcome of attempts, many per statement under load (group commit), each fenced by
- * {@code (id, attempt)}. Failures with attempts left go back to pending, due after their backoff,
- * and are signalled again (to the delayed set).
+ * {@code (id, attempt)}, for Java workers and for remote ones through the gateway. Failures with
+ * attempts left go back to pending, due after their backoff, and are signalled again (to the
+ * delayed set); then each job's status change goes to its event log.
  */
-final class AttemptFinisher {
+public final class AttemptFinisher {
   private static final Logger log = LoggerFactory.getLogger(AttemptFinisher.class);
   private static final int MAX_ROWS = 1000;
   private static final int MAX_IN_FLIGHT = 1;
 
   /**
-   * How an attempt ended: completed with a result (as JSON text, encoded on the slot's own thread),
-   * failed with an error and the backoff a retry would wait, or cancelled. Everything in it can be
-   * stored: Postgres refuses U+0000 in text and jsonb.
+   * How an attempt ended: completed with a result (as JSON text, encoded on the caller's thread),
+   * failed with an error and the backoff a retry would wait (no retry at all if {@code retry} is
+   * false), or cancelled. Everything in it can be stored: Postgres refuses U+0000 in text and
+   * jsonb.
    */
-  record Outcome(JobStatus status, String resultJson, String error, long backoffMillis) {
-    static Outcome completed(JsonNode result) {
+  public record Outcome(
+      JobStatus status, String resultJson, String error, long backoffMillis, boolean retry) {
+    public static Outcome completed(JsonNode result) {
       String json = JobJson.encode(result);
       if (JobJson.hasNul(json, result)) {
         return failed(
             "the handler's result contains the character U+0000, which cannot be stored", 0);
       }
-      return new Outcome(JobStatus.COMPLETED, json, null, 0);
+      return new Outcome(JobStatus.COMPLETED, json, null, 0, false);
     }
 
-    static Outcome failed(String error, long backoffMillis) {
-      return new Outcome(JobStatus.FAILED, null, error.replace('\u0000', ' '), backoffMillis);
+    /** Failed: retried after {@code backoffMillis} if the job has attempts left. */
+    public static Outcome failed(String error, long backoffMillis) {
+      return new Outcome(JobStatus.FAILED, null, error.replace('\u0000', ' '), backoffMillis, true);
     }
 
-    static Outcome cancelled() {
-      return new Outcome(JobStatus.CANCELLED, null, "cancelled", 0);
+    /** Failed for good: dead-lettered whatever attempts remain (cancelled if that was asked). */
+    public static Outcome failedForGood(String error) {
+      return new Outcome(JobStatus.FAILED, null, error.replace('\u0000', ' '), 0, false);
+    }
+
+    public static Outcome cancelled() {
+      return new Outcome(JobStatus.CANCELLED, null, "cancelled", 0, false);
     }
 
     /**
      * A failure or cancellation that keeps what the handler had done ({@code
      * PartialResultException}).
      */
-    Outcome withPartialResult(JsonNode partial) {
+    public Outcome withPartialResult(JsonNode partial) {
       if (partial == null || status == JobStatus.COMPLETED) {
         return this;
       }
       String json = JobJson.encode(partial);
-      return JobJson.hasNul(json, partial) ? this : new Outcome(status, json, error, backoffMillis);
+      return JobJson.hasNul(json, partial)
+          ? this
+          : new Outcome(status, json, error, backoffMillis, retry);
     }
   }
 
-  /** An outcome to write; {@code ran}: how long the attempt ran, for the duration histogram. */
-  private record Finish(Job job, Outcome outcome, Duration ran) {}
+  /**
+   * An outcome to write; {@code ran}: how long the attempt ran, for the duration histogram (null:
+   * since the attempt started, by Postgres's record of it).
+   */
+  private record Finish(UUID id, int attempt, Outcome outcome, Duration ran) {}
+
+  /**
+   * What a written outcome made of its job: {@code status} the job's status now (pending for a
+   * failure that will be retried, due at {@code runAt}), and whether a cancel had been asked for.
+   */
+  public record Finished(
+      JobStatus status,
+      java.time.Instant runAt,
+      boolean cancelRequested,
+      String queue,
+      String type) {}
 
   /** Built once: a template parses its statement when made, and this one runs per finish batch. */
   private final SqlTemplate<Map<String, Object>, RowSet<Row>> finishMany;
 
   private final QueueSignals signals;
   private final JobEvents events;
-  private final GroupCommit<Finish, Boolean> commits;
+  private final GroupCommit<Finish, Finished> commits;
   private final SpoolMetrics metrics;
 
-  AttemptFinisher(
+  public AttemptFinisher(
       Context context, SqlClient pg, QueueSignals signals, JobEvents events, SpoolMetrics metrics) {
     this.metrics = metrics;
     this.finishMany = SqlTemplate.forQuery(pg, AttemptSql.FINISH_MANY);
@@ -98,30 +123,40 @@ final class AttemptFinisher {
    * Records the outcome; answers false if the attempt had been taken away (the fence matched
    * nothing).
    */
-  Future<Boolean> finish(Job job, Outcome outcome, Duration ran) {
-    return commits.submit(new Finish(job, outcome, ran));
+  public Future<Boolean> finish(Job job, Outcome outcome, Duration ran) {
+    return finishing(job.id(), job.attempts(), outcome, ran).map(finished -> finished != null);
   }
 
-  private Future<List<Boolean>> write(List<Finish> batch) {
+  /**
+   * Records the outcome of attempt {@code attempt} of job {@code id}; answers what it made of the
+   * job, or null if the attempt had been taken away (the fence matched nothing).
+   */
+  public Future<Finished> finishing(UUID id, int attempt, Outcome outcome, Duration ran) {
+    return commits.submit(new Finish(id, attempt, outcome, ran));
+  }
+
+  private Future<List<Finished>> write(List<Finish> batch) {
     int n = batch.size();
     var ends = new ArrayList<AttemptSql.Ending>(n);
     for (Finish finish : batch) {
       Outcome outcome = finish.outcome();
       ends.add(
           new AttemptSql.Ending(
-              finish.job().id(),
-              finish.job().attempts(),
+              finish.id(),
+              finish.attempt(),
               outcome.status(),
               outcome.resultJson(),
               outcome.error(),
-              outcome.backoffMillis()));
+              outcome.backoffMillis(),
+              outcome.retry()));
     }
     return finishMany
         .execute(AttemptSql.finishParams(ends))
         .map(
             rows -> {
               // What each job whose fence matched became (pending: a failure that will be retried).
-              Map<UUID, JobStatus> became = new HashMap<>();
+              Map<UUID, Finished> became = new HashMap<>();
+              Map<UUID, java.time.Instant> startedAt = new HashMap<>();
               var retries = new ArrayList<Signal>();
               var changes = new ArrayList<NewEvent>();
               var keyed = new ArrayList<UUID>();
@@ -130,16 +165,19 @@ final class AttemptFinisher {
                   keyed.add(row.getUUID("id"));
                 }
                 JobStatus status = JobStatus.parse(row.getString("status"));
-                became.put(row.getUUID("id"), status);
+                startedAt.put(row.getUUID("id"), row.getOffsetDateTime("started_at").toInstant());
+                became.put(
+                    row.getUUID("id"),
+                    new Finished(
+                        status,
+                        row.getOffsetDateTime("run_at").toInstant(),
+                        row.getBoolean("cancel_requested"),
+                        row.getString("queue"),
+                        row.getString("type")));
                 changes.addAll(
                     JobEvents.statusChange(row.getUUID("id"), status, row.getInteger("attempts")));
                 if (status == JobStatus.PENDING) {
-                  retries.add(
-                      new Signal(
-                          row.getUUID("id"),
-                          row.getString("queue"),
-                          row.getInteger("priority"),
-                          row.getOffsetDateTime("run_at").toInstant()));
+                  retries.add(Signal.of(row));
                 }
               }
               events
@@ -161,13 +199,18 @@ final class AttemptFinisher {
                               "could not signal the next jobs of {} concurrency keys; the safety net claims them: {}",
                               keyed.size(),
                               e.toString()));
-              var answers = new ArrayList<Boolean>(n);
+              var answers = new ArrayList<Finished>(n);
               for (Finish finish : batch) {
-                Job job = finish.job();
-                JobStatus status = became.get(job.id());
-                answers.add(status != null);
-                if (status != null) {
-                  metrics.attemptEnded(job.queue(), job.type(), status, finish.ran());
+                Finished finished = became.get(finish.id());
+                answers.add(finished);
+                if (finished != null) {
+                  metrics.attemptEnded(
+                      finished.queue(),
+                      finished.type(),
+                      finished.status(),
+                      finish.ran() != null
+                          ? finish.ran()
+                          : Duration.between(startedAt.get(finish.id()), java.time.Instant.now()));
                 }
               }
               return answers;

@@ -1,4 +1,4 @@
-package io.spool.worker;
+package io.spool.attempt;
 
 import io.spool.model.JobStatus;
 import io.spool.signal.JobEvents;
@@ -15,21 +15,21 @@ import org.slf4j.event.Level;
 
 /**
  * Announces jobs whose running attempt ended without an outcome — lost with its worker (the lease
- * reaper) or handed back by a stopping one — and that are now pending again, dead-lettered or
- * cancelled: each job's status change goes to its event log, the pending ones are signalled again,
- * and each one that ended lets the next job of its concurrency key start.
+ * reaper) or handed back by a stopping worker, Java or remote — and that are now pending again,
+ * dead-lettered or cancelled: each job's status change goes to its event log, the pending ones are
+ * signalled again, and each one that ended lets the next job of its concurrency key start.
  */
-final class ReturnedJobs {
+public final class ReturnedJobs {
   private static final Logger log = LoggerFactory.getLogger(ReturnedJobs.class);
 
   private ReturnedJobs() {}
 
   /**
-   * @param rows id (uuid or its text), queue, priority, status, attempts
+   * @param rows id (uuid or its text), queue, type, priority, status, attempts
    * @param why how the attempt ended, for the log: "lost its worker", "was handed back"
    * @param level how loudly to log each job
    */
-  static Future<Void> announce(
+  public static Future<Void> announce(
       Iterable<Row> rows, String why, Level level, JobEvents events, QueueSignals signals) {
     var again = new ArrayList<Signal>();
     var changes = new ArrayList<NewEvent>();
@@ -40,7 +40,13 @@ final class ReturnedJobs {
       log.atLevel(level).log("job {} {}; it is {} now", id, why, status.wire());
       changes.addAll(JobEvents.statusChange(id, status, row.getInteger("attempts")));
       if (status == JobStatus.PENDING) {
-        again.add(new Signal(id, row.getString("queue"), row.getInteger("priority"), null));
+        again.add(
+            new Signal(
+                id,
+                row.getString("queue"),
+                row.getString("type"),
+                row.getInteger("priority"),
+                null));
       } else {
         ended.add(id);
       }
