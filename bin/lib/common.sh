@@ -139,3 +139,29 @@ spool_browser_tools() {
     touch "$dir/node_modules"
   fi
 }
+
+# Installs and builds what the SDK tests (launcher's SdkWorkersTest) need: Debian's python3 with
+# httpx and pytest (the Python SDK's one dependency and its test runner), and the TypeScript SDK's
+# dev dependencies from its lockfile, then its build (dist/, which the tests and examples run).
+spool_sdk_tools() {
+  local ts="$SPOOL_HOME/sdk/typescript" sudo=""
+  if ! /usr/bin/python3 -c 'import httpx, pytest' >/dev/null 2>&1; then
+    command -v apt-get >/dev/null || { echo "spool: /usr/bin/python3 with httpx and pytest is missing and there is no apt-get to install it" >&2; return 1; }
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo "spool: installing Debian's python3-httpx and python3-pytest for the Python SDK's tests" >&2
+    local pkgs="python3 python3-httpx python3-pytest python3-pytest-asyncio"
+    if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $pkgs >/dev/null; then
+      echo "spool: refreshing the package lists (apt-get update) and trying again" >&2
+      $sudo apt-get update -q >/dev/null \
+        && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $pkgs >/dev/null \
+        || { echo "spool: could not install $pkgs" >&2; return 1; }
+    fi
+  fi
+  command -v npm >/dev/null || { echo "spool: npm is missing; install Node.js 20+ with npm" >&2; return 1; }
+  if [ ! -d "$ts/node_modules" ] || [ "$ts/package-lock.json" -nt "$ts/node_modules" ]; then
+    echo "spool: installing the TypeScript SDK's dev dependencies (npm ci in sdk/typescript)" >&2
+    (cd "$ts" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+    touch "$ts/node_modules"
+  fi
+  (cd "$ts" && npm run --silent build) || { echo "spool: building the TypeScript SDK failed" >&2; return 1; }
+}
