@@ -27,6 +27,9 @@ public final class ApiRoutes {
 
   private static final String USER = "spool.user";
 
+  /** Set by {@link #identify}: whether the request is on a worker route. */
+  private static final String WORKER_ROUTE = "spool.worker-route";
+
   /** Paths of the worker protocol: worker keys only. Every other /v1 path: user keys only. */
   private static final java.util.regex.Pattern WORKER_PATH =
       java.util.regex.Pattern.compile("/v1/workers(/.*)?|/v1/jobs/[^/]+/attempts(/.*)?");
@@ -159,7 +162,7 @@ public final class ApiRoutes {
   }
 
   /** Whether the request is one of the worker protocol's (worker keys, not user keys). */
-  static boolean isWorkerRoute(RoutingContext ctx) {
+  private static boolean isWorkerRoute(RoutingContext ctx) {
     return WORKER_PATH.matcher(ctx.request().path()).matches();
   }
 
@@ -168,12 +171,13 @@ public final class ApiRoutes {
    * missing or unknown key, or a key of the other side, is a 401.
    */
   private static void identify(ApiKeys keys, ApiKeys workerKeys, RoutingContext ctx) {
+    boolean workerRoute = isWorkerRoute(ctx);
+    ctx.put(WORKER_ROUTE, workerRoute);
     if (keys.disabled()) {
       ctx.put(USER, ApiKeys.ANONYMOUS);
       ctx.next();
       return;
     }
-    boolean workerRoute = isWorkerRoute(ctx);
     String key = presentedKey(ctx);
     boolean given = key != null && !key.isEmpty();
     String name = !given ? null : (workerRoute ? workerKeys : keys).identify(key);
@@ -208,7 +212,7 @@ public final class ApiRoutes {
 
   /** The rate limit, on user routes only. */
   private static void limitUsers(RateLimiter limiter, RoutingContext ctx) {
-    if (isWorkerRoute(ctx)) {
+    if (Boolean.TRUE.equals(ctx.get(WORKER_ROUTE))) {
       ctx.next();
     } else {
       limit(limiter, ctx);
