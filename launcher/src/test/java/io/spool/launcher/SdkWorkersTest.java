@@ -237,10 +237,15 @@ class SdkWorkersTest {
     assertEquals(202, user.post("/v1/jobs/" + id + "/cancel", "").status());
     JsonNode job = spool.awaitEnd(id, user);
     assertEquals("cancelled", job.get("status").asText(), job.toString());
-    Eventually.await(
-        "the handler saw its cancellation",
-        Duration.ofSeconds(10),
-        () -> read(dir.resolve("cancelled-" + type)).contains(id));
+    try {
+      Eventually.await(
+          "the handler saw its cancellation",
+          Duration.ofSeconds(10),
+          () -> read(dir.resolve("cancelled-" + type)).contains(id));
+    } catch (AssertionError e) {
+      throw new AssertionError(
+          e.getMessage() + "; the worker's log:\n" + read(dir.resolve("python.log")), e);
+    }
   }
 
   @Test
