@@ -64,6 +64,12 @@ final class Settings {
     if (value == null) {
       return fallback;
     }
+    String checked = checkedUrl(value, name, fallback, schemes);
+    return checked == null ? fallback : checked;
+  }
+
+  /** {@code value} if it is a URL with one of {@code schemes}, else null and a problem. */
+  private String checkedUrl(String value, String name, String fallback, String... schemes) {
     String example = fallback != null ? fallback : schemes[0] + "://host:port/path";
     try {
       URI uri = URI.create(value);
@@ -77,13 +83,42 @@ final class Settings {
                 + " (scheme "
                 + String.join(" or ", schemes)
                 + ")");
-        return fallback;
+        return null;
       }
       return value;
     } catch (IllegalArgumentException e) {
       problems.add(name + " is not a valid URL (expected the form " + example + ")");
-      return fallback;
+      return null;
     }
+  }
+
+  /**
+   * Comma-separated URLs, each with one of {@code schemes}; {@code fallback} if unset. Each is
+   * reported without its password.
+   */
+  List<String> urls(String name, String fallback, String... schemes) {
+    String value = raw(name);
+    if (value == null) {
+      return List.of(fallback);
+    }
+    var urls = new ArrayList<String>();
+    int index = 0;
+    for (String part : value.split(",")) {
+      index++;
+      String item = part.trim();
+      if (item.isEmpty()) {
+        continue;
+      }
+      String checked = checkedUrl(item, name + " (entry " + index + ")", fallback, schemes);
+      if (checked != null) {
+        urls.add(checked);
+      }
+    }
+    if (urls.isEmpty()) {
+      problems.add(name + " lists no URL");
+      return List.of(fallback);
+    }
+    return urls;
   }
 
   List<String> list(String name, List<String> fallback, Predicate<String> valid, String itemHint) {

@@ -58,12 +58,41 @@ public record SpoolConfig(
   /**
    * Redis.
    *
-   * @param url {@code redis://[:password@]host:port[/db]}. {@code SPOOL_REDIS_URL}, default {@value
-   *     #DEFAULT_REDIS_URL}.
-   * @param keyPrefix prefix (and hash tag) of every Redis key, so several Spools can share a Redis.
-   *     {@code SPOOL_KEY_PREFIX}, default {@value #DEFAULT_KEY_PREFIX}.
+   * @param mode how Redis is deployed. {@code SPOOL_REDIS_MODE}: {@code standalone} (default), one
+   *     server; {@code cluster}, a Redis Cluster; {@code sentinel}, a master and its replicas
+   *     watched by Sentinels.
+   * @param urls {@code redis://[[user]:password@]host:port[/db]} ({@code rediss://} for TLS): the
+   *     server; a cluster's seed nodes (any few); or the Sentinels. {@code SPOOL_REDIS_URL},
+   *     comma-separated, default {@value #DEFAULT_REDIS_URL}.
+   * @param master the Sentinel master's name. {@code SPOOL_REDIS_MASTER}, default {@value
+   *     #DEFAULT_REDIS_MASTER}; used in sentinel mode only.
+   * @param keyPrefix prefix of every Redis key (and of its hash tag), so several Spools can share a
+   *     Redis. {@code SPOOL_KEY_PREFIX}, default {@value #DEFAULT_KEY_PREFIX}.
+   * @param queueShards streams per queue, job type and priority band, each with a hash tag of its
+   *     own, so a busy queue spreads over a cluster's masters. {@code SPOOL_QUEUE_SHARDS}, default
+   *     1; every gateway and worker must agree on it.
+   * @param caFile a PEM file of the CA certificates a {@code rediss://} server's certificate may be
+   *     signed by, besides the JVM's. {@code SPOOL_REDIS_CA_FILE}, no default.
    */
-  public record Redis(String url, String keyPrefix) {}
+  public record Redis(
+      RedisMode mode,
+      List<String> urls,
+      String master,
+      String keyPrefix,
+      int queueShards,
+      String caFile) {
+    /** The first URL: the server of a standalone Redis. */
+    public String url() {
+      return urls.get(0);
+    }
+  }
+
+  /** How Redis is deployed ({@code SPOOL_REDIS_MODE}). */
+  public enum RedisMode {
+    STANDALONE,
+    CLUSTER,
+    SENTINEL
+  }
 
   /**
    * The gateway's HTTP server.
@@ -370,6 +399,7 @@ public record SpoolConfig(
   public static final String DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
   public static final String DEFAULT_PG_SCHEMA = "spool";
   public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+  public static final String DEFAULT_REDIS_MASTER = "mymaster";
   public static final String DEFAULT_KEY_PREFIX = "spool";
 
   /** Highest accepted per-job max_attempts. */
@@ -415,13 +445,7 @@ public record SpoolConfig(
                     Names.PG_SCHEMA,
                     "a lower-case identifier such as spool"),
                 s.integer(IntSettings.PG_POOL_SIZE)),
-            new Redis(
-                s.url("SPOOL_REDIS_URL", DEFAULT_REDIS_URL, "redis", "rediss"),
-                s.string(
-                    "SPOOL_KEY_PREFIX",
-                    DEFAULT_KEY_PREFIX,
-                    Names.KEY_PREFIX,
-                    Names.KEY_PREFIX_RULE)),
+            redis(s),
             new Gateway(
                 s.integer(IntSettings.HTTP_PORT),
                 s.integer(
@@ -517,6 +541,36 @@ public record SpoolConfig(
     return config;
   }
 
+  private static Redis redis(Settings s) {
+    RedisMode mode =
+        RedisMode.valueOf(
+            s.string(
+                    "SPOOL_REDIS_MODE",
+                    "standalone",
+                    Pattern.compile("standalone|cluster|sentinel"),
+                    "standalone, cluster or sentinel")
+                .toUpperCase(java.util.Locale.ROOT));
+    List<String> urls = s.urls("SPOOL_REDIS_URL", DEFAULT_REDIS_URL, "redis", "rediss");
+    if (mode == RedisMode.STANDALONE && urls.size() > 1) {
+      s.problem(
+          "SPOOL_REDIS_URL lists "
+              + urls.size()
+              + " servers: a standalone Redis has one (set SPOOL_REDIS_MODE=cluster for a"
+              + " cluster's seed nodes, or sentinel for Sentinels)");
+    }
+    return new Redis(
+        mode,
+        urls,
+        s.string(
+            "SPOOL_REDIS_MASTER",
+            DEFAULT_REDIS_MASTER,
+            Pattern.compile("[A-Za-z0-9._-]{1,128}"),
+            "a Sentinel master name such as mymaster"),
+        s.string("SPOOL_KEY_PREFIX", DEFAULT_KEY_PREFIX, Names.KEY_PREFIX, Names.KEY_PREFIX_RULE),
+        s.integer("SPOOL_QUEUE_SHARDS", 1, 1, Keys.MAX_SHARDS),
+        s.string("SPOOL_REDIS_CA_FILE", null, Pattern.compile(".{1,4096}"), "a file path"));
+  }
+
   private static Limits limits(Settings s) {
     int rate = s.integer(IntSettings.RATE_LIMIT);
     return new Limits(
@@ -526,6 +580,6 @@ public record SpoolConfig(
   }
 
   public Keys keys() {
-    return new Keys(redis.keyPrefix());
+    return new Keys(redis.keyPrefix(), redis.queueShards(), redis.mode() == RedisMode.CLUSTER);
   }
 }

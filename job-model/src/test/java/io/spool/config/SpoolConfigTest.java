@@ -21,8 +21,11 @@ class SpoolConfigTest {
     assertEquals(10, config.worker().concurrency());
     assertEquals(3, config.jobs().maxAttempts());
     assertEquals(List.of("default"), config.worker().queues());
-    assertEquals("{spool}:q:default:t:echo", config.keys().queueStream("default", "echo"));
-    assertEquals("{spool}:q:default:t:echo:high", config.keys().queueStream("default", "echo", 5));
+    assertEquals("{spool/q/default/0}:t:echo", config.keys().queueStream("default", "echo"));
+    assertEquals(
+        "{spool/q/default/0}:t:echo:high", config.keys().queueStream("default", 0, "echo", 5));
+    assertEquals(SpoolConfig.RedisMode.STANDALONE, config.redis().mode());
+    assertEquals(1, config.redis().queueShards());
     assertEquals(List.of(), config.worker().types());
   }
 
@@ -43,7 +46,7 @@ class SpoolConfigTest {
     assertEquals(500, config.worker().concurrency());
     assertEquals("db", PgClients.connectOptions(config).getHost());
     assertEquals(6432, PgClients.connectOptions(config).getPort());
-    assertEquals("{acme:prod}:q:a:t:llm", config.keys().queueStream("a", "llm"));
+    assertEquals("{acme:prod/q/a/0}:t:llm", config.keys().queueStream("a", "llm"));
   }
 
   @Test
@@ -64,6 +67,64 @@ class SpoolConfigTest {
     assertTrue(error.getMessage().contains("SPOOL_WORKER_CONCURRENCY=0 is out of range"));
     assertTrue(error.getMessage().contains("'not ok'"));
     assertFalse(error.getMessage().contains("hunter2"), "the password is not echoed");
+  }
+
+  @Test
+  void readsTheRedisDeployment() {
+    var cluster =
+        SpoolConfig.fromEnv(
+            Map.of(
+                "SPOOL_REDIS_MODE", "cluster",
+                "SPOOL_REDIS_URL", "redis://:pw@n1:7000, rediss://n2:7001",
+                "SPOOL_QUEUE_SHARDS", "3"));
+    assertEquals(SpoolConfig.RedisMode.CLUSTER, cluster.redis().mode());
+    assertEquals(List.of("redis://:pw@n1:7000", "rediss://n2:7001"), cluster.redis().urls());
+    assertTrue(cluster.keys().cluster());
+    assertEquals(3, cluster.keys().shardsOf(List.of("q")).size());
+    var sentinel =
+        SpoolConfig.fromEnv(
+            Map.of(
+                "SPOOL_REDIS_MODE", "sentinel",
+                "SPOOL_REDIS_URL", "redis://s1:26379,redis://s2:26379",
+                "SPOOL_REDIS_MASTER", "spool-main"));
+    assertEquals("spool-main", sentinel.redis().master());
+    assertFalse(sentinel.keys().cluster(), "one master holds every key");
+
+    var error =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                SpoolConfig.fromEnv(
+                    Map.of(
+                        "SPOOL_REDIS_MODE", "replicated",
+                        "SPOOL_REDIS_URL", "redis://a:1,http://b:2",
+                        "SPOOL_QUEUE_SHARDS", "0")));
+    assertEquals(3, error.problems().size(), error.getMessage());
+    assertTrue(error.getMessage().contains("standalone, cluster or sentinel"));
+    assertTrue(error.getMessage().contains("SPOOL_REDIS_URL (entry 2)"));
+    assertTrue(error.getMessage().contains("SPOOL_QUEUE_SHARDS=0 is out of range"));
+    var twoServers =
+        assertThrows(
+            ConfigException.class,
+            () -> SpoolConfig.fromEnv(Map.of("SPOOL_REDIS_URL", "redis://a:1,redis://b:2")));
+    assertTrue(twoServers.getMessage().contains("a standalone Redis has one"));
+  }
+
+  @Test
+  void spreadsJobsOverEveryShardAndKeepsEachShardInOneSlot() {
+    var keys = new io.spool.signal.Keys("p", 3, true);
+    var seen = new java.util.HashSet<Integer>();
+    for (int i = 0; i < 100; i++) {
+      seen.add(keys.shardOf(java.util.UUID.randomUUID()));
+    }
+    assertEquals(java.util.Set.of(0, 1, 2), seen);
+    var streams = keys.queueStreams(List.of("a"), List.of("echo", "llm"));
+    assertEquals(18, streams.size(), "3 bands x 3 shards x 2 types");
+    var slots = keys.bySlot(streams);
+    assertEquals(3, slots.size(), "one group per shard");
+    assertTrue(slots.get(0).stream().allMatch(s -> s.startsWith("{p/q/a/0}")), slots.toString());
+    assertEquals("{p/q/a/2}:delayed", keys.delayed("a", 2));
+    assertEquals(List.of(streams), new io.spool.signal.Keys("p", 3, false).bySlot(streams));
   }
 
   @Test
