@@ -8,7 +8,6 @@ import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
@@ -146,7 +145,7 @@ final class EventHub {
     // in between would be missed. Redis's own "subscribe" reply (see onMessage) is what counts.
     long timer = vertx.setTimer(CONFIRM_MILLIS, t -> confirmed.tryComplete());
     connection()
-        .compose(c -> c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)))
+        .compose(c -> c.send(Request.cmd(keys.subscribe()).arg(channel)))
         .onFailure(
             e -> {
               // Redis away: the listener stays registered and is served once the subscription is
@@ -215,7 +214,7 @@ final class EventHub {
     }
     if (last) {
       connection()
-          .compose(c -> c.send(Request.cmd(Command.UNSUBSCRIBE).arg(keys.jobEventChannel(jobId))))
+          .compose(c -> c.send(Request.cmd(keys.unsubscribe()).arg(keys.jobEventChannel(jobId))))
           .onFailure(e -> log.debug("could not unsubscribe from job {}: {}", jobId, e.toString()));
     }
   }
@@ -235,7 +234,7 @@ final class EventHub {
                     c.handler(this::onMessage);
                     c.exceptionHandler(e -> reconnect(c));
                     c.endHandler(v -> reconnect(c));
-                    c.send(Request.cmd(Command.SUBSCRIBE).arg(channel))
+                    c.send(Request.cmd(keys.subscribe()).arg(channel))
                         .onFailure(e -> ends.tryComplete());
                     return c;
                   });
@@ -276,9 +275,20 @@ final class EventHub {
                     if (watched.isEmpty()) {
                       return Future.succeededFuture();
                     }
-                    var subscribe = Request.cmd(Command.SUBSCRIBE);
+                    if (keys.cluster()) {
+                      // One SSUBSCRIBE per channel: each goes to its own slot's master.
+                      var sent = new ArrayList<Future<?>>(watched.size());
+                      watched.forEach(
+                          jobId ->
+                              sent.add(
+                                  c.send(
+                                      Request.cmd(keys.subscribe())
+                                          .arg(keys.jobEventChannel(jobId)))));
+                      return Future.all(sent).mapEmpty();
+                    }
+                    var subscribe = Request.cmd(keys.subscribe());
                     watched.forEach(jobId -> subscribe.arg(keys.jobEventChannel(jobId)));
-                    return c.send(subscribe);
+                    return c.send(subscribe).mapEmpty();
                   })
               .onFailure(e -> resubscribeLater());
         });
@@ -286,16 +296,16 @@ final class EventHub {
 
   private void onMessage(Response message) {
     // ["message", channel, event JSON] or ["subscribe", channel, count], as a RESP2 array or a
-    // RESP3 push.
+    // RESP3 push ("smessage" and "ssubscribe" on a cluster).
     if (message == null || message.size() != 3) {
       return;
     }
     String kind = message.get(0).toString();
-    if ("subscribe".equals(kind)) {
+    if (keys.subscribedKind().equals(kind)) {
       confirm(message.get(1).toString());
       return;
     }
-    if (!"message".equals(kind)) {
+    if (!keys.messageKind().equals(kind)) {
       return;
     }
     if (keys.endedChannel().equals(message.get(1).toString())) {

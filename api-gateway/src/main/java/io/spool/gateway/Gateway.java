@@ -103,7 +103,7 @@ public final class Gateway implements AutoCloseable {
                   pg,
                   redis,
                   RedisClients.client(vertx, config, CLAIM_CONNECTIONS),
-                  new SignalClaimer(pg, signals, new ConsumerGroup(redis)),
+                  new SignalClaimer(pg, signals, new ConsumerGroup(redis, config.keys())),
                   config.keys(),
                   config.worker().visibilityTimeout()),
               new AttemptFinisher(batching, pg, signals, events, metrics),
@@ -137,11 +137,13 @@ public final class Gateway implements AutoCloseable {
               new DeploymentOptions().setInstances(config.gateway().instances()))
           .await(30, TimeUnit.SECONDS);
       log.info(
-          "gateway listening on port {} ({} event loops), Postgres schema '{}', Redis key prefix '{}'",
+          "gateway listening on port {} ({} event loops), Postgres schema '{}', Redis {} key prefix '{}' ({} shards per queue)",
           config.gateway().port(),
           config.gateway().instances(),
           config.pg().schema(),
-          config.redis().keyPrefix());
+          config.redis().mode().name().toLowerCase(java.util.Locale.ROOT),
+          config.redis().keyPrefix(),
+          config.redis().queueShards());
       return new Gateway(vertx, pg, redis);
     } catch (Exception e) {
       vertx.close();

@@ -8,6 +8,7 @@ import io.spool.signal.StreamEntries.Entry;
 import io.spool.store.ClaimSql;
 import io.spool.store.JobRows;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Row;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +39,9 @@ final class RemoteClaims {
 
   /** While Redis is down, how often a waiting claim asks Postgres again. */
   private static final long POSTGRES_POLL_MILLIS = 1000;
+
+  /** On a cluster, the longest one round of reads waits on each queue shard. */
+  private static final long CLUSTER_ROUND_MILLIS = 1000;
 
   private final Vertx vertx;
   private final SqlClient pg;
@@ -63,7 +68,7 @@ final class RemoteClaims {
     this.vertx = vertx;
     this.pg = pg;
     this.blocking = blocking;
-    this.group = new ConsumerGroup(redis);
+    this.group = new ConsumerGroup(redis, keys);
     this.claimer = claimer;
     this.keys = keys;
     this.visibilityTimeout = visibilityTimeout;
@@ -139,18 +144,16 @@ final class RemoteClaims {
       long deadline,
       BooleanSupplier gone) {
     long leftMillis = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
-    return blocking
-        .connect()
+    return read(worker, streams, max, leftMillis)
         .compose(
-            connection ->
-                connection
-                    .send(ConsumerGroup.read(worker, streams, max, leftMillis))
-                    .eventually(connection::close))
-        .compose(
-            reply -> {
-              List<Entry> entries = ConsumerGroup.entries(reply, streams);
+            entries -> {
               if (entries.isEmpty()) {
-                return Future.succeededFuture(List.<Job>of());
+                // On a cluster a round waits only so long: wait on until the deadline.
+                return leftMillis > CLUSTER_ROUND_MILLIS
+                        && keys.bySlot(streams).size() > 1
+                        && !gone.getAsBoolean()
+                    ? readAndClaim(worker, streams, types, max, deadline, gone)
+                    : Future.succeededFuture(List.<Job>of());
               }
               if (gone.getAsBoolean()) {
                 // No one to hand the jobs to: the signals go back for any worker.
@@ -168,6 +171,60 @@ final class RemoteClaims {
                               ? readAndClaim(worker, streams, types, max, deadline, gone)
                               : Future.succeededFuture(jobs));
             });
+  }
+
+  /**
+   * Up to {@code max} new signals of the streams for {@code worker}, waiting up to {@code
+   * leftMillis} for the first. On a cluster one XREADGROUP covers one queue shard's streams, so a
+   * read waits on each shard at once (each on a connection of its own, for at most {@link
+   * #CLUSTER_ROUND_MILLIS}, so none is held long after the first answered) and the first to bring
+   * signals answers; signals another brings after that go back for any worker.
+   */
+  private Future<List<Entry>> read(String worker, List<String> streams, int max, long leftMillis) {
+    List<List<String>> slots = keys.bySlot(streams);
+    if (slots.size() == 1) {
+      return blockingRead(worker, streams, max, leftMillis);
+    }
+    int share = Math.max(1, (max + slots.size() - 1) / slots.size());
+    long block = Math.min(leftMillis, CLUSTER_ROUND_MILLIS);
+    Promise<List<Entry>> first = Promise.promise();
+    var left = new AtomicInteger(slots.size());
+    var failures = new AtomicInteger();
+    for (List<String> slot : slots) {
+      blockingRead(worker, slot, share, block)
+          .onComplete(
+              done -> {
+                if (done.succeeded()
+                    && !done.result().isEmpty()
+                    && !first.tryComplete(done.result())) {
+                  List<Entry> late = done.result();
+                  group.putBack(late).compose(v -> group.ackAndDelete(late));
+                }
+                if (done.failed()) {
+                  failures.incrementAndGet();
+                }
+                if (left.decrementAndGet() == 0) {
+                  if (failures.get() == slots.size()) {
+                    first.tryFail(done.cause());
+                  } else {
+                    first.tryComplete(List.of());
+                  }
+                }
+              });
+    }
+    return first.future();
+  }
+
+  private Future<List<Entry>> blockingRead(
+      String worker, List<String> streams, int max, long blockMillis) {
+    return blocking
+        .connect()
+        .compose(
+            connection ->
+                connection
+                    .send(ConsumerGroup.read(worker, streams, max, blockMillis))
+                    .eventually(connection::close))
+        .map(reply -> ConsumerGroup.entries(reply, streams));
   }
 
   /** Redis is down: claims from Postgres, asking again every second until the wait ends. */

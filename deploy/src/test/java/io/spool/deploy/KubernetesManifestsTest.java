@@ -239,11 +239,14 @@ class KubernetesManifestsTest {
         java.util.Arrays.stream(MANIFESTS.requiredSetting(worker, "SPOOL_WORKER_TYPES").split(","))
             .map(String::strip)
             .toList();
+    int shards = Integer.parseInt(MANIFESTS.setting(worker, "SPOOL_QUEUE_SHARDS").orElse("1"));
     for (String queue : MANIFESTS.requiredSetting(worker, "SPOOL_QUEUES").split(",")) {
-      for (String type : types) {
-        // Keys.queueStream: {prefix}:q:<queue>:t:<type>, and the bands are :high, plain, :low
-        String stream = "{" + prefix + "}:q:" + queue.strip() + ":t:" + type;
-        expectedStreams.addAll(List.of(stream + ":high", stream, stream + ":low"));
+      for (int shard = 0; shard < shards; shard++) {
+        for (String type : types) {
+          // Keys.queueStream: {prefix/q/<queue>/<shard>}:t:<type>, bands :high, plain, :low
+          String stream = "{" + prefix + "/q/" + queue.strip() + "/" + shard + "}:t:" + type;
+          expectedStreams.addAll(List.of(stream + ":high", stream, stream + ":low"));
+        }
       }
     }
     Set<String> watched = new TreeSet<>();

@@ -275,17 +275,30 @@ public final class QueueStatsSampler {
     if (streams.isEmpty()) {
       return Future.succeededFuture(Map.of());
     }
-    var call = LAG.call().arg(streams.size());
-    streams.forEach(call::arg);
-    call.arg(Keys.GROUP);
-    return LAG.run(redis, call)
+    // One call per slot group (on a single Redis, one for all), each answering its streams' lags.
+    List<List<String>> slots = keys.bySlot(streams);
+    var calls = new ArrayList<RedisScript.Call>(slots.size());
+    for (List<String> slot : slots) {
+      var call = LAG.call().arg(slot.size());
+      slot.forEach(call::arg);
+      calls.add(call.arg(Keys.GROUP));
+    }
+    var queueOf = new java.util.HashMap<String, String>();
+    for (int i = 0; i < streams.size(); i++) {
+      queueOf.put(streams.get(i), queueOfStream.get(i));
+    }
+    return LAG.run(redis, calls, keys.cluster())
         .timeout(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
         .map(
-            reply -> {
+            replies -> {
               var lags = new TreeMap<String, Long>();
-              for (int i = 0; i < streams.size(); i++) {
-                Response lag = reply.get(i);
-                lags.merge(queueOfStream.get(i), lag == null ? 0 : lag.toLong(), Long::sum);
+              for (int s = 0; s < slots.size(); s++) {
+                List<String> slot = slots.get(s);
+                Response reply = replies.get(s);
+                for (int i = 0; i < slot.size(); i++) {
+                  Response lag = reply.get(i);
+                  lags.merge(queueOf.get(slot.get(i)), lag == null ? 0 : lag.toLong(), Long::sum);
+                }
               }
               return (Map<String, Long>) lags;
             })

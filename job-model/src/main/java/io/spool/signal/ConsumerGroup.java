@@ -22,9 +22,11 @@ import java.util.Map;
  */
 public final class ConsumerGroup {
   private final Redis redis;
+  private final Keys keys;
 
-  public ConsumerGroup(Redis redis) {
+  public ConsumerGroup(Redis redis, Keys keys) {
     this.redis = redis;
+    this.keys = keys;
   }
 
   /** Creates the group on each stream (and the stream), reading from the start, unless it is. */
@@ -66,14 +68,14 @@ public final class ConsumerGroup {
               .arg(Keys.FIELD_JOB_ID)
               .arg(entry.jobId().toString()));
     }
-    return redis.batch(adds).mapEmpty();
+    return Pipeline.send(redis, keys, adds).mapEmpty();
   }
 
   /**
    * The XREADGROUP that reads up to {@code count} new signals for {@code consumer} from every
    * stream at once, waiting up to {@code blockMillis} for the first: one round trip however many
    * streams; {@code blockMillis} 0 does not wait. Send it on a connection of its own: it blocks the
-   * connection while it waits.
+   * connection while it waits. On a cluster the streams must share a slot ({@link Keys#bySlot}).
    */
   public static Request read(String consumer, List<String> streams, int count, long blockMillis) {
     var read =
@@ -155,6 +157,6 @@ public final class ConsumerGroup {
           requests.add(ack);
           requests.add(del);
         });
-    return redis.batch(requests).mapEmpty();
+    return Pipeline.send(redis, keys, requests).mapEmpty();
   }
 }

@@ -29,25 +29,23 @@ public final class JobEvents {
 
   /**
    * Numbers, appends and publishes events atomically, many per call. KEYS: per event its log list
-   * and its counter. ARGV: the cap, the channel announcing ended jobs, then per event its channel,
-   * its JSON with the placeholder {@code "seq":0}, and a ttl in seconds (0: leave the expiry as it
-   * is; above 0 only for an {@code end}). A log's first event always sets one, so no log outlives
-   * its job by more than a week. The ids of the jobs whose end was written (the last 36 characters
-   * of their log's key) go out in one message on the ended channel.
+   * and its counter. ARGV: the cap, the publish command (PUBLISH, or SPUBLISH on a cluster, where a
+   * call covers one job: its channel shares its log's slot), then per event its channel, its JSON
+   * with the placeholder {@code "seq":0}, and a ttl in seconds (0: leave the expiry as it is; above
+   * 0 only for an {@code end}). A log's first event always sets one, so no log outlives its job by
+   * more than a week.
    */
   private static final RedisScript EMIT =
       new RedisScript(
           """
       local a = 3
       local cap = tonumber(ARGV[1])
-      local ended = {}
       for i = 1, #KEYS, 2 do
         local seq = redis.call('INCR', KEYS[i + 1])
         local event = string.gsub(ARGV[a + 1], '"seq":0', '"seq":' .. seq, 1)
         if redis.call('RPUSH', KEYS[i], event) > cap then redis.call('LTRIM', KEYS[i], -cap, -1) end
-        redis.call('PUBLISH', ARGV[a], event)
+        redis.call(ARGV[2], ARGV[a], event)
         local ttl = tonumber(ARGV[a + 2])
-        if ttl > 0 then ended[#ended + 1] = string.sub(KEYS[i], -36) end
         if seq == 1 and ttl == 0 then ttl = %d end
         if ttl > 0 then
           redis.call('EXPIRE', KEYS[i], ttl)
@@ -55,7 +53,6 @@ public final class JobEvents {
         end
         a = a + 3
       end
-      if #ended > 0 then redis.call('PUBLISH', ARGV[2], table.concat(ended, ' ')) end
       return (#KEYS) / 2"""
               .formatted(UNENDED_TTL_SECS));
 
@@ -117,28 +114,32 @@ public final class JobEvents {
    * not ended, no longer the retention of one that has.
    */
   public Future<Void> restart(UUID jobId) {
-    return redis
-        .batch(
+    return Pipeline.send(
+            redis,
+            keys,
             List.of(
                 Request.cmd(Command.DEL).arg(keys.jobEvents(jobId)),
                 Request.cmd(Command.EXPIRE).arg(keys.jobEventSeq(jobId)).arg(UNENDED_TTL_SECS)))
         .mapEmpty();
   }
 
-  /** Appends the events, in order: a script call per hundred events, all in one pipeline. */
+  /**
+   * Appends the events, in order: a script call per hundred events (on a cluster, per job), all in
+   * one pipeline; then announces on the ended channel, in one message, the jobs whose end was
+   * written.
+   */
   public Future<Void> emit(Collection<NewEvent> events) {
     if (events.isEmpty()) {
       return Future.succeededFuture();
     }
-    var calls = new ArrayList<Request>();
+    var calls = new ArrayList<RedisScript.Call>();
+    var ended = new StringBuilder();
     String now = Instant.now().toString();
-    List<NewEvent> all = List.copyOf(events);
-    for (int from = 0; from < all.size(); from += EVENTS_PER_CALL) {
-      List<NewEvent> chunk = all.subList(from, Math.min(all.size(), from + EVENTS_PER_CALL));
+    for (List<NewEvent> chunk : chunks(events)) {
       var call = EMIT.call().arg(chunk.size() * 2);
       chunk.forEach(
           event -> call.arg(keys.jobEvents(event.jobId())).arg(keys.jobEventSeq(event.jobId())));
-      call.arg(maxPerJob).arg(keys.endedChannel());
+      call.arg(maxPerJob).arg(keys.publishCommand());
       for (NewEvent event : chunk) {
         String json =
             wireJson(
@@ -148,13 +149,46 @@ public final class JobEvents {
                 event.attempt(),
                 now,
                 event.data() == null ? "null" : JobJson.encode(event.data()));
-        call.arg(keys.jobEventChannel(event.jobId()))
-            .arg(json)
-            .arg(event.type().equals(JobEvent.END) ? retentionSecs : 0);
+        boolean end = event.type().equals(JobEvent.END);
+        call.arg(keys.jobEventChannel(event.jobId())).arg(json).arg(end ? retentionSecs : 0);
+        if (end) {
+          ended.append(ended.isEmpty() ? "" : " ").append(event.jobId());
+        }
       }
       calls.add(call);
     }
-    return EMIT.run(redis, calls).mapEmpty();
+    Future<?> written = EMIT.run(redis, calls, keys.cluster());
+    if (ended.isEmpty()) {
+      return written.mapEmpty();
+    }
+    return written
+        .compose(
+            v ->
+                redis.send(
+                    Request.cmd(keys.publish()).arg(keys.endedChannel()).arg(ended.toString())))
+        .mapEmpty();
+  }
+
+  /**
+   * The script calls' shares of the events, in order: up to a hundred each; on a cluster, one job's
+   * each (its keys share a slot, two jobs' may not).
+   */
+  private List<List<NewEvent>> chunks(Collection<NewEvent> events) {
+    var chunks = new ArrayList<List<NewEvent>>();
+    if (keys.cluster()) {
+      var byJob = new java.util.LinkedHashMap<UUID, List<NewEvent>>();
+      events.forEach(e -> byJob.computeIfAbsent(e.jobId(), id -> new ArrayList<>()).add(e));
+      byJob.values().forEach(job -> chunkInto(chunks, job));
+    } else {
+      chunkInto(chunks, List.copyOf(events));
+    }
+    return chunks;
+  }
+
+  private static void chunkInto(List<List<NewEvent>> chunks, List<NewEvent> events) {
+    for (int from = 0; from < events.size(); from += EVENTS_PER_CALL) {
+      chunks.add(events.subList(from, Math.min(events.size(), from + EVENTS_PER_CALL)));
+    }
   }
 
   public Future<Void> emit(NewEvent event) {

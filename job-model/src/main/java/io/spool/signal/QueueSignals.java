@@ -30,9 +30,9 @@ public final class QueueSignals {
   private static final long DUE_SLACK_MILLIS = 5;
 
   /**
-   * Moves due members of the delayed set to their streams, atomically, by Redis's own clock.
+   * Moves due members of a shard's delayed set to their streams, atomically, by Redis's own clock.
    * Answers {moved, millis until the next one is due or -1}. The streams are not declared keys:
-   * they share the delayed set's hash tag, so they live in its slot.
+   * they are the shard's, so they share the delayed set's hash tag and live in its slot.
    */
   private static final RedisScript PROMOTE_DUE =
       new RedisScript(
@@ -75,7 +75,10 @@ public final class QueueSignals {
     }
   }
 
-  /** What one promotion pass did. */
+  /**
+   * What one promotion pass did: the most moved from one shard (at the limit, call again at once),
+   * and how long until the next signal of any shard is due (-1: none waits).
+   */
   public record Promotion(long moved, long millisUntilNext) {}
 
   private final Redis redis;
@@ -114,11 +117,12 @@ public final class QueueSignals {
     long dueBy = System.currentTimeMillis() + DUE_SLACK_MILLIS;
     var requests = new ArrayList<Request>(jobs.size());
     for (Signal job : jobs) {
-      String stream = keys.queueStream(job.queue(), job.type(), job.priority());
+      int shard = keys.shardOf(job.jobId());
+      String stream = keys.queueStream(job.queue(), shard, job.type(), job.priority());
       if (job.runAt() != null && job.runAt().toEpochMilli() > dueBy) {
         requests.add(
             Request.cmd(Command.ZADD)
-                .arg(keys.delayed())
+                .arg(keys.delayed(job.queue(), shard))
                 .arg(job.runAt().toEpochMilli())
                 .arg(stream + "|" + job.jobId()));
       } else {
@@ -130,7 +134,9 @@ public final class QueueSignals {
                 .arg(job.jobId().toString()));
       }
     }
-    return redis.batch(requests).<Void>mapEmpty().recover(e -> wakeThroughPostgres());
+    return Pipeline.send(redis, keys, requests)
+        .<Void>mapEmpty()
+        .recover(e -> wakeThroughPostgres());
   }
 
   /**
@@ -158,14 +164,41 @@ public final class QueueSignals {
    */
   public Future<Void> askToCancel(UUID jobId) {
     return redis
-        .send(Request.cmd(Command.PUBLISH).arg(keys.cancelChannel()).arg(jobId.toString()))
+        .send(Request.cmd(keys.publish()).arg(keys.cancelChannel()).arg(jobId.toString()))
         .mapEmpty();
   }
 
-  /** Moves up to {@code limit} due delayed signals to their streams. */
-  public Future<Promotion> promoteDue(int limit) {
+  /**
+   * Moves up to {@code limit} due delayed signals per shard of these queues to their streams: one
+   * script call per shard, sent together.
+   */
+  public Future<Promotion> promoteDue(Collection<String> queues, int limit) {
+    var calls = new ArrayList<RedisScript.Call>();
+    for (String queue : queues) {
+      for (int shard = 0; shard < keys.shards(); shard++) {
+        calls.add(
+            PROMOTE_DUE
+                .call()
+                .arg(1)
+                .arg(keys.delayed(queue, shard))
+                .arg(limit)
+                .arg(Keys.FIELD_JOB_ID));
+      }
+    }
     return PROMOTE_DUE
-        .run(redis, PROMOTE_DUE.call().arg(1).arg(keys.delayed()).arg(limit).arg(Keys.FIELD_JOB_ID))
-        .map(reply -> new Promotion(reply.get(0).toLong(), reply.get(1).toLong()));
+        .run(redis, calls, keys.cluster())
+        .map(
+            replies -> {
+              long moved = 0;
+              long next = -1;
+              for (var reply : replies) {
+                moved = Math.max(moved, reply.get(0).toLong());
+                long until = reply.get(1).toLong();
+                if (until >= 0 && (next < 0 || until < next)) {
+                  next = until;
+                }
+              }
+              return new Promotion(moved, next);
+            });
   }
 }

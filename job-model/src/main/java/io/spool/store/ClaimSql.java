@@ -99,14 +99,15 @@ public final class ClaimSql {
       ORDER BY n.user_id, n.concurrency_key, n.id""";
 
   /**
-   * Pending jobs after id {@code after} (null: from the start), in id order, at most {@code max}:
-   * what the reconciler signals again after Redis lost its data. Returns id, queue, type, priority,
-   * run_at.
+   * Pending jobs of {@code queues} after id {@code after} (null: from the start), in id order, at
+   * most {@code max}: what the reconciler signals again after Redis lost its data. Returns id,
+   * queue, type, priority, run_at.
    */
   public static final String PENDING_PAGE =
       """
       SELECT id, queue, type, priority, run_at FROM jobs
-      WHERE status = 'pending' AND (#{after}::uuid IS NULL OR id > #{after}::uuid)
+      WHERE status = 'pending' AND queue = ANY(#{queues})
+        AND (#{after}::uuid IS NULL OR id > #{after}::uuid)
       ORDER BY id LIMIT #{max}""";
 
   /**

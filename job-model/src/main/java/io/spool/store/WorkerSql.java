@@ -18,6 +18,13 @@ public final class WorkerSql {
       RETURNING (xmax = 0) AS inserted""";
 
   /**
+   * The queues some registered worker, Java or remote, consumes: whose delayed signals the Java
+   * workers promote.
+   */
+  public static final String CONSUMED_QUEUES =
+      "SELECT DISTINCT unnest(queues) AS queue FROM workers";
+
+  /**
    * Registers remote worker {@code worker} (worker protocol) with its {@code name}, {@code queues},
    * {@code types} and {@code concurrency}, and its types as known ones, in one statement.
    */

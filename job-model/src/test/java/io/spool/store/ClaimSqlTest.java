@@ -176,8 +176,10 @@ class ClaimSqlTest extends StatementTest {
     makeRunning(running, "w0", 1);
     UUID second = insert(aJob("echo").dueAt(Instant.now().plus(1, ChronoUnit.HOURS)));
     UUID third = insert(aJob("echo"));
+    insert(aJob("echo").inQueue("elsewhere"));
 
     var start = new java.util.HashMap<String, Object>();
+    start.put("queues", new String[] {"default"});
     start.put("after", null);
     start.put("max", 2);
     assertEquals(
@@ -185,7 +187,12 @@ class ClaimSqlTest extends StatementTest {
         ids(run(ClaimSql.PENDING_PAGE, start)),
         "from the start, due or not");
     assertEquals(
-        List.of(third), ids(run(ClaimSql.PENDING_PAGE, Map.of("after", second, "max", 2))));
+        List.of(third),
+        ids(
+            run(
+                ClaimSql.PENDING_PAGE,
+                Map.of("queues", new String[] {"default"}, "after", second, "max", 2))),
+        "only the queues asked for");
   }
 
   @Test

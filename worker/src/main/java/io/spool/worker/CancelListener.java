@@ -4,7 +4,6 @@ import io.spool.model.JobIds;
 import io.spool.signal.Keys;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
@@ -55,7 +54,7 @@ final class CancelListener extends VerticleBase {
               connection.handler(this::onMessage);
               connection.exceptionHandler(e -> retry(connection));
               connection.endHandler(v -> retry(connection));
-              return connection.send(Request.cmd(Command.SUBSCRIBE).arg(keys.cancelChannel()));
+              return connection.send(Request.cmd(keys.subscribe()).arg(keys.cancelChannel()));
             })
         .onFailure(
             e -> {
@@ -72,8 +71,10 @@ final class CancelListener extends VerticleBase {
   }
 
   private void onMessage(Response message) {
-    // ["message", channel, job id] in RESP2 and as a RESP3 push.
-    if (message != null && message.size() == 3 && "message".equals(message.get(0).toString())) {
+    // ["message", channel, job id] in RESP2 and as a RESP3 push ("smessage" on a cluster).
+    if (message != null
+        && message.size() == 3
+        && keys.messageKind().equals(message.get(0).toString())) {
       JobIds.parse(message.get(2).toString()).ifPresent(runner::cancel);
     }
   }

@@ -4,6 +4,7 @@ import io.spool.model.Job;
 import io.spool.model.JobStatus;
 import io.spool.signal.JobEvents;
 import io.spool.signal.JobEvents.NewEvent;
+import io.spool.signal.Keys.Shard;
 import io.spool.signal.SignalClaimer;
 import io.spool.signal.StreamEntries.Entry;
 import io.vertx.core.Future;
@@ -156,8 +157,9 @@ final class StreamFetcher extends VerticleBase {
       }
       mode = Mode.STREAMS;
       log.info("Redis is back; claiming from the streams again");
-      // Jobs submitted meanwhile have no stream signal: give every pending job one.
-      reconciler.reconcile("Redis was unavailable");
+      // Jobs submitted meanwhile may have no stream signal: give every pending job of the shards
+      // that could not be read one.
+      reconciler.reconcile("Redis was unavailable", reader.takeFailed());
     }
   }
 
@@ -169,11 +171,11 @@ final class StreamFetcher extends VerticleBase {
     }
     // Only Redis calls inside: a failure here means Redis is unavailable, not Postgres.
     List<Entry> entries;
-    boolean lostData = false;
+    List<Shard> lostData = List.of();
     boolean safetyNet = false;
     try {
       if (reader.connect()) {
-        lostData = reconciler.redisLostItsData();
+        lostData = reconciler.lostTheirData(reader.shards());
       }
       if (System.nanoTime() - nextSafetyNetNanos >= 0 || postgresClaimer.takeWakeUp()) {
         nextSafetyNetNanos = System.nanoTime() + safetyNetInterval.toNanos();
@@ -189,10 +191,11 @@ final class StreamFetcher extends VerticleBase {
       if (stopping || e instanceof InterruptedException) {
         throw e;
       }
+      reader.failedAll(); // unless a shard's read failed first, which says where
       throw new RedisUnavailable(e);
     }
-    if (lostData) {
-      reconciler.reconcile("Redis had lost its data");
+    if (!lostData.isEmpty()) {
+      reconciler.reconcile("Redis had lost the data of these shards", lostData);
     }
     if (!entries.isEmpty()) {
       start(claimer.claim(entries, wanted, workerId, types).await());

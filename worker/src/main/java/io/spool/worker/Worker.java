@@ -185,7 +185,9 @@ public final class Worker implements AutoCloseable {
                   heartbeat,
                   events))
           .await(30, TimeUnit.SECONDS);
-      vertx.deployVerticle(new DelayedSignalPromoter(signals)).await(30, TimeUnit.SECONDS);
+      vertx
+          .deployVerticle(new DelayedSignalPromoter(signals, pg, config.worker().queues()))
+          .await(30, TimeUnit.SECONDS);
       var virtual = new DeploymentOptions().setThreadingModel(ThreadingModel.VIRTUAL_THREAD);
       if (!config.retention().pruneInterval().isZero()) {
         vertx
@@ -222,10 +224,16 @@ public final class Worker implements AutoCloseable {
       }
       wakeups.connect().await(30, TimeUnit.SECONDS);
       var reconciler = new Reconciler(redis, pg, config.keys(), signals, id);
-      // The blocking XREADGROUP gets a client of its own with one connection.
+      // The blocking XREADGROUPs get a client of their own: one connection, or on a cluster one
+      // per queue shard (to each master: the client's pool is per node).
       var reader =
           new SignalReader(
-              RedisClients.client(vertx, config, 1),
+              RedisClients.client(
+                  vertx,
+                  config,
+                  config.keys().cluster()
+                      ? config.keys().shardsOf(config.worker().queues()).size()
+                      : 1),
               redis,
               config.keys(),
               config.worker().queues(),
@@ -237,7 +245,7 @@ public final class Worker implements AutoCloseable {
               .deployVerticle(
                   new StreamFetcher(
                       reader,
-                      new SignalClaimer(pg, signals, new ConsumerGroup(redis)),
+                      new SignalClaimer(pg, signals, new ConsumerGroup(redis, config.keys())),
                       postgres,
                       reconciler,
                       dispatcher,
