@@ -37,6 +37,11 @@ public final class HttpJson {
     }
   }
 
+  /** Where it sends requests, such as {@code http://127.0.0.1:8080}. */
+  public String baseUrl() {
+    return base;
+  }
+
   public Response get(String path) {
     return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
   }

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -83,11 +84,17 @@ public final class TestServices {
     } catch (SQLException e) {
       throw new IllegalStateException("could not drop test schema " + config.pg().schema(), e);
     }
+    if (config.redis().mode() != SpoolConfig.RedisMode.STANDALONE) {
+      return; // a cluster or Sentinel set of the test's own, thrown away with its keys
+    }
     URI redis = URI.create(config.redis().url());
     try (var socket = new Socket(redis.getHost(), redis.getPort() < 0 ? 6379 : redis.getPort())) {
-      String script = "for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end";
+      String script =
+          "for _,p in ipairs(ARGV) do"
+              + " for _,k in ipairs(redis.call('KEYS', p)) do redis.call('DEL', k) end end";
+      List<String> patterns = config.keys().patterns();
       OutputStream out = socket.getOutputStream();
-      out.write(resp("EVAL", script, "0", "{" + config.redis().keyPrefix() + "}*"));
+      out.write(resp("EVAL", script, "0", patterns.get(0), patterns.get(1)));
       out.flush();
       socket.getInputStream().read();
     } catch (java.net.ConnectException e) {

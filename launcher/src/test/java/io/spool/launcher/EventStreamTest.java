@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.config.SpoolConfig;
 import io.spool.gateway.Gateway;
+import io.spool.launcher.Sse.Frame;
 import io.spool.model.JobJson;
 import io.spool.signal.RedisClients;
 import io.spool.testing.Eventually;
@@ -18,8 +19,6 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.time.Duration;
 import java.time.Instant;
@@ -79,46 +78,8 @@ class EventStreamTest {
     return http.submit(json);
   }
 
-  /** One SSE frame. */
-  record Frame(long id, String event, JsonNode data) {}
-
-  /**
-   * Reads an SSE stream to its end (the server ends it after {@code end}); fails after a minute.
-   */
   private static List<Frame> readSse(String url, String lastEventId) throws Exception {
-    return CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return readSseNow(url, lastEventId);
-              } catch (Exception e) {
-                throw new java.util.concurrent.CompletionException(e);
-              }
-            })
-        .get(60, TimeUnit.SECONDS);
-  }
-
-  private static List<Frame> readSseNow(String url, String lastEventId) throws Exception {
-    var request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET();
-    if (lastEventId != null) {
-      request.header("Last-Event-ID", lastEventId);
-    }
-    HttpResponse<java.util.stream.Stream<String>> response =
-        client.send(request.build(), HttpResponse.BodyHandlers.ofLines());
-    assertEquals(200, response.statusCode());
-    assertEquals("text/event-stream", response.headers().firstValue("Content-Type").orElse(""));
-    var frames = new ArrayList<Frame>();
-    long id = -1;
-    String event = null;
-    for (String line : (Iterable<String>) response.body()::iterator) {
-      if (line.startsWith("id: ")) {
-        id = Long.parseLong(line.substring(4));
-      } else if (line.startsWith("event: ")) {
-        event = line.substring(7);
-      } else if (line.startsWith("data: ")) {
-        frames.add(new Frame(id, event, JobJson.tree(line.substring(6))));
-      }
-    }
-    return frames;
+    return Sse.read(url, lastEventId);
   }
 
   private static void assertOrderedToEnd(List<Frame> frames) {
@@ -244,15 +205,7 @@ class EventStreamTest {
     // A job in a queue no worker consumes, ended behind the event log's back (as if Redis had been
     // away).
     String id = submit("{\"type\":\"echo\",\"queue\":\"unwatched\"}");
-    var frames =
-        CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return readSseNow(base + "/v1/jobs/" + id + "/events", null);
-              } catch (Exception e) {
-                throw new java.util.concurrent.CompletionException(e);
-              }
-            });
+    var frames = Sse.readAsync(base + "/v1/jobs/" + id + "/events");
     Thread.sleep(500);
     Vertx vertx = Vertx.vertx();
     try {

@@ -29,6 +29,7 @@ final class ProcessCluster implements AutoCloseable {
   final Map<String, String> processEnv;
 
   final SpoolProcess gateway;
+  final List<SpoolProcess> gateways = new ArrayList<>();
   final List<SpoolProcess> workers = new ArrayList<>();
   final List<Path> runLogs = new ArrayList<>();
   final HttpJson http;
@@ -77,6 +78,37 @@ final class ProcessCluster implements AutoCloseable {
     return worker;
   }
 
+  /** Starts one more gateway on a port of its own, and answers once it is listening. */
+  HttpJson addGateway() {
+    var env = new HashMap<>(processEnv);
+    String port = String.valueOf(freePort());
+    env.put("SPOOL_HTTP_PORT", port);
+    env.put("SPOOL_METRICS_PORT", String.valueOf(freePort()));
+    SpoolProcess another = SpoolProcess.start("gateway", env, LOGS);
+    gateways.add(another);
+    another.awaitOutput("gateway listening", START_TIMEOUT);
+    return new HttpJson("http://127.0.0.1:" + port);
+  }
+
+  /** How many of the cluster's jobs have this status, read from Postgres. */
+  long countJobs(String status) {
+    var pg = io.spool.store.PgClients.connectOptions(config);
+    try (var connection =
+            java.sql.DriverManager.getConnection(
+                io.spool.store.PgClients.jdbcUrl(config), pg.getUser(), pg.getPassword());
+        var statement =
+            connection.prepareStatement(
+                "SELECT count(*) FROM " + config.pg().schema() + ".jobs WHERE status = ?")) {
+      statement.setString(1, status);
+      try (var rows = statement.executeQuery()) {
+        rows.next();
+        return rows.getLong(1);
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   static void awaitRunning(SpoolProcess worker) {
     worker.awaitOutput("slots on queues", START_TIMEOUT);
   }
@@ -92,6 +124,7 @@ final class ProcessCluster implements AutoCloseable {
   @Override
   public void close() {
     workers.forEach(SpoolProcess::close);
+    gateways.forEach(SpoolProcess::close);
     gateway.close();
     TestServices.cleanUp(config);
   }
