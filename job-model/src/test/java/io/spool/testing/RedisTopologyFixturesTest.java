@@ -11,12 +11,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The Redis Cluster fixture starts what it says, fails over, and leaves nothing running. */
+/** The Redis Cluster and Sentinel fixtures start what they say, fail over, and leave nothing. */
 class RedisTopologyFixturesTest {
   private static final Duration FAILOVER_TIMEOUT = Duration.ofSeconds(20);
 
@@ -92,6 +93,33 @@ class RedisTopologyFixturesTest {
       assertTrue(refused.getMessage().contains("NOAUTH"), refused.getMessage());
       assertEquals("OK", cluster.redisCli("SET", "{pw}:k", "v"));
       assertEquals("v", cluster.redisCli("GET", "{pw}:k"));
+    }
+    assertNothingListensOn(ports);
+  }
+
+  @Test
+  void sentinelsPromoteTheReplicaWhenTheMasterDies() {
+    List<Integer> ports = new ArrayList<>();
+    try (var sentinel = RedisSentinelServers.start("sentinel-secret")) {
+      ports.addAll(sentinel.nodePorts());
+      ports.addAll(sentinel.sentinelPorts());
+      assertEquals(3, ports(sentinel.url()).size());
+      int master = sentinel.masterPort();
+      int replica = sentinel.nodePorts().get(1);
+      assertEquals(sentinel.nodePorts().get(0), master);
+      assertEquals("OK", sentinel.client(master).call("SET", "k", "kept"));
+      assertEquals(1L, sentinel.client(master).call("WAIT", "1", "5000"), "replicated before");
+
+      assertEquals(master, sentinel.killMaster());
+      int promoted = sentinel.awaitFailover(FAILOVER_TIMEOUT);
+
+      assertEquals(replica, promoted);
+      assertEquals(promoted, sentinel.masterPort());
+      assertEquals("kept", sentinel.client(promoted).call("GET", "k"));
+
+      sentinel.restart(master);
+      assertEquals("slave", ((List<?>) sentinel.client(master).call("ROLE")).get(0));
+      assertEquals(promoted, sentinel.masterPort());
     }
     assertNothingListensOn(ports);
   }
