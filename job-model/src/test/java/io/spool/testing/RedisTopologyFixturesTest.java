@@ -7,17 +7,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 
-/** The Redis Cluster and Sentinel fixtures start what they say, fail over, and leave nothing. */
+/**
+ * The Redis Cluster, Sentinel and TLS fixtures start what they say, fail over, and leave nothing.
+ */
 class RedisTopologyFixturesTest {
   private static final Duration FAILOVER_TIMEOUT = Duration.ofSeconds(20);
 
@@ -124,6 +136,39 @@ class RedisTopologyFixturesTest {
     assertNothingListensOn(ports);
   }
 
+  @Test
+  void aTlsRedisAnswersClientsThatTrustItsCa() throws Exception {
+    int port;
+    try (var redis = RedisTlsServer.start()) {
+      port = redis.port();
+      assertEquals("rediss://127.0.0.1:" + port, redis.tlsUrl());
+      String cli =
+          RedisProcesses.run(
+              List.of(
+                  "redis-cli",
+                  "--tls",
+                  "--cacert",
+                  redis.caFile().toString(),
+                  "-h",
+                  "127.0.0.1",
+                  "-p",
+                  String.valueOf(port),
+                  "PING"),
+              Duration.ofSeconds(10));
+      assertEquals("PONG", cli.strip());
+
+      // A Java client checks the server's name too: both names are in the certificate.
+      SSLContext trusting = trusting(redis.caFile());
+      assertEquals("+PONG", pingOverTls(trusting, port, "127.0.0.1"));
+      assertEquals("+PONG", pingOverTls(trusting, port, "localhost"));
+      assertThrows(
+          SSLHandshakeException.class,
+          () -> pingOverTls(SSLContext.getDefault(), port, "127.0.0.1"),
+          "a client that does not trust the CA is refused");
+    }
+    assertNothingListensOn(List.of(port));
+  }
+
   private static List<Integer> ports(String url) {
     return Arrays.stream(url.split(",", -1))
         .map(u -> Integer.parseInt(u.substring(u.lastIndexOf(':') + 1)))
@@ -137,6 +182,40 @@ class RedisTopologyFixturesTest {
         fail("something still listens on port " + port + " after close()");
       } catch (IOException e) {
         // refused: the fixture's process is gone
+      }
+    }
+  }
+
+  private static SSLContext trusting(Path caFile) throws Exception {
+    var trustStore = KeyStore.getInstance(KeyStore.getDefaultType());
+    trustStore.load(null, null);
+    try (InputStream pem = Files.newInputStream(caFile)) {
+      trustStore.setCertificateEntry(
+          "spool-test-ca", CertificateFactory.getInstance("X.509").generateCertificate(pem));
+    }
+    var trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    trust.init(trustStore);
+    var context = SSLContext.getInstance("TLS");
+    context.init(null, trust.getTrustManagers(), null);
+    return context;
+  }
+
+  /** PING over TLS to 127.0.0.1, checking the certificate against {@code serverName}. */
+  private static String pingOverTls(SSLContext context, int port, String serverName)
+      throws IOException {
+    try (var plain = new Socket()) {
+      plain.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 2000);
+      plain.setSoTimeout(2000);
+      try (var tls =
+          (SSLSocket) context.getSocketFactory().createSocket(plain, serverName, port, true)) {
+        var parameters = tls.getSSLParameters();
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
+        tls.setSSLParameters(parameters);
+        tls.getOutputStream().write(RespClient.encode("PING"));
+        tls.getOutputStream().flush();
+        byte[] answer = new byte[5];
+        int read = tls.getInputStream().readNBytes(answer, 0, 5);
+        return new String(answer, 0, read, StandardCharsets.UTF_8);
       }
     }
   }
