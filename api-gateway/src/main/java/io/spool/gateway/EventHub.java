@@ -2,6 +2,7 @@ package io.spool.gateway;
 
 import io.spool.signal.JobEvents;
 import io.spool.signal.Keys;
+import io.spool.signal.RedisClients;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -245,9 +246,14 @@ final class EventHub {
   }
 
   private void reconnect(RedisConnection broken) {
-    broken.close();
     List<Promise<Void>> waiting;
     synchronized (this) {
+      // Once per connection: a cluster connection reports the end of each node's, and an error
+      // comes before an end; closing one twice would hand its node connections back twice.
+      if (connection == null || connection.result() != broken) {
+        return;
+      }
+      RedisClients.closeQuietly(broken);
       connection = null;
       waiting = unconfirmed.values().stream().flatMap(ArrayDeque::stream).toList();
       unconfirmed.clear();

@@ -6,9 +6,12 @@ import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisClientType;
+import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.RedisReplicas;
 import io.vertx.redis.client.RedisRole;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Builds Redis clients from the settings, for a standalone server, a Redis Cluster (the client
@@ -20,6 +23,8 @@ public final class RedisClients {
   /** How long the cluster client keeps its slot map before asking again (the Vert.x default). */
   private static final long TOPOLOGY_TTL_MILLIS = 1000;
 
+  private static final Logger log = LoggerFactory.getLogger(RedisClients.class);
+
   private RedisClients() {}
 
   /**
@@ -28,6 +33,19 @@ public final class RedisClients {
    */
   public static Redis client(Vertx vertx, SpoolConfig config, int poolSize) {
     return Redis.createClient(vertx, options(config, poolSize));
+  }
+
+  /**
+   * Closes a connection that broke. A cluster connection hands each node's connection back to the
+   * pool, and the Vert.x pool refuses (throws) one it already dropped when its node went away: that
+   * must not stop the caller from connecting again.
+   */
+  public static void closeQuietly(RedisConnection connection) {
+    try {
+      connection.close();
+    } catch (RuntimeException e) {
+      log.debug("closing a broken Redis connection: {}", e.toString());
+    }
   }
 
   static RedisOptions options(SpoolConfig config, int poolSize) {

@@ -84,8 +84,9 @@ public final class TestServices {
     } catch (SQLException e) {
       throw new IllegalStateException("could not drop test schema " + config.pg().schema(), e);
     }
-    if (config.redis().mode() != SpoolConfig.RedisMode.STANDALONE) {
-      return; // a cluster or Sentinel set of the test's own, thrown away with its keys
+    if (config.redis().mode() != SpoolConfig.RedisMode.STANDALONE
+        || config.redis().url().startsWith("rediss:")) {
+      return; // a cluster, Sentinel set or TLS server of the test's own, thrown away with its keys
     }
     URI redis = URI.create(config.redis().url());
     try (var socket = new Socket(redis.getHost(), redis.getPort() < 0 ? 6379 : redis.getPort())) {

@@ -2,6 +2,7 @@ package io.spool.worker;
 
 import io.spool.model.JobIds;
 import io.spool.signal.Keys;
+import io.spool.signal.RedisClients;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.redis.client.Redis;
@@ -24,6 +25,9 @@ final class CancelListener extends VerticleBase {
   private final Keys keys;
   private final JobRunner runner;
   private volatile boolean stopping;
+
+  /** The subscribed connection, if there is one; guarded by this. */
+  private RedisConnection current;
 
   CancelListener(Redis subscriber, Keys keys, JobRunner runner) {
     this.subscriber = subscriber;
@@ -51,6 +55,9 @@ final class CancelListener extends VerticleBase {
         .connect()
         .compose(
             connection -> {
+              synchronized (this) {
+                current = connection;
+              }
               connection.handler(this::onMessage);
               connection.exceptionHandler(e -> retry(connection));
               connection.endHandler(v -> retry(connection));
@@ -64,7 +71,14 @@ final class CancelListener extends VerticleBase {
   }
 
   private void retry(RedisConnection broken) {
-    broken.close();
+    synchronized (this) {
+      // Once per connection: a cluster connection reports each node's end, and errors come first.
+      if (current != broken) {
+        return;
+      }
+      current = null;
+    }
+    RedisClients.closeQuietly(broken);
     if (!stopping) {
       vertx.setTimer(RECONNECT_MILLIS, id -> subscribe());
     }

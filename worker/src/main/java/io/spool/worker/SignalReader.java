@@ -3,6 +3,7 @@ package io.spool.worker;
 import io.spool.signal.ConsumerGroup;
 import io.spool.signal.Keys;
 import io.spool.signal.Keys.Shard;
+import io.spool.signal.RedisClients;
 import io.spool.signal.StreamEntries.Entry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -136,7 +137,7 @@ final class SignalReader {
   void disconnect() {
     for (int i = 0; i < connections.length; i++) {
       if (connections[i] != null) {
-        connections[i].close();
+        RedisClients.closeQuietly(connections[i]);
         connections[i] = null;
       }
       waiting.set(i, null);
