@@ -14,10 +14,10 @@ import java.util.UUID;
  * part in braces, which alone picks its slot) names what must live together and nothing more.
  *
  * <ul>
- *   <li>{@code {prefix/q/<queue>/<shard>}}: one shard of a queue, its streams (per job type and
- *       priority band), its delayed set, its epoch and its reconcile lock. A queue has {@link
- *       #shards} of them, and a job's shard follows from its id, so one busy queue spreads over
- *       every master.
+ *   <li>{@code {prefix/q/<queue>/<shard>[.<n>]}} ({@link #queueTag}): one shard of a queue, its
+ *       streams (per job type and priority band), its delayed set, its epoch and its reconcile
+ *       lock. A queue has {@link #shards} of them, and a job's shard follows from its id, so one
+ *       busy queue spreads over every master.
  *   <li>{@code {prefix/j/<job id>}}: a job's event log, its counter and its channel.
  *   <li>{@code {prefix/u/<user>}}: a user's rate-limit bucket.
  *   <li>{@code {prefix}}: the global channels (cancellations, ended jobs).
@@ -93,9 +93,51 @@ public record Keys(String prefix, int shards, boolean cluster) {
     return streams;
   }
 
-  /** The hash tag of one shard of a queue. */
+  /**
+   * The hash tag of one shard of a queue: {@code {prefix/q/<queue>/<shard>}}, or with several
+   * shards {@code {prefix/q/<queue>/<shard>.<n>}}, {@code n} the first number that puts the tag's
+   * slot in the shard's own share of the 16,384 slots (shard {@code s} of {@code N}: from {@code
+   * s/N} to {@code (s+1)/N} of them). A cluster made by {@code redis-cli --cluster create} gives
+   * each master one such contiguous share, so N shards on N masters use every master, not the two
+   * that N tags hashed at random would often share.
+   */
   public String queueTag(String queue, int shard) {
-    return "{" + prefix + "/q/" + queue + "/" + shard + "}";
+    if (shards == 1) {
+      return "{" + prefix + "/q/" + queue + "/0}";
+    }
+    return SHARD_TAGS.computeIfAbsent(
+        prefix + "\0" + queue + "\0" + shard + "\0" + shards,
+        k -> {
+          int from = shard * SLOTS / shards;
+          int to = (shard + 1) * SLOTS / shards;
+          for (int n = 0; ; n++) {
+            String tag = prefix + "/q/" + queue + "/" + shard + "." + n;
+            int slot = slot(tag);
+            if (slot >= from && slot < to) {
+              return "{" + tag + "}";
+            }
+          }
+        });
+  }
+
+  /** Redis Cluster's hash slots. */
+  static final int SLOTS = 16384;
+
+  /** Shard tags once found, by prefix, queue, shard and shard count. */
+  private static final java.util.concurrent.ConcurrentHashMap<String, String> SHARD_TAGS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The slot Redis Cluster gives a hash tag's text: CRC-16 (XMODEM) modulo 16,384. */
+  static int slot(String tag) {
+    int crc = 0;
+    for (byte b : tag.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+      crc ^= (b & 0xff) << 8;
+      for (int i = 0; i < 8; i++) {
+        crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
+      }
+      crc &= 0xffff;
+    }
+    return crc % SLOTS;
   }
 
   /** The stream that signals a shard's pending jobs of one type and priority 0 to workers. */

@@ -32,7 +32,10 @@ public final class RedisClients {
    * cluster, {@code poolSize} is per node.
    */
   public static Redis client(Vertx vertx, SpoolConfig config, int poolSize) {
-    return Redis.createClient(vertx, options(config, poolSize));
+    Redis client = Redis.createClient(vertx, options(config, poolSize));
+    return config.redis().mode() == SpoolConfig.RedisMode.CLUSTER
+        ? new SharedConnection(client)
+        : client;
   }
 
   /**

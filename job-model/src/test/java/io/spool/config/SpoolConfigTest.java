@@ -122,8 +122,10 @@ class SpoolConfigTest {
     assertEquals(18, streams.size(), "3 bands x 3 shards x 2 types");
     var slots = keys.bySlot(streams);
     assertEquals(3, slots.size(), "one group per shard");
-    assertTrue(slots.get(0).stream().allMatch(s -> s.startsWith("{p/q/a/0}")), slots.toString());
-    assertEquals("{p/q/a/2}:delayed", keys.delayed("a", 2));
+    String tag0 = keys.queueTag("a", 0);
+    assertTrue(slots.get(0).stream().allMatch(s -> s.startsWith(tag0)), slots.toString());
+    assertTrue(keys.delayed("a", 2).startsWith("{p/q/a/2."), keys.delayed("a", 2));
+    assertEquals("{p/q/a/0}:t:echo", new io.spool.signal.Keys("p").queueStream("a", "echo"));
     assertEquals(List.of(streams), new io.spool.signal.Keys("p", 3, false).bySlot(streams));
   }
 

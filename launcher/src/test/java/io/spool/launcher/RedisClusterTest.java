@@ -87,7 +87,7 @@ class RedisClusterTest {
       assertEquals(slot, redis.slotOf(keys.epoch("default", shard)));
       mastersOfShards.add(redis.masterOf(keys.queueTag("default", shard)).port());
     }
-    System.out.println("the 3 shards of queue default are on the masters " + mastersOfShards);
+    assertEquals(3, mastersOfShards.size(), "3 shards use the 3 masters: " + mastersOfShards);
   }
 
   @Test

@@ -263,6 +263,14 @@ public final class Worker implements AutoCloseable {
           config.worker().queues(),
           handlers.types(),
           metricsPort);
+      if (config.keys().shards() > 1) {
+        // Their names for KEDA triggers: each tag's streams are <tag>:t:<type>[:high|:low].
+        log.info(
+            "queue shards (hash tags of the streams read): {}",
+            config.keys().shardsOf(config.worker().queues()).stream()
+                .map(shard -> config.keys().queueTag(shard.queue(), shard.index()))
+                .toList());
+      }
       return new Worker(
           vertx, id, config, pg, signals, events, runner, dispatcher, fetcher, metricsPort);
     } catch (Exception e) {
