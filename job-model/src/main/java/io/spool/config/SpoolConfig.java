@@ -52,8 +52,30 @@ public record SpoolConfig(
    * @param schema the schema holding Spool's tables, created by migrations. {@code
    *     SPOOL_PG_SCHEMA}, default {@value #DEFAULT_PG_SCHEMA}.
    * @param poolSize Postgres connections per process (pipelined). {@link IntSettings#PG_POOL_SIZE}.
+   * @param directUrl a session of its own on the same database, for what a transaction pooler
+   *     cannot carry: each worker's one {@code LISTEN} connection and the migrations at start-up.
+   *     {@code SPOOL_PG_DIRECT_URL}, default {@code url}; must differ from it when {@code pooler}
+   *     is {@link Pooler#TRANSACTION}.
+   * @param pooler what {@code url} reaches: Postgres itself, or a pooler in transaction mode such
+   *     as PgBouncer's {@code pool_mode = transaction}. {@code SPOOL_PG_POOLER}, {@code none}
+   *     (default) or {@code transaction}. Set by the operator who puts the pooler there.
    */
-  public record Pg(String url, String schema, int poolSize) {}
+  public record Pg(String url, String schema, int poolSize, String directUrl, Pooler pooler) {
+    /** What {@code SPOOL_PG_URL} reaches; see {@code PgClients} for what each changes. */
+    public enum Pooler {
+      /**
+       * Postgres itself (or a plain TCP proxy): each connection is one session, which keeps its
+       * {@code search_path} and its prepared statements.
+       */
+      NONE,
+      /**
+       * A transaction pooler: any statement may run on another server session, so nothing lives
+       * past a transaction (no cached prepared statements, no {@code search_path} set at connect,
+       * no {@code LISTEN}).
+       */
+      TRANSACTION
+    }
+  }
 
   /**
    * Redis.
@@ -407,14 +429,7 @@ public record SpoolConfig(
     int visibilitySecs = s.integer(IntSettings.VISIBILITY_TIMEOUT_SECS);
     var config =
         new SpoolConfig(
-            new Pg(
-                s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres"),
-                s.string(
-                    "SPOOL_PG_SCHEMA",
-                    DEFAULT_PG_SCHEMA,
-                    Names.PG_SCHEMA,
-                    "a lower-case identifier such as spool"),
-                s.integer(IntSettings.PG_POOL_SIZE)),
+            pg(s),
             new Redis(
                 s.url("SPOOL_REDIS_URL", DEFAULT_REDIS_URL, "redis", "rediss"),
                 s.string(
@@ -515,6 +530,35 @@ public record SpoolConfig(
     }
     s.check();
     return config;
+  }
+
+  private static Pg pg(Settings s) {
+    String url = s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres");
+    String directUrl = s.url("SPOOL_PG_DIRECT_URL", url, "postgresql", "postgres");
+    var pooler =
+        Pg.Pooler.valueOf(
+            s.string(
+                    "SPOOL_PG_POOLER",
+                    "none",
+                    Pattern.compile("none|transaction"),
+                    "none or transaction")
+                .toUpperCase(java.util.Locale.ROOT));
+    if (pooler == Pg.Pooler.TRANSACTION && directUrl.equals(url)) {
+      s.problem(
+          "SPOOL_PG_POOLER=transaction needs SPOOL_PG_DIRECT_URL: a URL of the same database that"
+              + " bypasses the pooler, for each worker's LISTEN connection and the migrations"
+              + " (a transaction pooler keeps neither)");
+    }
+    return new Pg(
+        url,
+        s.string(
+            "SPOOL_PG_SCHEMA",
+            DEFAULT_PG_SCHEMA,
+            Names.PG_SCHEMA,
+            "a lower-case identifier such as spool"),
+        s.integer(IntSettings.PG_POOL_SIZE),
+        directUrl,
+        pooler);
   }
 
   private static Limits limits(Settings s) {
