@@ -96,7 +96,10 @@ public final class PgBouncer implements AutoCloseable {
           log_disconnections = 0
           """
               .formatted(DATABASE, server, port, dir.resolve("users.txt"), user, poolSize));
-      var command = new ArrayList<>(List.of("pgbouncer"));
+      // Debian puts it in /usr/sbin, which only root's PATH has.
+      Path sbin = Path.of("/usr/sbin/pgbouncer");
+      var command =
+          new ArrayList<>(List.of(Files.isExecutable(sbin) ? sbin.toString() : "pgbouncer"));
       if ("root".equals(System.getProperty("user.name"))) {
         command.addAll(List.of("-u", "nobody")); // it refuses to run as root
       }
