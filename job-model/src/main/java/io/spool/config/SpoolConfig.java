@@ -59,8 +59,13 @@ public record SpoolConfig(
    * @param pooler what {@code url} reaches: Postgres itself, or a pooler in transaction mode such
    *     as PgBouncer's {@code pool_mode = transaction}. {@code SPOOL_PG_POOLER}, {@code none}
    *     (default) or {@code transaction}. Set by the operator who puts the pooler there.
+   * @param listen whether a worker holds its {@code LISTEN} connection, which wakes it at once for
+   *     new webhook deliveries and, while Redis is down, for new jobs; without it (a fleet too
+   *     large to give each worker a Postgres session) its once-a-second polls find them. {@code
+   *     SPOOL_PG_LISTEN}, {@code on} (default) or {@code off}.
    */
-  public record Pg(String url, String schema, int poolSize, String directUrl, Pooler pooler) {
+  public record Pg(
+      String url, String schema, int poolSize, String directUrl, Pooler pooler, boolean listen) {
     /** What {@code SPOOL_PG_URL} reaches; see {@code PgClients} for what each changes. */
     public enum Pooler {
       /**
@@ -558,7 +563,8 @@ public record SpoolConfig(
             "a lower-case identifier such as spool"),
         s.integer(IntSettings.PG_POOL_SIZE),
         directUrl,
-        pooler);
+        pooler,
+        s.string("SPOOL_PG_LISTEN", "on", Pattern.compile("on|off"), "on or off").equals("on"));
   }
 
   private static Limits limits(Settings s) {

@@ -162,6 +162,8 @@ class SpoolConfigTest {
     assertTrue(pooled.getCachePreparedStatements());
     assertFalse(pooled.getUseLayer7Proxy());
     assertEquals("acme", pooled.getProperties().get("search_path"));
+    assertTrue(config.pg().listen());
+    assertFalse(SpoolConfig.fromEnv(Map.of("SPOOL_PG_LISTEN", "off")).pg().listen());
   }
 
   @Test

@@ -68,7 +68,13 @@ final class ProcessCluster implements AutoCloseable {
 
   /** Starts one more worker process; it is running once {@link #awaitRunning} returns. */
   SpoolProcess addWorker() {
+    return addWorker(Map.of());
+  }
+
+  /** The same, with settings of its own on top of the cluster's. */
+  SpoolProcess addWorker(Map<String, String> settings) {
     var env = new HashMap<>(processEnv);
+    env.putAll(settings);
     Path runLog = RunLog.newFile(LOGS);
     runLogs.add(runLog);
     env.put("SPOOL_TEST_RUN_LOG", runLog.toString());

@@ -206,7 +206,8 @@ public final class Worker implements AutoCloseable {
           .await(60, TimeUnit.SECONDS);
       var postgres = new PostgresClaimer(vertx, pg, config.worker().queues(), handlers.types(), id);
       // NOTIFY on the wake channel: a job was submitted or requeued while its signal could not
-      // reach Redis. LISTEN lives in a session: on a connection of its own, past any pooler.
+      // reach Redis. LISTEN lives in a session: on a connection of its own, past any pooler, and
+      // only if SPOOL_PG_LISTEN allows it (the claimer's and sender's polls find the rest anyway).
       var wakeups =
           PgSubscriber.subscriber(vertx, PgClients.directConnectOptions(config))
               .reconnectPolicy(retries -> 1000L);
@@ -221,7 +222,9 @@ public final class Worker implements AutoCloseable {
         wakeups.channel(WebhookSql.channel(config)).handler(payload -> webhooks.wake());
         vertx.deployVerticle(webhooks, virtual).await(30, TimeUnit.SECONDS);
       }
-      wakeups.connect().await(30, TimeUnit.SECONDS);
+      if (config.pg().listen()) {
+        wakeups.connect().await(30, TimeUnit.SECONDS);
+      }
       var reconciler = new Reconciler(redis, pg, config.keys(), signals, id);
       // The blocking XREADGROUP gets a client of its own with one connection.
       var reader =
