@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.spool.config.SpoolConfig;
 import io.spool.gateway.Gateway;
 import io.spool.model.JobJson;
+import io.spool.net.WebhookSignature;
 import io.spool.store.ClaimSql;
 import io.spool.store.PgClients;
 import io.spool.testing.Eventually;
@@ -33,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -57,7 +59,10 @@ class PgBouncerTest {
   /** Workers that LISTEN; one more does not. */
   static final int LISTENING_WORKERS = 1;
 
+  static final String WEBHOOK_SECRET = "pgbouncer-test-secret-0123456789";
+
   static RedisServer redis;
+  static Receiver receiver;
   static PgBouncer pgbouncer;
   static TcpProxy direct;
   static ProcessCluster cluster;
@@ -66,7 +71,8 @@ class PgBouncerTest {
   static SqlClient pg;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
+    receiver = new Receiver();
     String schema = TestServices.isolatedEnv(PgBouncerTest.class).get("SPOOL_PG_SCHEMA");
     URI postgres = URI.create(TestServices.pgUrl());
     redis = RedisServer.start();
@@ -94,6 +100,16 @@ class PgBouncerTest {
                 "SPOOL_RETRY_MAX_MILLIS",
                 "200",
                 "SPOOL_HEARTBEAT_SECS",
+                "1",
+                "SPOOL_WEBHOOK_SECRET",
+                WEBHOOK_SECRET,
+                "SPOOL_WEBHOOK_ALLOWED_HOSTS",
+                "127.0.0.1",
+                "SPOOL_WEBHOOK_RETRY_BASE_MILLIS",
+                "200",
+                // The pruner's statement runs every second (and deletes nothing: retention is a
+                // day).
+                "SPOOL_PRUNE_INTERVAL_SECS",
                 "1"),
             Map.of(
                 "SPOOL_PG_URL",
@@ -121,6 +137,7 @@ class PgBouncerTest {
     direct.close();
     pgbouncer.close();
     redis.close();
+    receiver.close();
   }
 
   private static JsonNode job(String id) {
@@ -280,6 +297,33 @@ class PgBouncerTest {
 
   @Test
   @Order(7)
+  void aWebhookIsDeliveredSignedAfterARetry() {
+    receiver.script("/hook", 503);
+    String id =
+        http.submit(
+            "{\"type\":\"echo\",\"request\":{\"say\":\"hi\"},\"callback_url\":\""
+                + receiver.url("/hook")
+                + "\"}");
+    Eventually.await(
+        "job " + id + "'s webhook is delivered",
+        Duration.ofSeconds(30),
+        () -> job(id).path("webhook").path("state").asText().equals("delivered"));
+    assertEquals(2, job(id).get("webhook").get("attempts").asInt());
+    var deliveries = receiver.to("/hook");
+    assertEquals(List.of(503, 200), deliveries.stream().map(Receiver.Request::answered).toList());
+    var delivered = deliveries.getLast();
+    assertTrue(
+        WebhookSignature.verify(
+            WEBHOOK_SECRET,
+            delivered.header(WebhookSignature.HEADER),
+            delivered.body(),
+            WebhookSignature.DEFAULT_TOLERANCE,
+            Instant.now()));
+    assertEquals(id, JobJson.tree(delivered.body()).get("job_id").asText());
+  }
+
+  @Test
+  @Order(8)
   void statementsGoThroughPgBouncerAndOnlyAWorkersListenGoesDirect() {
     long before = pgbouncer.queryCount();
     String id = http.submit("{\"type\":\"echo\"}");
@@ -311,7 +355,7 @@ class PgBouncerTest {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void withRedisStoppedANotifyThroughPgBouncerWakesTheWorkers() throws Exception {
     var woken = new CountDownLatch(1);
     var subscriber = PgSubscriber.subscriber(vertx, PgClients.directConnectOptions(cluster.config));
@@ -334,7 +378,21 @@ class PgBouncerTest {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
+  void noProcessLoggedAPostgresError() {
+    // A statement the pooler broke fails in the process, which logs it: Vert.x's PgException
+    // message ends with the SQLSTATE, "ERROR: ... (42P18)".
+    var failure = Pattern.compile("PgException|ERROR: .*\\([0-9A-Z]{5}\\)");
+    var processes = new ArrayList<SpoolProcess>(cluster.workers);
+    processes.add(cluster.gateway);
+    for (SpoolProcess process : processes) {
+      var lines = process.output().lines().filter(l -> failure.matcher(l).find()).toList();
+      assertTrue(lines.isEmpty(), "Postgres errors logged:\n" + String.join("\n", lines));
+    }
+  }
+
+  @Test
+  @Order(11)
   void aPoolerWhoseSessionsLackSpoolsSchemaStopsStartUpSayingHowToGiveIt() {
     try (var bare = PgBouncer.inFrontOf(TestServices.pgUrl(), null, 1)) {
       var env = new HashMap<>(cluster.processEnv);
