@@ -51,7 +51,8 @@ public record SpoolConfig(
    *     {@value #DEFAULT_PG_URL}.
    * @param schema the schema holding Spool's tables, created by migrations. {@code
    *     SPOOL_PG_SCHEMA}, default {@value #DEFAULT_PG_SCHEMA}.
-   * @param poolSize Postgres connections per process (pipelined). {@link IntSettings#PG_POOL_SIZE}.
+   * @param poolSize connections of each process's main (pipelined) Postgres client; a gateway has
+   *     two smaller pools besides. {@link IntSettings#PG_POOL_SIZE}.
    * @param directUrl a session of its own on the same database, for what a transaction pooler
    *     cannot carry: each worker's one {@code LISTEN} connection and the migrations at start-up.
    *     {@code SPOOL_PG_DIRECT_URL}, default {@code url}; must differ from it when {@code pooler}
