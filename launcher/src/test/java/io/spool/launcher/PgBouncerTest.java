@@ -127,17 +127,18 @@ class PgBouncerTest {
   }
 
   @AfterAll
-  static void stop() {
+  static void stop() throws Exception {
     if (cluster != null) {
       cluster.close();
     }
     if (vertx != null) {
       vertx.close().await();
     }
-    direct.close();
-    pgbouncer.close();
-    redis.close();
-    receiver.close();
+    for (AutoCloseable started : new AutoCloseable[] {direct, pgbouncer, redis, receiver}) {
+      if (started != null) {
+        started.close();
+      }
+    }
   }
 
   private static JsonNode job(String id) {

@@ -54,12 +54,18 @@ final class ProcessCluster implements AutoCloseable {
     var processEnv = new HashMap<>(env);
     processEnv.putAll(processOnly);
     var cluster = new ProcessCluster(config, processEnv);
-    for (int i = 0; i < workers; i++) {
-      cluster.addWorker();
+    try {
+      for (int i = 0; i < workers; i++) {
+        cluster.addWorker();
+      }
+      cluster.gateway.awaitOutput("gateway listening", START_TIMEOUT);
+      cluster.workers.forEach(ProcessCluster::awaitRunning);
+      return cluster;
+    } catch (RuntimeException | AssertionError e) {
+      // The test never gets the cluster to close: a process that did start must not outlive it.
+      cluster.close();
+      throw e;
     }
-    cluster.gateway.awaitOutput("gateway listening", START_TIMEOUT);
-    cluster.workers.forEach(ProcessCluster::awaitRunning);
-    return cluster;
   }
 
   static ProcessCluster start(Class<?> test, Map<String, String> settings, int workers) {
