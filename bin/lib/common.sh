@@ -47,6 +47,58 @@ spool_services_up() {
   return 1
 }
 
+# Installs Debian packages ($@) without starting the servers they ship: a policy-rc.d answering 101
+# ("action forbidden") makes invoke-rc.d and deb-systemd-invoke start nothing (container images
+# usually have one already; an existing one is never touched), and any process named in
+# $SPOOL_APT_DAEMONS that the install started anyway (a machine whose own policy allows it) is
+# stopped and its systemd unit disabled; one running before stays. Refreshes the package lists only
+# if the install fails (a version gone from the mirror). Needs root or password-less sudo.
+spool_apt_install_no_services() {
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      echo "spool: run as root: apt-get install --no-install-recommends $*" >&2
+      return 1
+    fi
+  fi
+  # In a subshell so that its trap, which removes the policy-rc.d we put in place, stays local.
+  (
+    set -u
+    log=$(mktemp) policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+      trap '$sudo rm -f "$policy"' EXIT
+      printf '#!/bin/sh\n# Put here by Spool bin/test while it installs packages: start no services.\nexit 101\n' \
+        | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy"
+    fi
+    declare -A running_before
+    for daemon in ${SPOOL_APT_DAEMONS:-}; do
+      running_before[$daemon]=" $(pgrep -x "$daemon" 2>/dev/null | tr '\n' ' ') "
+    done
+    apt_install() {
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        "$@" >>"$log" 2>&1
+    }
+    if ! apt_install "$@" && ! { $sudo apt-get update -q >>"$log" 2>&1 && apt_install "$@"; }; then
+      cat "$log" >&2
+      echo "spool: could not install $* (above: apt-get's output). Install them by hand: apt-get install --no-install-recommends $*" >&2
+      exit 1
+    fi
+    for daemon in ${SPOOL_APT_DAEMONS:-}; do
+      if [ -d /run/systemd/system ]; then
+        $sudo systemctl disable --now "$daemon.service" >/dev/null 2>&1 || true
+      fi
+      for pid in $(pgrep -x "$daemon" 2>/dev/null || true); do
+        case "${running_before[$daemon]}" in *" $pid "*) ;; *)
+          echo "spool: stopping the $daemon server (pid $pid) that installing its package started" >&2
+          $sudo kill "$pid" || true ;;
+        esac
+      done
+    done
+    rm -f "$log"
+  )
+}
+
 # Installs the command-line tools the deploy module's tests run, when they are missing: promtool
 # (Debian's prometheus package; we use only its promtool) and yamllint. Silent when both are there.
 # Needs root (or password-less sudo) and Debian's package registry.
@@ -60,58 +112,29 @@ spool_deploy_tools() {
     echo "spool: the deploy tests need promtool and yamllint; this is not a Debian-like system, so install them yourself (Debian: $hint)" >&2
     return 1
   }
-  local sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
-      echo "spool: the deploy tests need promtool and yamllint; run as root: $hint" >&2
-      return 1
-    fi
-  fi
   echo "spool: installing ${missing[*]} from Debian's packages (promtool and yamllint for the deploy tests)..." >&2
-  # In a subshell so that its trap, which removes a policy-rc.d we put in place, stays local.
-  (
-    set -u
-    log=$(mktemp) policy=/usr/sbin/policy-rc.d
-    # The prometheus package ships a server and its maintainer script would start it. policy-rc.d
-    # answering 101 ("action forbidden") makes invoke-rc.d and deb-systemd-invoke start nothing.
-    # Container images usually have one already; we never touch an existing one.
-    if [ ! -e "$policy" ]; then
-      trap '$sudo rm -f "$policy"' EXIT
-      printf '#!/bin/sh\n# Put here by Spool bin/test while it installs packages: start no services.\nexit 101\n' \
-        | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy"
-    fi
-    running_before=" $(pgrep -x prometheus 2>/dev/null | tr '\n' ' ') "
-    apt_install() {
-      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-        "${missing[@]}" >>"$log" 2>&1
-    }
-    # The package lists may be stale (a package version gone from the mirror): refresh only then.
-    if ! apt_install && ! { $sudo apt-get update -q >>"$log" 2>&1 && apt_install; }; then
-      cat "$log" >&2
-      echo "spool: could not install ${missing[*]} (above: apt-get's output). Install them by hand: $hint" >&2
-      exit 1
-    fi
-    # Belt and braces for a machine whose own policy-rc.d allows starting services: stop and
-    # disable the server we have just installed, and only that (a Prometheus running before stays).
-    case " ${missing[*]} " in *" prometheus "*)
-      if [ -d /run/systemd/system ]; then
-        $sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
-      fi
-      for pid in $(pgrep -x prometheus 2>/dev/null || true); do
-        case "$running_before" in *" $pid "*) ;; *)
-          echo "spool: stopping the Prometheus server (pid $pid) that installing the package started" >&2
-          $sudo kill "$pid" || true ;;
-        esac
-      done ;;
-    esac
-    rm -f "$log"
-  ) || return 1
+  # The prometheus package ships a server its maintainer script would start: we want only promtool.
+  SPOOL_APT_DAEMONS=prometheus spool_apt_install_no_services "${missing[@]}" || return 1
   command -v promtool >/dev/null 2>&1 && command -v yamllint >/dev/null 2>&1 || {
     echo "spool: promtool or yamllint still missing after installing ${missing[*]}: $hint" >&2
     return 1
   }
   echo "spool: installed $(promtool --version 2>&1 | head -n 1 | cut -d' ' -f1-3), $(yamllint --version 2>&1)" >&2
+}
+
+# Installs Debian's pgbouncer when it is missing, for launcher's PgBouncerTest, which starts a
+# PgBouncer of its own on a free port with its own ini file. The package's service is never started
+# (nor left running if the install started it): nothing listens on 6432 because of us.
+spool_pgbouncer() {
+  # Debian puts it in /usr/sbin, which only root's PATH has.
+  if [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1; then return 0; fi
+  command -v apt-get >/dev/null 2>&1 || {
+    echo "spool: PgBouncerTest needs pgbouncer (Debian: apt-get install pgbouncer); this is not a Debian-like system, so install it yourself" >&2
+    return 1
+  }
+  echo "spool: installing Debian's pgbouncer for PgBouncerTest (its service stays stopped)" >&2
+  SPOOL_APT_DAEMONS=pgbouncer spool_apt_install_no_services pgbouncer || return 1
+  echo "spool: installed $(/usr/sbin/pgbouncer --version 2>&1 | head -n 1)" >&2
 }
 
 # Installs what the dashboard's browser test (launcher's DashboardTest) needs: Debian's Chromium at

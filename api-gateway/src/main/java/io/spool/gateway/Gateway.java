@@ -68,6 +68,7 @@ public final class Gateway implements AutoCloseable {
     Vertx vertx = metrics.newVertx(new VertxOptions().setPreferNativeTransport(true));
     try {
       SqlClient pg = PgClients.client(vertx, config);
+      PgClients.requireSchema(pg, config);
       Redis redis = RedisClients.client(vertx, config, 8);
       var types = new JobTypes(pg);
       types.refresh().await(10, TimeUnit.SECONDS);

@@ -51,9 +51,37 @@ public record SpoolConfig(
    *     {@value #DEFAULT_PG_URL}.
    * @param schema the schema holding Spool's tables, created by migrations. {@code
    *     SPOOL_PG_SCHEMA}, default {@value #DEFAULT_PG_SCHEMA}.
-   * @param poolSize Postgres connections per process (pipelined). {@link IntSettings#PG_POOL_SIZE}.
+   * @param poolSize connections of each process's main (pipelined) Postgres client; a gateway has
+   *     two smaller pools besides. {@link IntSettings#PG_POOL_SIZE}.
+   * @param directUrl a session of its own on the same database, for what a transaction pooler
+   *     cannot carry: each worker's one {@code LISTEN} connection and the migrations at start-up.
+   *     {@code SPOOL_PG_DIRECT_URL}, default {@code url}; must differ from it when {@code pooler}
+   *     is {@link Pooler#TRANSACTION}.
+   * @param pooler what {@code url} reaches: Postgres itself, or a pooler in transaction mode such
+   *     as PgBouncer's {@code pool_mode = transaction}. {@code SPOOL_PG_POOLER}, {@code none}
+   *     (default) or {@code transaction}. Set by the operator who puts the pooler there.
+   * @param listen whether a worker holds its {@code LISTEN} connection, which wakes it at once for
+   *     new webhook deliveries and, while Redis is down, for new jobs; without it (a fleet too
+   *     large to give each worker a Postgres session) its once-a-second polls find them. {@code
+   *     SPOOL_PG_LISTEN}, {@code on} (default) or {@code off}.
    */
-  public record Pg(String url, String schema, int poolSize) {}
+  public record Pg(
+      String url, String schema, int poolSize, String directUrl, Pooler pooler, boolean listen) {
+    /** What {@code SPOOL_PG_URL} reaches; see {@code PgClients} for what each changes. */
+    public enum Pooler {
+      /**
+       * Postgres itself (or a plain TCP proxy): each connection is one session, which keeps its
+       * {@code search_path} and its prepared statements.
+       */
+      NONE,
+      /**
+       * A transaction pooler: any statement may run on another server session, so nothing lives
+       * past a transaction (no cached prepared statements, no {@code search_path} set at connect,
+       * no {@code LISTEN}).
+       */
+      TRANSACTION
+    }
+  }
 
   /**
    * Redis.
@@ -437,14 +465,7 @@ public record SpoolConfig(
     int visibilitySecs = s.integer(IntSettings.VISIBILITY_TIMEOUT_SECS);
     var config =
         new SpoolConfig(
-            new Pg(
-                s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres"),
-                s.string(
-                    "SPOOL_PG_SCHEMA",
-                    DEFAULT_PG_SCHEMA,
-                    Names.PG_SCHEMA,
-                    "a lower-case identifier such as spool"),
-                s.integer(IntSettings.PG_POOL_SIZE)),
+            pg(s),
             redis(s),
             new Gateway(
                 s.integer(IntSettings.HTTP_PORT),
@@ -569,6 +590,36 @@ public record SpoolConfig(
         s.string("SPOOL_KEY_PREFIX", DEFAULT_KEY_PREFIX, Names.KEY_PREFIX, Names.KEY_PREFIX_RULE),
         s.integer("SPOOL_QUEUE_SHARDS", 1, 1, Keys.MAX_SHARDS),
         s.string("SPOOL_REDIS_CA_FILE", null, Pattern.compile(".{1,4096}"), "a file path"));
+  }
+
+  private static Pg pg(Settings s) {
+    String url = s.url("SPOOL_PG_URL", DEFAULT_PG_URL, "postgresql", "postgres");
+    String directUrl = s.url("SPOOL_PG_DIRECT_URL", url, "postgresql", "postgres");
+    var pooler =
+        Pg.Pooler.valueOf(
+            s.string(
+                    "SPOOL_PG_POOLER",
+                    "none",
+                    Pattern.compile("none|transaction"),
+                    "none or transaction")
+                .toUpperCase(java.util.Locale.ROOT));
+    if (pooler == Pg.Pooler.TRANSACTION && directUrl.equals(url)) {
+      s.problem(
+          "SPOOL_PG_POOLER=transaction needs SPOOL_PG_DIRECT_URL: a URL of the same database that"
+              + " bypasses the pooler, for each worker's LISTEN connection and the migrations"
+              + " (a transaction pooler keeps neither)");
+    }
+    return new Pg(
+        url,
+        s.string(
+            "SPOOL_PG_SCHEMA",
+            DEFAULT_PG_SCHEMA,
+            Names.PG_SCHEMA,
+            "a lower-case identifier such as spool"),
+        s.integer(IntSettings.PG_POOL_SIZE),
+        directUrl,
+        pooler,
+        s.string("SPOOL_PG_LISTEN", "on", Pattern.compile("on|off"), "on or off").equals("on"));
   }
 
   private static Limits limits(Settings s) {

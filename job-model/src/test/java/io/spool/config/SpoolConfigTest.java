@@ -215,4 +215,64 @@ class SpoolConfigTest {
         error.getMessage().contains("SPOOL_LLM_BASE_URL must be a URL like http://host:port/path"),
         error.getMessage());
   }
+
+  @Test
+  void straightToPostgresEveryConnectionIsASessionInSpoolsSchema() {
+    var config = SpoolConfig.fromEnv(Map.of("SPOOL_PG_SCHEMA", "acme"));
+    assertEquals(SpoolConfig.Pg.Pooler.NONE, config.pg().pooler());
+    assertEquals(config.pg().url(), config.pg().directUrl());
+    var pooled = PgClients.connectOptions(config);
+    assertTrue(pooled.getCachePreparedStatements());
+    assertFalse(pooled.getUseLayer7Proxy());
+    assertEquals("acme", pooled.getProperties().get("search_path"));
+    assertTrue(config.pg().listen());
+    assertFalse(SpoolConfig.fromEnv(Map.of("SPOOL_PG_LISTEN", "off")).pg().listen());
+  }
+
+  @Test
+  void behindATransactionPoolerStatementsAreUnnamedAndSessionsGoDirect() {
+    var config =
+        SpoolConfig.fromEnv(
+            Map.of(
+                "SPOOL_PG_URL", "postgresql://spool@pgbouncer:6432/spool",
+                "SPOOL_PG_DIRECT_URL", "postgresql://spool@db:5432/spool",
+                "SPOOL_PG_POOLER", "transaction",
+                "SPOOL_PG_SCHEMA", "acme"));
+    var pooled = PgClients.connectOptions(config);
+    assertEquals("pgbouncer", pooled.getHost());
+    assertFalse(pooled.getCachePreparedStatements(), "a named statement stays in one session");
+    assertTrue(pooled.getUseLayer7Proxy(), "Parse goes with every Bind");
+    assertFalse(
+        pooled.getProperties().containsKey("search_path"), "PgBouncer refuses the parameter");
+    var direct = PgClients.directConnectOptions(config);
+    assertEquals("db", direct.getHost());
+    assertEquals("acme", direct.getProperties().get("search_path"));
+    assertEquals("jdbc:postgresql://db:5432/spool", PgClients.jdbcUrl(config), "migrations");
+  }
+
+  @Test
+  void aTransactionPoolerNeedsADirectUrlBesideIt() {
+    var missing =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                SpoolConfig.fromEnv(
+                    Map.of(
+                        "SPOOL_PG_URL",
+                        "postgresql://spool@pgbouncer:6432/spool",
+                        "SPOOL_PG_POOLER",
+                        "transaction")));
+    assertTrue(
+        missing.getMessage().contains("SPOOL_PG_POOLER=transaction needs SPOOL_PG_DIRECT_URL"),
+        missing.getMessage());
+    var unknown =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                SpoolConfig.fromEnv(
+                    Map.of("SPOOL_PG_POOLER", "session", "SPOOL_PG_DIRECT_URL", "mysql://db/x")));
+    assertEquals(2, unknown.problems().size(), unknown.getMessage());
+    assertTrue(unknown.getMessage().contains("SPOOL_PG_POOLER=session is not valid: none or"));
+    assertTrue(unknown.getMessage().contains("SPOOL_PG_DIRECT_URL must be a URL like"));
+  }
 }

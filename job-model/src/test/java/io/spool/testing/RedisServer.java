@@ -24,8 +24,16 @@ public final class RedisServer implements AutoCloseable {
   }
 
   public static RedisServer start() {
+    int port;
     try (var socket = new ServerSocket(0)) {
-      var server = new RedisServer(socket.getLocalPort(), Files.createTempDirectory("spool-redis"));
+      port = socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    // Only once the probe is closed: while it listens, redis-server cannot bind the port, and
+    // the wait below would take the probe's answer for Redis's.
+    try {
+      var server = new RedisServer(port, Files.createTempDirectory("spool-redis"));
       server.startAgain();
       return server;
     } catch (IOException e) {
@@ -62,6 +70,10 @@ public final class RedisServer implements AutoCloseable {
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException(
+            "redis-server on port " + port + " exited at start; see " + dir.resolve("redis.log"));
+      }
       try (var socket = new Socket()) {
         socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
         return;

@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -21,6 +22,10 @@ public final class TcpProxy implements AutoCloseable {
   private final int targetPort;
   private final int port;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+
+  /** The proxy's own connections to the service, while they are open. */
+  private final Set<Socket> upstreams = ConcurrentHashMap.newKeySet();
+
   private volatile ServerSocket listener;
 
   /** How long each chunk a client sends is held before it goes on to the service; 0 by default. */
@@ -45,6 +50,14 @@ public final class TcpProxy implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /**
+   * The local ports of the proxy's open connections to the service: the service sees each client
+   * connection as coming from one of these (Postgres's {@code pg_stat_activity.client_port}).
+   */
+  public List<Integer> openConnectionPorts() {
+    return upstreams.stream().filter(s -> !s.isClosed()).map(Socket::getLocalPort).toList();
   }
 
   /** Accepts and forwards connections again. */
@@ -90,6 +103,7 @@ public final class TcpProxy implements AutoCloseable {
         Socket upstream = new Socket(targetHost, targetPort);
         sockets.add(client);
         sockets.add(upstream);
+        upstreams.add(upstream);
         Thread.ofVirtual().start(() -> pump(client, upstream, true));
         Thread.ofVirtual().start(() -> pump(upstream, client, false));
       } catch (IOException e) {
@@ -117,6 +131,7 @@ public final class TcpProxy implements AutoCloseable {
     } finally {
       closeQuietly(from);
       closeQuietly(to);
+      upstreams.remove(toTarget ? to : from);
     }
   }
 

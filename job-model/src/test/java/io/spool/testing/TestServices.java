@@ -76,7 +76,7 @@ public final class TestServices {
 
   /** Drops a test's schema and Redis keys. */
   public static void cleanUp(SpoolConfig config) {
-    var pg = PgClients.connectOptions(config);
+    var pg = PgClients.directConnectOptions(config);
     try (var connection =
             DriverManager.getConnection(PgClients.jdbcUrl(config), pg.getUser(), pg.getPassword());
         var statement = connection.createStatement()) {

@@ -55,12 +55,18 @@ final class ProcessCluster implements AutoCloseable {
     var processEnv = new HashMap<>(env);
     processEnv.putAll(processOnly);
     var cluster = new ProcessCluster(config, processEnv);
-    for (int i = 0; i < workers; i++) {
-      cluster.addWorker();
+    try {
+      for (int i = 0; i < workers; i++) {
+        cluster.addWorker();
+      }
+      cluster.gateway.awaitOutput("gateway listening", START_TIMEOUT);
+      cluster.workers.forEach(ProcessCluster::awaitRunning);
+      return cluster;
+    } catch (RuntimeException | AssertionError e) {
+      // The test never gets the cluster to close: a process that did start must not outlive it.
+      cluster.close();
+      throw e;
     }
-    cluster.gateway.awaitOutput("gateway listening", START_TIMEOUT);
-    cluster.workers.forEach(ProcessCluster::awaitRunning);
-    return cluster;
   }
 
   static ProcessCluster start(Class<?> test, Map<String, String> settings, int workers) {
@@ -69,7 +75,13 @@ final class ProcessCluster implements AutoCloseable {
 
   /** Starts one more worker process; it is running once {@link #awaitRunning} returns. */
   SpoolProcess addWorker() {
+    return addWorker(Map.of());
+  }
+
+  /** The same, with settings of its own on top of the cluster's. */
+  SpoolProcess addWorker(Map<String, String> settings) {
     var env = new HashMap<>(processEnv);
+    env.putAll(settings);
     Path runLog = RunLog.newFile(LOGS);
     runLogs.add(runLog);
     env.put("SPOOL_TEST_RUN_LOG", runLog.toString());

@@ -136,6 +136,7 @@ public final class Worker implements AutoCloseable {
       HandlerRegistry handlers =
           HandlerRegistry.load(builtins(vertx, config), config.worker().types());
       var pg = PgClients.client(vertx, config);
+      PgClients.requireSchema(pg, config);
       var redis = RedisClients.client(vertx, config, REDIS_POOL_SIZE);
       // Before it registers anything: a worker that cannot serve its port must not count as alive.
       int metricsPort = serveOps(vertx, config, metrics, pg, redis);
@@ -207,9 +208,10 @@ public final class Worker implements AutoCloseable {
           .await(60, TimeUnit.SECONDS);
       var postgres = new PostgresClaimer(vertx, pg, config.worker().queues(), handlers.types(), id);
       // NOTIFY on the wake channel: a job was submitted or requeued while its signal could not
-      // reach Redis.
+      // reach Redis. LISTEN lives in a session: on a connection of its own, past any pooler, and
+      // only if SPOOL_PG_LISTEN allows it (the claimer's and sender's polls find the rest anyway).
       var wakeups =
-          PgSubscriber.subscriber(vertx, PgClients.connectOptions(config))
+          PgSubscriber.subscriber(vertx, PgClients.directConnectOptions(config))
               .reconnectPolicy(retries -> 1000L);
       wakeups.channel(ClaimSql.wakeChannel(config)).handler(payload -> postgres.wake());
       if (config.webhooks().secrets().isEmpty()) {
@@ -222,7 +224,9 @@ public final class Worker implements AutoCloseable {
         wakeups.channel(WebhookSql.channel(config)).handler(payload -> webhooks.wake());
         vertx.deployVerticle(webhooks, virtual).await(30, TimeUnit.SECONDS);
       }
-      wakeups.connect().await(30, TimeUnit.SECONDS);
+      if (config.pg().listen()) {
+        wakeups.connect().await(30, TimeUnit.SECONDS);
+      }
       var reconciler = new Reconciler(redis, pg, config.keys(), signals, id);
       // The blocking XREADGROUPs get a client of their own: one connection, or on a cluster one
       // per queue shard (to each master: the client's pool is per node).
