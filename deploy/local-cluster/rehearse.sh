@@ -25,9 +25,10 @@
 # REHEARSE_PG_HOST/PORT/USER/DB/PASSWORD (the PostgreSQL behind PgBouncer; default the local one
 # as postgres, no password), JDK_JAVA_OPTIONS (default -Xmx256m for each of the five JVMs).
 #
-# Spool's part needs Redis Cluster support in Spool (SPOOL_REDIS_MODE=cluster, several seed URLs in
-# SPOOL_REDIS_URL, SPOOL_QUEUE_SHARDS) and SPOOL_PG_DIRECT_URL for what cannot go through a
-# transaction pooler (LISTEN, migrations' session lock).
+# Spool's processes get SPOOL_REDIS_MODE=cluster with the seed nodes in SPOOL_REDIS_URL and
+# SPOOL_QUEUE_SHARDS=3, and SPOOL_PG_POOLER=transaction with SPOOL_PG_URL at PgBouncer and
+# SPOOL_PG_DIRECT_URL at Postgres for what cannot go through a transaction pooler (LISTEN, the
+# migrations' session lock).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 spool=$root/bin/spool # builds Spool if needed, finds a JDK 21+, runs it
@@ -180,7 +181,7 @@ EOF
   if [ "$(printf '%s\n1.21\n' "$version" | sort -V | head -n 1)" = 1.21 ]; then
     echo 'max_prepared_statements = 200' >> "$work/pgbouncer/pgbouncer.ini"
   else
-    say "PgBouncer $version does not track prepared statements (1.21+ does): statements prepared on one server connection may be missing on the next"
+    say "PgBouncer $version does not track prepared statements (1.21+ does): Spool sends them unnamed (SPOOL_PG_POOLER=transaction)"
   fi
   # PgBouncer refuses to run as root: it drops to the postgres user (or nobody), who must be able to
   # read its files and write its log and pid file.
@@ -213,6 +214,7 @@ spool_env() {
   export SPOOL_REDIS_URL
   export SPOOL_PG_URL="postgresql://$pg_user:$password@127.0.0.1:$pgbouncer_port/spool"
   export SPOOL_PG_DIRECT_URL="postgresql://$pg_user${pg_password:+:$pg_password}@$pg_host:$pg_port/$pg_db"
+  export SPOOL_PG_POOLER=transaction
   export SPOOL_QUEUE_SHARDS=3
   export SPOOL_PG_SCHEMA=$name
   export SPOOL_KEY_PREFIX=$name
@@ -234,9 +236,10 @@ start_spool() {
     listening "$port" && die "port $port is taken (REHEARSE_METRICS_PORT chooses the first worker's)"
   done
   spool_env
-  # Migrations hold a session-level lock, which a transaction pooler cannot keep: straight to
-  # Postgres. The first bin/spool call also builds Spool if needed; the background ones find it built.
-  if ! SPOOL_PG_URL=$SPOOL_PG_DIRECT_URL "$spool" migrate > "$work/logs/migrate.log" 2>&1; then
+  # Migrations hold a session-level lock, which a transaction pooler cannot keep: Spool runs them on
+  # SPOOL_PG_DIRECT_URL. The first bin/spool call also builds Spool if needed; the background ones
+  # find it built.
+  if ! "$spool" migrate > "$work/logs/migrate.log" 2>&1; then
     tail -n 20 "$work/logs/migrate.log" >&2
     die "bin/spool migrate failed (above: the end of $work/logs/migrate.log)"
   fi

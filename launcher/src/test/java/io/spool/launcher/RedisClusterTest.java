@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.spool.signal.Keys;
 import io.spool.testing.Eventually;
 import io.spool.testing.HttpJson;
+import io.spool.testing.PgBouncer;
 import io.spool.testing.RedisClusterServers;
+import io.spool.testing.TestServices;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,30 +24,39 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Spool on a real Redis Cluster (three masters, a replica each): two gateways and two workers, a
- * queue over three shards. Jobs run exactly once, Spool's keys spread over every master, events
- * stream across gateways, and a master killed mid-run fails over to its replica without a job lost
- * or run twice.
+ * The multi-node rehearsal as a test (deploy/local-cluster/rehearse.sh is the same for a user):
+ * Spool on a real Redis Cluster (three masters, a replica each, a password), two gateways and three
+ * workers, a queue over three shards, every Postgres statement through PgBouncer in transaction
+ * mode. Jobs run exactly once, Spool's keys spread over every master, events stream across
+ * gateways, and a master killed mid-run fails over to its replica without a job lost or run twice.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RedisClusterTest {
   static RedisClusterServers redis;
+  static PgBouncer pgbouncer;
   static ProcessCluster spool;
   static HttpJson second;
   static Keys keys;
 
   @BeforeAll
   static void start() {
-    redis = RedisClusterServers.start();
+    redis = RedisClusterServers.start("cluster-test-password");
+    String schema = TestServices.isolatedEnv(RedisClusterTest.class).get("SPOOL_PG_SCHEMA");
+    pgbouncer = PgBouncer.inFrontOf(TestServices.pgUrl(), schema, 4);
     spool =
         ProcessCluster.start(
             RedisClusterTest.class,
             Map.of(
+                "SPOOL_PG_SCHEMA", schema,
                 "SPOOL_REDIS_MODE", "cluster",
                 "SPOOL_REDIS_URL", redis.url(),
                 "SPOOL_QUEUE_SHARDS", "3",
                 "SPOOL_WORKER_CONCURRENCY", "16"),
-            2);
+            Map.of(
+                "SPOOL_PG_URL", pgbouncer.url(),
+                "SPOOL_PG_POOLER", "transaction",
+                "SPOOL_PG_DIRECT_URL", TestServices.pgUrl()),
+            3);
     second = spool.addGateway();
     keys = spool.config.keys();
   }
@@ -57,6 +68,9 @@ class RedisClusterTest {
     }
     if (redis != null) {
       redis.close();
+    }
+    if (pgbouncer != null) {
+      pgbouncer.close();
     }
   }
 
@@ -73,6 +87,7 @@ class RedisClusterTest {
         Duration.ofMinutes(2),
         () -> spool.countJobs("completed") == 3000);
     Jobs.assertRanOnce(spool, ids);
+    assertTrue(pgbouncer.queryCount() > 3000, "the statements went through PgBouncer");
 
     Map<Integer, Long> perMaster = redis.keysPerMaster("{" + keys.prefix() + "/*");
     assertEquals(3, perMaster.size());
