@@ -27,7 +27,7 @@ public final class RedisClusterServers implements AutoCloseable {
    * How long a node may go unanswered before the others count it failed ({@code
    * cluster-node-timeout}); a failover takes about twice this.
    */
-  public static final Duration NODE_TIMEOUT = Duration.ofSeconds(2);
+  public static final Duration NODE_TIMEOUT = Duration.ofSeconds(1);
 
   /** Redis Cluster's hash slots, all of which must be served for the cluster to be ok. */
   public static final int SLOTS = 16384;
