@@ -104,14 +104,23 @@ final class ProcessCluster implements AutoCloseable {
 
   /** How many of the cluster's jobs have this status, read from Postgres. */
   long countJobs(String status) {
+    return countJobs(status, null);
+  }
+
+  /** How many of the cluster's jobs of this type (null: any) have this status. */
+  long countJobs(String status, String type) {
     var pg = io.spool.store.PgClients.connectOptions(config);
     try (var connection =
             java.sql.DriverManager.getConnection(
                 io.spool.store.PgClients.jdbcUrl(config), pg.getUser(), pg.getPassword());
         var statement =
             connection.prepareStatement(
-                "SELECT count(*) FROM " + config.pg().schema() + ".jobs WHERE status = ?")) {
+                "SELECT count(*) FROM "
+                    + config.pg().schema()
+                    + ".jobs WHERE status = ? AND (?::text IS NULL OR type = ?)")) {
       statement.setString(1, status);
+      statement.setString(2, type);
+      statement.setString(3, type);
       try (var rows = statement.executeQuery()) {
         rows.next();
         return rows.getLong(1);

@@ -103,7 +103,7 @@ final class SignalReader {
         connections[i] = blockingRedis.connect().await();
       }
       group.create(streams).await();
-    } catch (RuntimeException | Error e) {
+    } catch (Throwable e) { // the Redis client's errors are Throwables, not Exceptions
       disconnect();
       failedAll();
       throw e;
@@ -164,7 +164,7 @@ final class SignalReader {
                 .send(ConsumerGroup.read(workerId, streams, wanted, BLOCK.toMillis()))
                 .await();
         return ConsumerGroup.entries(reply, streams);
-      } catch (RuntimeException | Error e) {
+      } catch (Throwable e) {
         failed.addAll(shards);
         throw e;
       }
