@@ -19,12 +19,14 @@ tag=bench_${mode}_$$
 work=$(mktemp -d)
 ports=()
 cleanup() {
-  [ -n "${spool_pid:-}" ] && kill "$spool_pid" 2>/dev/null && wait "$spool_pid" 2>/dev/null
+  set +e
+  if [ -n "${spool_pid:-}" ]; then kill "$spool_pid" 2>/dev/null; wait "$spool_pid" 2>/dev/null; fi
   for p in "${ports[@]}"; do redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 || true; done
   psql "${SPOOL_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}" -qc "DROP SCHEMA IF EXISTS $tag CASCADE" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'echo "standalone-vs-cluster: failed at line $LINENO" >&2' ERR
 redis_env=()
 if [ "$mode" = cluster ]; then
   nodes=()
