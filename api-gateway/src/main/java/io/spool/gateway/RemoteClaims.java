@@ -7,6 +7,7 @@ import io.spool.signal.SignalClaimer;
 import io.spool.signal.StreamEntries.Entry;
 import io.spool.store.ClaimSql;
 import io.spool.store.JobRows;
+import io.spool.store.WorkerSql;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -103,6 +104,9 @@ final class RemoteClaims {
                     : Future.succeededFuture(early))
         .recover(
             e -> {
+              if (e instanceof WorkerGone) {
+                return Future.failedFuture(e);
+              }
               if (isNoGroup(e)) {
                 grouped.remove(streams); // the stream was deleted (Redis lost its data): again
               }
@@ -165,11 +169,20 @@ final class RemoteClaims {
               return claimer
                   .claim(entries, max, worker, types)
                   .compose(
-                      jobs ->
-                          jobs.isEmpty() && System.nanoTime() - deadline < 0
-                              // Only stale signals: wait on for the next.
-                              ? readAndClaim(worker, streams, types, max, deadline, gone)
-                              : Future.succeededFuture(jobs));
+                      jobs -> {
+                        if (!jobs.isEmpty() || System.nanoTime() - deadline >= 0) {
+                          return Future.succeededFuture(jobs);
+                        }
+                        // Only stale signals, or none this worker may claim any more: a claim
+                        // needs its row, which is gone once it was declared dead or removed (the
+                        // signals went back for the others; this wait must not keep taking them).
+                        return registered(worker)
+                            .compose(
+                                known ->
+                                    known
+                                        ? readAndClaim(worker, streams, types, max, deadline, gone)
+                                        : Future.failedFuture(new WorkerGone(worker)));
+                      });
             });
   }
 
@@ -225,6 +238,20 @@ final class RemoteClaims {
                     .send(ConsumerGroup.read(worker, streams, max, blockMillis))
                     .eventually(connection::close))
         .map(reply -> ConsumerGroup.entries(reply, streams));
+  }
+
+  /** Whether {@code worker} is still registered. */
+  private Future<Boolean> registered(String worker) {
+    return SqlTemplate.forQuery(pg, WorkerSql.SELECT_REMOTE)
+        .execute(Map.of("worker", worker))
+        .map(rows -> rows.size() > 0);
+  }
+
+  /** The worker a claim waits for is no longer registered. */
+  static final class WorkerGone extends RuntimeException {
+    WorkerGone(String worker) {
+      super("worker " + worker + " is no longer registered", null, false, false);
+    }
   }
 
   /** Redis is down: claims from Postgres, asking again every second until the wait ends. */

@@ -230,13 +230,18 @@ final class WorkerProtocol {
               if (row.getBoolean("draining")) {
                 return Future.succeededFuture(List.<Job>of());
               }
-              return claims.claim(
-                  worker,
-                  List.of(row.getArrayOfStrings("queues")),
-                  List.of(row.getArrayOfStrings("types")),
-                  max,
-                  Duration.ofSeconds(waitSecs),
-                  () -> ctx.response().closed());
+              return claims
+                  .claim(
+                      worker,
+                      List.of(row.getArrayOfStrings("queues")),
+                      List.of(row.getArrayOfStrings("types")),
+                      max,
+                      Duration.ofSeconds(waitSecs),
+                      () -> ctx.response().closed())
+                  .recover(
+                      e ->
+                          Future.failedFuture(
+                              e instanceof RemoteClaims.WorkerGone ? gone(worker) : e));
             })
         .compose(
             jobs -> {
@@ -321,11 +326,18 @@ final class WorkerProtocol {
         });
   }
 
-  /** DELETE /v1/workers/{wid}: hands back what the worker holds and forgets it; 204. */
+  /**
+   * DELETE /v1/workers/{wid}: forgets the worker, then hands back what it held; 204. In that order:
+   * a claim needs the worker's row, so once the row is gone the worker cannot claim again the jobs
+   * it is handing back, as it could (under the registration it is leaving) once they were
+   * signalled.
+   */
   void leave(RoutingContext ctx) {
     String worker = workerId(ctx);
-    SqlTemplate.forQuery(pg, LeaseSql.HAND_BACK)
+    SqlTemplate.forQuery(pg, WorkerSql.DELETE_WORKER)
         .execute(Map.of("worker", worker))
+        .compose(
+            v -> SqlTemplate.forQuery(pg, LeaseSql.HAND_BACK).execute(Map.of("worker", worker)))
         .compose(
             rows -> {
               if (rows.size() > 0) {
@@ -333,10 +345,7 @@ final class WorkerProtocol {
               }
               return ReturnedJobs.announce(rows, "was handed back", Level.INFO, events, signals);
             })
-        .compose(
-            v ->
-                SqlTemplate.forQuery(pg, WorkerSql.DELETE_WORKER).execute(Map.of("worker", worker)))
-        .onSuccess(rows -> ctx.response().setStatusCode(204).end())
+        .onSuccess(v -> ctx.response().setStatusCode(204).end())
         .onFailure(ctx::fail);
   }
 
