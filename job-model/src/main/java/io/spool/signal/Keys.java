@@ -23,10 +23,10 @@ import java.util.UUID;
  *   <li>{@code {prefix}}: the global channels (cancellations, ended jobs).
  * </ul>
  *
- * No script and no multi-key command spans two tags. On a single Redis (standalone or behind
- * Sentinel) every key is on one server, so a pipeline, an XREADGROUP or a script may still cover
- * several tags at once, the cheaper way; {@link #cluster} says which applies. ('/' is in no prefix,
- * queue or type name, so no two tags can be read alike.)
+ * On a cluster no script and no multi-key command spans two tags. On a single Redis (standalone or
+ * behind Sentinel) every key is on one server, so there a pipeline, an XREADGROUP or a script still
+ * covers several tags at once, the cheaper way; {@link #cluster} says which applies. ('/' is in no
+ * prefix, queue or type name, so no two tags can be read alike.)
  *
  * <p>A queue's signals are split by job type: a worker reads only the streams of the types it
  * serves, so a job no live worker can run waits in its stream, neither consumed nor lost.
