@@ -6,6 +6,7 @@ import io.spool.ops.OpsEndpoints;
 import io.spool.ops.QueueStatsSampler;
 import io.spool.ops.SpoolMetrics;
 import io.spool.signal.ConsumerGroup;
+import io.spool.signal.DelayedSignalPromoter;
 import io.spool.signal.JobEvents;
 import io.spool.signal.QueueSignals;
 import io.spool.signal.RedisClients;
@@ -20,6 +21,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.templates.SqlTemplate;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -91,6 +93,11 @@ public final class Gateway implements AutoCloseable {
       // batch per loop, 3.6 and 2.2 with one shared; Postgres CPU per job 455-507 -> 297-366 us.
       var batching = vertx.getOrCreateContext();
       var signals = QueueSignals.of(redis, pg, config);
+      // Delayed signals (retries, run_at) of the queues registered workers consume, so delays work
+      // where only remote workers run (a Java worker promotes them too).
+      vertx
+          .deployVerticle(new DelayedSignalPromoter(signals, pg, List.of()))
+          .await(30, TimeUnit.SECONDS);
       var submitter =
           new JobSubmitter(
               batching, pg, transactions, signals, config.jobs().idempotencyTtl(), metrics);

@@ -11,6 +11,7 @@ import io.spool.ops.OpsEndpoints;
 import io.spool.ops.QueueStatsSampler;
 import io.spool.ops.SpoolMetrics;
 import io.spool.signal.ConsumerGroup;
+import io.spool.signal.DelayedSignalPromoter;
 import io.spool.signal.JobEvents;
 import io.spool.signal.QueueSignals;
 import io.spool.signal.RedisClients;

@@ -1,6 +1,5 @@
-package io.spool.worker;
+package io.spool.signal;
 
-import io.spool.signal.QueueSignals;
 import io.spool.signal.QueueSignals.Promotion;
 import io.spool.store.WorkerSql;
 import io.vertx.core.Future;
@@ -15,11 +14,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Moves delayed signals (scheduled jobs, retries waiting out their backoff) to their streams when
  * they fall due. It sleeps until the next one is due, at most {@link #MAX_SLEEP_MILLIS}, so it
- * neither busy-polls nor starts a job late by more than that. Every Java worker runs one over the
- * shards of every queue a registered worker consumes; the move is atomic in Redis, so they never
- * double a signal.
+ * neither busy-polls nor starts a job late by more than that. Every Java worker and every gateway
+ * runs one over the shards of every queue a registered worker (Java or remote) consumes, so delays
+ * work with only remote workers too; the move is atomic in Redis, so they never double a signal.
  */
-final class DelayedSignalPromoter extends VerticleBase {
+public final class DelayedSignalPromoter extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(DelayedSignalPromoter.class);
   static final long MAX_SLEEP_MILLIS = 500;
   private static final long MIN_SLEEP_MILLIS = 5;
@@ -43,7 +42,7 @@ final class DelayedSignalPromoter extends VerticleBase {
   private long queuesReadNanos = System.nanoTime() - QUEUES_REFRESH_NANOS;
   private volatile boolean stopping;
 
-  DelayedSignalPromoter(QueueSignals signals, SqlClient pg, List<String> queues) {
+  public DelayedSignalPromoter(QueueSignals signals, SqlClient pg, List<String> queues) {
     this.signals = signals;
     this.pg = pg;
     this.own = queues;
