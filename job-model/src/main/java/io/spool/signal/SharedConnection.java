@@ -26,18 +26,28 @@ final class SharedConnection implements Redis {
     this.pool = pool;
   }
 
+  /**
+   * The connection in use, made if there is none. Answers the future it made or found, never {@link
+   * #current} read again: a connect that fails at once has already dropped it.
+   */
   private synchronized Future<RedisConnection> connection() {
-    if (current == null) {
-      Future<RedisConnection> made = pool.connect();
-      current = made;
-      made.onSuccess(
-              c -> {
-                c.exceptionHandler(e -> drop(made));
-                c.endHandler(v -> drop(made));
-              })
-          .onFailure(e -> drop(made));
+    if (current != null) {
+      return current;
     }
-    return current;
+    Future<RedisConnection> made;
+    try {
+      made = pool.connect();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    current = made;
+    made.onSuccess(
+            c -> {
+              c.exceptionHandler(e -> drop(made));
+              c.endHandler(v -> drop(made));
+            })
+        .onFailure(e -> drop(made));
+    return made;
   }
 
   /** The connection broke: the next command makes a new one. */
