@@ -132,6 +132,16 @@ public final class JobEvents {
     if (events.isEmpty()) {
       return Future.succeededFuture();
     }
+    try {
+      return write(events);
+    } catch (RuntimeException e) {
+      // A failed future, never a throw: callers emit between a claim and its dispatch, or a
+      // finish and its answer, and must go on whatever Redis does.
+      return Future.failedFuture(e);
+    }
+  }
+
+  private Future<Void> write(Collection<NewEvent> events) {
     var calls = new ArrayList<RedisScript.Call>();
     var ended = new StringBuilder();
     String now = Instant.now().toString();

@@ -165,17 +165,11 @@ class PgBouncerTest {
   void twoThousandJobsEachRunExactlyOnce() throws Exception {
     var ids = new HashMap<String, Integer>();
     for (int batch = 0; batch < 2; batch++) {
-      var body = JobJson.MAPPER.createObjectNode();
-      var jobs = body.putArray("jobs");
-      for (int i = 0; i < 1000; i++) {
-        jobs.addObject().put("type", "record").putObject("request").put("n", batch * 1000 + i);
+      // Jobs.submitBatch numbers a batch's requests batch * 10,000 + i, in the answer's order.
+      List<String> submitted = Jobs.submitBatch(http, 1000, "record", batch);
+      for (int i = 0; i < submitted.size(); i++) {
+        ids.put(submitted.get(i), batch * 10_000 + i);
       }
-      var accepted = http.post("/v1/jobs/batch", JobJson.encode(body));
-      assertEquals(202, accepted.status(), accepted.raw().body());
-      accepted
-          .json()
-          .get("jobs")
-          .forEach(job -> ids.put(job.get("id").asText(), job.get("request").get("n").asInt()));
     }
     // And some one at a time, each its own INSERT transaction through the pooler.
     for (int i = 0; i < 50; i++) {

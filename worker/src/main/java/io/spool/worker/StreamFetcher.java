@@ -220,13 +220,9 @@ final class StreamFetcher extends VerticleBase {
     var running = new ArrayList<NewEvent>(claimed.size());
     claimed.forEach(
         job -> running.addAll(JobEvents.statusChange(job.id(), JobStatus.RUNNING, job.attempts())));
-    try {
-      events.emit(running).onFailure(e -> log.debug("status events dropped: {}", e.toString()));
-    } catch (RuntimeException e) {
-      // Never between a claim and its dispatch: a claimed job no slot runs stays running (this
-      // worker's heartbeat keeps its lease) until the worker stops.
-      log.debug("status events dropped: {}", e.toString());
-    }
+    // emit answers a failure, never throws: a claimed job no slot runs would stay running (this
+    // worker's heartbeat keeps its lease) until the worker stops.
+    events.emit(running).onFailure(e -> log.debug("status events dropped: {}", e.toString()));
     claimed.forEach(dispatcher::dispatch);
   }
 }
